@@ -1,0 +1,1 @@
+"""Benchmark: metrics over robot motions, splits, the runner, leaderboards and ``nmr-bench``."""

@@ -1,0 +1,1 @@
+"""Subcommands of ``nmr-bench``; each module is discovered by ``benchmark.cli``."""

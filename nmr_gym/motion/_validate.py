@@ -1,0 +1,75 @@
+"""Shared checks for motion arrays; every failure is a MotionError naming the source."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nmr_gym.errors import MotionError
+
+#: Quaternions whose norm differs from 1 by more than this are rejected; closer ones are
+#: renormalised (files store float32 quaternions with ~1e-7 error; 1e-2 catches real garbage).
+QUAT_NORM_TOLERANCE = 1e-2
+MIN_FRAMES = 2
+
+
+def check_fps(fps: object, source: str | None) -> float:
+    try:
+        value = float(fps)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise MotionError(f"fps must be a number, got {fps!r}", source) from None
+    if not np.isfinite(value) or value <= 0:
+        raise MotionError(f"fps must be a finite number > 0, got {fps!r}", source)
+    return value
+
+
+def check_array(
+    name: str, value: object, shape: tuple[int | None, ...], source: str | None
+) -> np.ndarray:
+    """Float64 array with the given shape (None = any size); finite values only."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise MotionError(f"{name} is not a numeric array ({exc})", source) from None
+    expected = "(" + ", ".join("T" if i == 0 and s is None else ("*" if s is None else str(s))
+                               for i, s in enumerate(shape)) + ")"
+    if arr.ndim != len(shape) or any(s is not None and a != s for a, s in zip(arr.shape, shape)):
+        raise MotionError(f"{name} has shape {arr.shape}, expected {expected}", source)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        frame = int(np.argwhere(bad)[0][0])
+        raise MotionError(
+            f"{name} has {int(bad.sum())} non-finite values (NaN/inf), first at frame {frame}",
+            source,
+        )
+    return arr
+
+
+def check_frames(n_frames: int, source: str | None) -> None:
+    if n_frames < MIN_FRAMES:
+        raise MotionError(
+            f"a motion needs at least {MIN_FRAMES} frames, got {n_frames}", source
+        )
+
+
+def check_quats(name: str, q: np.ndarray, source: str | None) -> np.ndarray:
+    """Renormalised unit quaternions; error when a norm is off by more than the tolerance."""
+    norm = np.linalg.norm(q, axis=-1)
+    bad = np.abs(norm - 1.0) > QUAT_NORM_TOLERANCE
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise MotionError(
+            f"{name} holds {int(bad.sum())} quaternions that are not unit length "
+            f"(|q| = {norm[first]:.4g} at index {first}; tolerance {QUAT_NORM_TOLERANCE})",
+            source,
+        )
+    return q / norm[..., None]
+
+
+def resample_times(n_frames: int, fps: float, new_fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each new frame: index of the earlier source frame and interpolation weight."""
+    duration = (n_frames - 1) / fps
+    n_new = int(np.floor(duration * new_fps + 1e-9)) + 1
+    t = np.arange(n_new) / new_fps * fps  # in source frames
+    i0 = np.clip(np.floor(t).astype(int), 0, n_frames - 1)
+    i1 = np.minimum(i0 + 1, n_frames - 1)
+    return i0, np.where(i1 > i0, t - i0, 0.0)

@@ -1,0 +1,162 @@
+"""Vectorised quaternion and rotation helpers; quaternions are (..., 4) arrays in wxyz order.
+
+Hand-written rather than ``scipy.spatial.transform.Rotation`` because the tracking environment
+calls these on small batches every step, where numpy broadcasting on raw arrays is several times
+faster than building ``Rotation`` objects, and because every function here works on arbitrary
+leading batch dimensions. Conversions to/from scipy's xyzw order are explicit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+IDENTITY_WXYZ = np.array([1.0, 0.0, 0.0, 0.0])
+
+
+def normalize(q: np.ndarray) -> np.ndarray:
+    """Unit quaternions; q / |q| along the last axis."""
+    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+
+
+def wxyz_to_xyzw(q: np.ndarray) -> np.ndarray:
+    return np.concatenate([q[..., 1:], q[..., :1]], axis=-1)
+
+
+def xyzw_to_wxyz(q: np.ndarray) -> np.ndarray:
+    return np.concatenate([q[..., 3:], q[..., :3]], axis=-1)
+
+
+def conjugate(q: np.ndarray) -> np.ndarray:
+    return q * np.array([1.0, -1.0, -1.0, -1.0])
+
+
+def multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product a ⊗ b (apply b first, then a)."""
+    aw, ax, ay, az = np.moveaxis(a, -1, 0)
+    bw, bx, by, bz = np.moveaxis(b, -1, 0)
+    return np.stack(
+        [
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ],
+        axis=-1,
+    )
+
+
+def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vectors v (..., 3) by unit quaternions q (..., 4)."""
+    w = q[..., :1]
+    u = q[..., 1:]
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)
+
+
+def rotate_inverse(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vectors v by the inverse of unit quaternions q."""
+    return rotate(conjugate(q), v)
+
+
+def to_matrix(q: np.ndarray) -> np.ndarray:
+    """Rotation matrices (..., 3, 3) of unit quaternions (..., 4)."""
+    w, x, y, z = np.moveaxis(q, -1, 0)
+    return np.stack(
+        [
+            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
+            np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
+            np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
+        ],
+        axis=-2,
+    )
+
+
+def from_matrix(m: np.ndarray) -> np.ndarray:
+    """Unit quaternions (..., 4), w >= 0, of rotation matrices (..., 3, 3)."""
+    from scipy.spatial.transform import Rotation
+
+    shape = m.shape[:-2]
+    q = xyzw_to_wxyz(Rotation.from_matrix(m.reshape(-1, 3, 3)).as_quat())
+    q = np.where(q[:, :1] < 0, -q, q)
+    return q.reshape(*shape, 4)
+
+
+def from_axis_angle(rotvec: np.ndarray) -> np.ndarray:
+    """Unit quaternions (..., 4) of rotation vectors (..., 3) (axis * angle [rad])."""
+    angle = np.linalg.norm(rotvec, axis=-1, keepdims=True)
+    half = 0.5 * angle
+    # sin(x/2)/x, with its limit 1/2 at x = 0
+    k = np.where(angle > 1e-8, np.sin(half) / np.maximum(angle, 1e-12), 0.5 - angle**2 / 48.0)
+    return np.concatenate([np.cos(half), rotvec * k], axis=-1)
+
+
+def to_axis_angle(q: np.ndarray) -> np.ndarray:
+    """Rotation vectors (..., 3) with angle in [0, pi] of unit quaternions (..., 4)."""
+    q = np.where(q[..., :1] < 0, -q, q)
+    s = np.linalg.norm(q[..., 1:], axis=-1, keepdims=True)
+    angle = 2.0 * np.arctan2(s, q[..., :1])
+    k = np.where(s > 1e-8, angle / np.maximum(s, 1e-12), 2.0)
+    return q[..., 1:] * k
+
+
+def angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rotation angle [rad] of a^-1 ⊗ b, in [0, pi]."""
+    d = np.abs(np.sum(a * b, axis=-1))
+    return 2.0 * np.arccos(np.clip(d, 0.0, 1.0))
+
+
+def from_euler(angles: np.ndarray, order: str) -> np.ndarray:
+    """Unit quaternions from Euler angles [rad] (..., 3); ``order`` as scipy ("XYZ" intrinsic)."""
+    from scipy.spatial.transform import Rotation
+
+    shape = angles.shape[:-1]
+    q = Rotation.from_euler(order, angles.reshape(-1, 3)).as_quat()
+    return xyzw_to_wxyz(q).reshape(*shape, 4)
+
+
+def make_continuous(q: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Flip signs along ``axis`` so consecutive quaternions have a positive dot product."""
+    q = np.moveaxis(np.array(q, dtype=float, copy=True), axis, 0)
+    dots = np.sum(q[1:] * q[:-1], axis=-1)
+    flips = np.cumprod(np.where(dots < 0, -1.0, 1.0), axis=0)
+    q[1:] *= flips[..., None]
+    return np.moveaxis(q, 0, axis)
+
+
+def slerp(q0: np.ndarray, q1: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Spherical interpolation between unit quaternions, t in [0, 1] broadcast as (..., 1)."""
+    t = np.asarray(t, dtype=float)[..., None] if np.ndim(t) == q0.ndim - 1 else t
+    dot = np.sum(q0 * q1, axis=-1, keepdims=True)
+    q1 = np.where(dot < 0, -q1, q1)
+    dot = np.abs(dot)
+    theta = np.arccos(np.clip(dot, -1.0, 1.0))
+    sin = np.sin(theta)
+    small = sin < 1e-6
+    safe = np.where(small, 1.0, sin)
+    w0 = np.where(small, 1.0 - t, np.sin((1.0 - t) * theta) / safe)
+    w1 = np.where(small, t, np.sin(t * theta) / safe)
+    return normalize(w0 * q0 + w1 * q1)
+
+
+def yaw_quat(q: np.ndarray) -> np.ndarray:
+    """The heading (rotation about world z) part of unit quaternions q."""
+    fwd = rotate(q, np.broadcast_to(np.array([1.0, 0.0, 0.0]), q.shape[:-1] + (3,)))
+    yaw = np.arctan2(fwd[..., 1], fwd[..., 0])
+    return np.stack(
+        [np.cos(yaw / 2), np.zeros_like(yaw), np.zeros_like(yaw), np.sin(yaw / 2)], axis=-1
+    )
+
+
+def to_6d(q: np.ndarray) -> np.ndarray:
+    """The first two columns of the rotation matrix, flattened row-major (..., 6)."""
+    return to_matrix(q)[..., :, :2].reshape(*q.shape[:-1], 6)
+
+
+def angular_velocity(q: np.ndarray, dt: float) -> np.ndarray:
+    """World-frame angular velocity [rad/s] of a (T, ..., 4) quaternion sequence (central diff).
+
+    omega = 2 * (dq/dt ⊗ q^*) vector part; one-sided differences at the ends.
+    """
+    q = make_continuous(q, axis=0)
+    dq = np.gradient(q, dt, axis=0)
+    return 2.0 * multiply(dq, conjugate(q))[..., 1:]
