@@ -1,0 +1,164 @@
+"""``nmr-bench retarget``: human motion files -> G1 motion files with any registered retargeter.
+
+All inputs are loaded and retargeted before anything is written, so a bad file (or a failure on
+any clip) exits with status 2, one clear message, and no output at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from nmr_gym.errors import MotionFormatError, NmrGymError
+
+NAME = "retarget"
+HELP = "retarget human motion files (AMASS, BVH, joint positions) to the G1"
+ORDER = 10
+
+#: Output file extension of each robot motion format.
+FORMAT_EXTENSIONS = {"beyondmimic": ".npz", "nmr": ".nmr.npz", "csv": ".csv", "gmr": ".pkl"}
+DEFAULT_FORMAT = "nmr"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="human motion files")
+    parser.add_argument("--method", required=True, help="registered retargeter (gmr, direct, ...)")
+    parser.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    parser.add_argument(
+        "--format",
+        default=DEFAULT_FORMAT,
+        choices=sorted(FORMAT_EXTENSIONS),
+        help=f"output format (default {DEFAULT_FORMAT})",
+    )
+    parser.add_argument(
+        "--fps", type=float, default=None, help="output frame rate; default: the input's"
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    parser.add_argument(
+        "--option",
+        "-O",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="retargeter option (VALUE parsed as JSON when it can be), repeatable",
+    )
+    parser.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow pickle-based inputs (unpickling runs code from the file)",
+    )
+
+
+def parse_options(items: list[str]) -> dict[str, Any]:
+    """``["key=value", ...]`` -> dict; values are JSON when they parse, else strings."""
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise NmrGymError(f"--option needs KEY=VALUE, got {item!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def _output_path(out: Path, src: Path, fmt: str) -> Path:
+    stem = src.name
+    for ext in (".nmr.npz", ".npz", ".bvh", ".csv", ".pkl", ".pickle"):
+        if stem.lower().endswith(ext):
+            stem = stem[: -len(ext)]
+            break
+    return out / f"{stem}{FORMAT_EXTENSIONS[fmt]}"
+
+
+def _load_human(path: str, trusted: bool):
+    from nmr_gym.io import load_motion
+    from nmr_gym.motion import HumanMotion
+
+    motion = load_motion(path, trusted=trusted)
+    if not isinstance(motion, HumanMotion):
+        raise MotionFormatError("holds robot motion, not human motion; nothing to retarget", path)
+    return motion
+
+
+def _work(path: str, method: str, options: dict, fps: float | None, trusted: bool):
+    """Load and retarget one file; errors come back as strings (they cross processes)."""
+    import retargeters
+
+    try:
+        human = _load_human(path, trusted)
+        robot = retargeters.make(method, **options).retarget(human)
+        if fps is not None:
+            robot = robot.resample(fps)
+        return robot, None
+    except (NmrGymError, OSError) as exc:
+        return None, str(exc)
+
+
+def _check_method(method: str, options: dict) -> None:
+    import retargeters
+
+    try:
+        retargeters.make(method, **options)
+    except TypeError as exc:  # unknown option name
+        raise NmrGymError(f"bad option for retargeter {method!r}: {exc}") from None
+    except ValueError as exc:
+        if isinstance(exc, NmrGymError):
+            raise
+        raise NmrGymError(f"bad option for retargeter {method!r}: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from nmr_gym.io import save_robot_motion
+    from nmr_gym.motion._validate import check_fps
+
+    options = parse_options(args.option)
+    _check_method(args.method, options)
+    if args.fps is not None:
+        check_fps(args.fps, "--fps")
+    if args.jobs < 1:
+        raise NmrGymError(f"--jobs must be >= 1, got {args.jobs}")
+    inputs = [Path(p) for p in args.inputs]
+    outputs = [_output_path(args.out, p, args.format) for p in inputs]
+    seen: dict[Path, Path] = {}
+    for src, dst in zip(inputs, outputs):
+        if not src.is_file():
+            raise MotionFormatError("no such file" if not src.exists() else "not a file", src)
+        if dst in seen:
+            raise NmrGymError(f"{seen[dst]} and {src} would both be written to {dst}")
+        seen[dst] = src
+
+    results: dict[int, Any] = {}
+    bar = tqdm(total=len(inputs), desc=f"retarget ({args.method})", unit="clip", disable=None)
+    common = (args.method, options, args.fps, args.trust_pickle)
+    try:
+        if args.jobs == 1:
+            for i, src in enumerate(inputs):
+                results[i] = _work(str(src), *common)
+                bar.update()
+                if results[i][1]:
+                    break
+        else:
+            workers = min(args.jobs, len(inputs), os.cpu_count() or 1)
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = {pool.submit(_work, str(src), *common): i for i, src in enumerate(inputs)}
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    bar.update()
+    finally:
+        bar.close()
+    errors = [err for _, err in (results[i] for i in sorted(results)) if err]
+    if errors:
+        more = f" (and {len(errors) - 1} more failures)" if len(errors) > 1 else ""
+        raise NmrGymError(f"{errors[0]}{more}; nothing was written")
+    for i, dst in enumerate(outputs):
+        save_robot_motion(results[i][0], dst, args.format)
+    print(f"wrote {len(outputs)} {args.format} file(s) to {args.out}")
+    return 0

@@ -1,0 +1,75 @@
+"""``nmr-bench run``: retarget a suite with every retargeter, score, print the leaderboard.
+
+With no arguments: the built-in suite, every registered retargeter, results in ``bench_out/``.
+A rerun with the same ``--out`` resumes (see :mod:`benchmark.runner`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+NAME = "run"
+HELP = "retarget a motion suite with every retargeter, score the results, print the leaderboard"
+ORDER = 10
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from benchmark.runner import DEFAULT_OUT, DEFAULT_SEED
+
+    parser.add_argument(
+        "--suite",
+        default="builtin",
+        metavar="builtin|DIR|MANIFEST",
+        help="'builtin' (procedural clips), a folder of human motion files, or a .csv/.json "
+        "manifest (path, optional complexity/length overrides); default builtin",
+    )
+    parser.add_argument(
+        "--retargeters",
+        default=None,
+        metavar="NAME,...",
+        help="comma-separated retargeter names (default: every registered one)",
+    )
+    parser.add_argument(
+        "--out",
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help=f"run folder: retargeted motions, result rows, results.csv (default {DEFAULT_OUT}); "
+        "rerunning with the same folder resumes",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="motions processed in parallel processes (default 1)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        metavar="S",
+        help=f"random seed of every retargeter call (default {DEFAULT_SEED})",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    from benchmark import leaderboard, runner
+
+    names = (
+        [n.strip() for n in args.retargeters.split(",") if n.strip()] if args.retargeters else None
+    )
+    df, errors = runner.run(
+        args.suite,
+        names,
+        args.out,
+        seed=args.seed,
+        jobs=args.jobs,
+        progress=not args.no_progress,
+    )
+    print(leaderboard.render_text(df) if not df.empty else "(no results)")
+    print(f"\nresults: {args.out}/{runner.RESULTS_FILE} ({len(df)} rows)")
+    for e in errors:
+        print(f"failed: {e}", file=sys.stderr)
+    return 0

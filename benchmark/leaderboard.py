@@ -1,0 +1,367 @@
+"""Leaderboard tables and figures from a results table (one row per motion and retargeter).
+
+- :func:`tables`: the mean of every metric per retargeter, overall and per split family
+  (complexity, length); motions whose retargeting failed (``error`` set) are counted in
+  ``failed`` and left out of the means.
+- :func:`render_text` / :func:`render_markdown`: the tables with the best value of each column
+  marked (``*`` in text, bold in Markdown; lower is better except ``success``).
+- :func:`bar_figure` / :func:`joint_angle_figure`: matplotlib figures (Agg backend).
+- :func:`publish`: all of it into a folder, with the command line that made it in README.md.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmark import results as res
+from benchmark.metrics import JUMP_THRESHOLD_RAD, METRIC_COLUMNS, jump_frames
+from nmr_gym.io.atomic import atomic_path, write_text_atomic
+
+#: Split families: the results column and the order of its classes.
+SPLITS: dict[str, tuple[str, ...]] = {
+    "complexity": ("ULOM", "WBPM", "WBCM"),
+    "length": ("short", "medium", "long"),
+}
+#: The paper's three quality metrics, shown first in the figures.
+HEADLINE_METRICS: tuple[str, ...] = ("joint_jump_pct", "self_collision_pct", "joint_limit_pct")
+#: How many motions get a joint-angle figure when publishing.
+N_JOINT_FIGURES = 3
+#: Joint drawn when no retargeter has a jump on a motion (the paper's Fig. 5 joint).
+DEFAULT_PLOT_JOINT = "right_shoulder_roll_joint"
+#: Decimal places of each column in printed tables.
+DIGITS = 3
+
+
+def value_columns(df: pd.DataFrame) -> list[str]:
+    """Metric columns, plus the tracking columns when any of them has a value."""
+    cols = list(METRIC_COLUMNS)
+    cols += [c for c in res.TRACKING_COLUMNS if c in df.columns and df[c].notna().any()]
+    return cols
+
+
+def _higher_is_better(col: str) -> bool:
+    return res.TRACKING_HIGHER_IS_BETTER.get(col, False)
+
+
+def _summary(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    cols = value_columns(df)
+    failed = df["error"].fillna("").astype(str) != ""
+    ok = df[~failed]
+    g = ok.groupby(by, sort=True)
+    out = g[cols].mean()
+    out.insert(0, "motions", g.size())
+    fails = df[failed].groupby(by).size() if failed.any() else None
+    out.insert(1, "failed", 0 if fails is None else fails.reindex(out.index).fillna(0))
+    if fails is not None:  # retargeters that failed on every motion still get a line
+        missing = fails.index.difference(out.index)
+        if len(missing):
+            extra = pd.DataFrame(index=missing, columns=out.columns, dtype=float)
+            extra["motions"], extra["failed"] = 0, fails.reindex(missing)
+            out = pd.concat([out, extra])
+    out["motions"] = out["motions"].astype(int)
+    out["failed"] = out["failed"].astype(int)
+    return out
+
+
+def tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """{"overall": by retargeter, "complexity": by (class, retargeter), "length": ...}."""
+    out = {"overall": _summary(df, ["retargeter"])}
+    for family, order in SPLITS.items():
+        sub = df[df[family].fillna("").astype(str) != ""]
+        if sub.empty:
+            continue
+        t = _summary(sub, [family, "retargeter"])
+        rank = {c: i for i, c in enumerate(order)}
+        keys = sorted(t.index, key=lambda k: (rank.get(k[0], len(order)), str(k[0]), k[1]))
+        out[family] = t.loc[keys]
+    return out
+
+
+def best_mask(table: pd.DataFrame) -> pd.DataFrame:
+    """Boolean frame: the best value of each value column (within each split class)."""
+    mask = pd.DataFrame(False, index=table.index, columns=table.columns)
+    cols = [c for c in table.columns if c not in ("motions", "failed")]
+    groups = (
+        [table.index]
+        if table.index.nlevels == 1
+        else [
+            table.index[table.index.get_level_values(0) == k]
+            for k in table.index.get_level_values(0).unique()
+        ]
+    )
+    for idx in groups:
+        block = table.loc[idx, cols].astype(float)
+        for c in cols:
+            col = block[c].round(DIGITS + 3)
+            if col.notna().sum() < 1:
+                continue
+            best = col.max() if _higher_is_better(c) else col.min()
+            mask.loc[idx, c] = (col == best).to_numpy()
+    return mask
+
+
+def _formatted(table: pd.DataFrame, mark: str) -> pd.DataFrame:
+    mask = best_mask(table)
+    shown = table.copy().astype(object)
+    for c in table.columns:
+        for i in range(len(table)):
+            v = table[c].iloc[i]
+            if c in ("motions", "failed"):
+                shown.iloc[i, shown.columns.get_loc(c)] = str(int(v))
+                continue
+            text = (
+                "nan"
+                if v is None or (isinstance(v, float) and math.isnan(v))
+                else (f"{float(v):.{DIGITS}f}")
+            )
+            if mask[c].iloc[i]:
+                text = mark.format(text)
+            shown.iloc[i, shown.columns.get_loc(c)] = text
+    return shown.reset_index()
+
+
+_TITLES = {"overall": "Overall", "complexity": "By complexity", "length": "By length"}
+
+
+def render_text(df: pd.DataFrame) -> str:
+    """Every leaderboard table as plain text, best values marked with ``*``."""
+    parts = []
+    for name, t in tables(df).items():
+        shown = _formatted(t, "{}*")
+        with pd.option_context("display.width", 250, "display.max_columns", 50):
+            parts.append(
+                f"== {_TITLES[name]} (mean per motion; * = best) ==\n"
+                + shown.to_string(index=False)
+            )
+    return "\n\n".join(parts)
+
+
+def _markdown_table(shown: pd.DataFrame) -> str:
+    # Hand-written: pandas' to_markdown needs the optional 'tabulate' package.
+    head = "| " + " | ".join(str(c) for c in shown.columns) + " |"
+    sep = "|" + "|".join("---" if i < 2 else "---:" for i in range(len(shown.columns))) + "|"
+    rows = ["| " + " | ".join(str(v) for v in r) + " |" for r in shown.itertuples(index=False)]
+    return "\n".join([head, sep, *rows])
+
+
+def render_markdown(df: pd.DataFrame) -> str:
+    """Every leaderboard table as Markdown, best values in bold."""
+    parts = []
+    for name, t in tables(df).items():
+        parts.append(f"### {_TITLES[name]}\n\n" + _markdown_table(_formatted(t, "**{}**")))
+    return "\n\n".join(parts)
+
+
+# ---------------------------------------------------------------------------- figures
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def bar_figure(df: pd.DataFrame, family: str | None = None):
+    """Grouped bars: one panel per metric, one bar per retargeter, groups = split classes
+    (``family`` "complexity"/"length") or a single group (None = overall)."""
+    plt = _plt()
+    ok = df[df["error"].fillna("").astype(str) == ""]
+    cols = [c for c in value_columns(ok) if ok[c].notna().any()]
+    cols = sorted(
+        cols,
+        key=lambda c: (
+            c not in HEADLINE_METRICS,
+            list(METRIC_COLUMNS).index(c) if c in METRIC_COLUMNS else 99,
+        ),
+    )
+    methods = sorted(ok["retargeter"].unique())
+    if family is None:
+        groups = ["all"]
+        sel = {"all": ok}
+    else:
+        present = set(ok[family].astype(str))
+        groups = [c for c in SPLITS[family] if c in present] + sorted(
+            present - set(SPLITS[family]) - {""}
+        )
+        sel = {g: ok[ok[family].astype(str) == g] for g in groups}
+    ncol = 4
+    nrow = max(1, math.ceil(len(cols) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.0 * ncol, 3.0 * nrow), squeeze=False)
+    width = 0.8 / max(1, len(methods))
+    x = np.arange(len(groups))
+    for ax, c in zip(axes.flat, cols, strict=False):
+        for k, m in enumerate(methods):
+            vals = [sel[g].loc[sel[g]["retargeter"] == m, c].mean() for g in groups]
+            ax.bar(x + (k - (len(methods) - 1) / 2) * width, vals, width, label=m)
+        ax.set_title(c, fontsize=9)
+        ax.set_xticks(x, groups, fontsize=8)
+        ax.tick_params(axis="y", labelsize=8)
+    for ax in list(axes.flat)[len(cols) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(f"Mean per motion, by {family}" if family else "Mean per motion, overall")
+    fig.tight_layout()
+    return fig
+
+
+def joint_angle_figure(
+    motions: dict[str, object],
+    joint: str | None = None,
+    title: str = "",
+    threshold: float = JUMP_THRESHOLD_RAD,
+):
+    """One joint's angle over time for each retargeter's ``RobotMotion``, jump frames marked.
+
+    ``joint`` None: the joint with the largest single-step change over all the motions.
+    """
+    from nmr_gym.g1 import spec
+
+    plt = _plt()
+    if joint is None:
+        joint = pick_joint(list(motions.values()), threshold)
+    j = spec.joint_index(joint)
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    for name, motion in sorted(motions.items()):
+        q = motion.joint_pos  # (T, 29)
+        t = np.arange(motion.n_frames) / motion.fps
+        (line,) = ax.plot(t, q[:, j], label=name, lw=1.2)
+        jumps = jump_frames(q, threshold)
+        if jumps.any():
+            ax.plot(
+                t[jumps],
+                q[jumps, j],
+                "x",
+                color=line.get_color(),
+                ms=7,
+                label=f"{name}: {int(jumps.sum())} jump frame(s)",
+            )
+    ax.set_xlabel("time [s]")
+    ax.set_ylabel(f"{joint} [rad]")
+    ax.set_title(title or joint, fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def pick_joint(motions: list, threshold: float = JUMP_THRESHOLD_RAD) -> str:
+    """The joint with the largest single-step change in any of ``motions`` when that change
+    is a jump (> ``threshold``); otherwise :data:`DEFAULT_PLOT_JOINT`."""
+    from nmr_gym.g1 import spec
+
+    best, joint = threshold, DEFAULT_PLOT_JOINT
+    for m in motions:
+        step = np.abs(np.diff(m.joint_pos, axis=0)).max(axis=0)  # (29,)
+        if step.max() > best:
+            best, joint = float(step.max()), spec.JOINT_NAMES[int(step.argmax())]
+    return joint
+
+
+def _save(fig, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    _plt().close(fig)
+
+
+def _jump_motions(df: pd.DataFrame, n: int) -> list[str]:
+    """Motions to plot: most jump frames summed over retargeters first."""
+    ok = df[df["error"].fillna("").astype(str) == ""]
+    if ok.empty:
+        return []
+    s = ok.groupby("motion")["joint_jump_pct"].max().sort_values(ascending=False, kind="stable")
+    return list(s.index[:n])
+
+
+def publish(
+    results_path: str | os.PathLike,
+    dest: str | os.PathLike,
+    command: str,
+    n_joint_figures: int = N_JOINT_FIGURES,
+) -> list[Path]:
+    """Write tables (Markdown + CSV), figures and README.md (with ``command``) to ``dest``.
+
+    Joint-angle figures read the retargeted motions named in the ``robot_file`` column
+    (relative to the results file's folder); motions whose files are gone are skipped.
+    """
+    from nmr_gym.io import load_robot_motion
+
+    results_path = Path(results_path)
+    dest = Path(dest)
+    df = res.read_results(results_path)
+    written: list[Path] = []
+    dest.mkdir(parents=True, exist_ok=True)
+    figs = dest / "figures"
+    if figs.exists():
+        shutil.rmtree(figs)  # only what this command makes lives there
+    for name, t in tables(df).items():
+        p = dest / f"{name}.csv"
+        with atomic_path(p) as tmp:
+            t.reset_index().to_csv(tmp, index=False, float_format="%.6g")
+        written.append(p)
+    p = dest / "results.csv"
+    res.write_results(df.drop(columns=list(res.NONDETERMINISTIC_COLUMNS)), p)
+    written.append(p)
+    written.append(_savefig(bar_figure(df), figs / "bars_overall.png"))
+    for family in SPLITS:
+        if (df[family].astype(str) != "").any():
+            written.append(_savefig(bar_figure(df, family), figs / f"bars_{family}.png"))
+    joint_figs = []
+    for motion in _jump_motions(df, n_joint_figures):
+        rows = df[(df["motion"] == motion) & (df["robot_file"].astype(str) != "")]
+        robots = {}
+        for r in rows.itertuples():
+            f = results_path.parent / str(r.robot_file)
+            if f.is_file():
+                robots[r.retargeter] = load_robot_motion(f, "nmr")
+        if not robots:
+            continue
+        fig = joint_angle_figure(robots, title=f"{motion}")
+        p = figs / f"joint_{res.slug(motion)}.png"
+        written.append(_savefig(fig, p))
+        joint_figs.append((motion, p))
+    readme = [
+        f"# Leaderboard: {dest.name}",
+        "",
+        "Made by the command (do not edit by hand; rerun it):",
+        "",
+        "```bash",
+        command,
+        "```",
+        "",
+        f"{df['motion'].nunique()} motions x {df['retargeter'].nunique()} retargeters "
+        f"({', '.join(sorted(df['retargeter'].unique()))}); metrics are defined in "
+        "`benchmark/metrics.py` and measured on the one reference G1 (MuJoCo Menagerie). "
+        "Values are means over motions; lower is better (success: higher); the best value of "
+        "each column (per split class) is in bold. Percentages are 0-100, distances in m, "
+        "speeds in m/s, joint velocity in rad/s.",
+        "",
+        render_markdown(df),
+        "",
+        "## Figures",
+        "",
+        "![overall](figures/bars_overall.png)",
+    ]
+    for family in SPLITS:
+        if (figs / f"bars_{family}.png").exists():
+            readme += ["", f"![by {family}](figures/bars_{family}.png)"]
+    for motion, p in joint_figs:
+        readme += [
+            "",
+            f"Joint angle on `{motion}` (x = jump frames):",
+            "",
+            f"![{motion}](figures/{p.name})",
+        ]
+    write_text_atomic(dest / "README.md", "\n".join(readme) + "\n")
+    written.append(dest / "README.md")
+    return written
+
+
+def _savefig(fig, path: Path) -> Path:
+    _save(fig, path)
+    return path

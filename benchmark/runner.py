@@ -1,0 +1,319 @@
+"""``nmr-bench run``'s engine: retarget a suite with every retargeter, score, merge.
+
+Layout of a run folder ``OUT``::
+
+    OUT/run.json                               the seed (a rerun with another seed is refused)
+    OUT/motions/RETARGETER/MOTION.nmr.npz      each retargeted motion (nmr compact npz)
+    OUT/rows/MOTION--RETARGETER.json           one finished result row each
+    OUT/results.csv                            every row of this run, merged
+
+Two stages, each with a progress bar and each parallel over motions (``jobs`` processes):
+
+1. retarget: for every motion, every retargeter whose motion file is missing runs and the result
+   is saved atomically;
+2. score: for every motion, every retargeter whose row is missing is scored from the saved file
+   (so a resumed run scores exactly what an uninterrupted one does) and the row written
+   atomically.
+
+A file that exists is finished work: a rerun with the same ``OUT`` skips it, so a run killed at
+any point resumes and ends with the same ``results.csv`` as an uninterrupted run. A retargeter
+that raises on a motion gets a row with ``error`` set and NaN metrics instead of stopping the
+run. Every retargeter call starts from the same seed (numpy's and torch's global generators
+and a ``seed`` option when the retargeter takes one), so results do not depend on the order or
+the number of jobs.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import inspect
+import json
+import math
+import os
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmark import results as res
+from benchmark.metrics import METRIC_COLUMNS, score
+from benchmark.suites import SuiteMotion, load_suite
+from nmr_gym.errors import NmrGymError
+from nmr_gym.io.atomic import write_text_atomic
+from nmr_gym.motion import HumanMotion, RobotMotion
+
+DEFAULT_OUT = "bench_out"
+DEFAULT_SEED = 0
+RESULTS_FILE = "results.csv"
+ROBOT_SUFFIX = ".nmr.npz"
+
+
+class RunConfigError(NmrGymError):
+    """A run folder that holds another run, or unusable run arguments."""
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    suite: str
+    retargeters: tuple[str, ...]
+    out: Path
+    seed: int = DEFAULT_SEED
+    jobs: int = 1
+    progress: bool = True
+
+    @property
+    def rows_dir(self) -> Path:
+        return self.out / "rows"
+
+    def robot_file(self, motion: str, retargeter: str) -> Path:
+        return self.out / "motions" / res.slug(retargeter) / f"{res.slug(motion)}{ROBOT_SUFFIX}"
+
+
+# ----------------------------------------------------------------------------- helpers
+@functools.lru_cache(maxsize=4)
+def _suite(spec: str) -> tuple[SuiteMotion, ...]:
+    return tuple(load_suite(spec))
+
+
+def classify(human: HumanMotion, motion: SuiteMotion) -> tuple[str, str]:
+    """(complexity, length) of a suite motion: suite override, then what the motion's
+    metadata says, then ``benchmark.splits``' automatic classifier ("" when none exists)."""
+    complexity = motion.complexity or human.metadata.get("complexity")
+    length = motion.length or human.metadata.get("length")
+    try:
+        from benchmark import splits
+    except ModuleNotFoundError:
+        splits = None
+    if not complexity and splits is not None:
+        complexity = splits.complexity_class(human)
+    if not length and splits is not None:
+        length = splits.length_class(human.n_frames)
+    return str(complexity or ""), str(length or "")
+
+
+def _seed_everything(seed: int) -> None:
+    # The legacy global generator on purpose: it is what a retargeter that does not take a seed
+    # would draw from; our own randomness uses default_rng(seed).
+    np.random.seed(seed)  # noqa: NPY002
+    import sys
+
+    if "torch" in sys.modules:  # only when a retargeter uses torch; importing it costs seconds
+        sys.modules["torch"].manual_seed(seed)
+
+
+def _registry() -> dict[str, Any]:
+    """Name -> class of the retargeters registered so far (without importing the built-in
+    ones: that costs seconds when a run names only retargeters that are already there)."""
+    from retargeters import base
+
+    return base._REGISTRY
+
+
+def _make_retargeter(name: str, seed: int) -> Any:
+    """``retargeters.make(name)``, with ``seed=seed`` when the retargeter takes a seed."""
+    cls = _registry().get(name)
+    if cls is None:
+        import retargeters
+
+        cls = type(retargeters.make(name))  # imports the built-in ones; unknown name: error
+    try:
+        params = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        params = {}
+    return cls(seed=seed) if "seed" in params else cls()
+
+
+def _options_json(retargeter: Any) -> str:
+    try:
+        opts = retargeter.options()
+    except Exception:  # noqa: BLE001 - options are informative only
+        opts = {}
+    return json.dumps(opts, sort_keys=True, default=str)
+
+
+# ----------------------------------------------------------------------- stage workers
+def _retarget_motion(plan: RunPlan, index: int) -> list[str]:
+    """Stage 1 for one motion: run every retargeter whose output file is missing."""
+    motion = _suite(plan.suite)[index]
+    todo = [
+        r
+        for r in plan.retargeters
+        if not plan.robot_file(motion.name, r).exists()
+        and not res.row_path(plan.rows_dir, motion.name, r).exists()
+    ]
+    if not todo:
+        return []
+    human = motion.load()
+    errors = []
+    for name in todo:
+        _seed_everything(plan.seed)
+        t0 = time.perf_counter()
+        try:
+            retargeter = _make_retargeter(name, plan.seed)
+            robot = retargeter.retarget(human)
+            if not isinstance(robot, RobotMotion):
+                raise TypeError(f"returned {type(robot).__name__}, not a RobotMotion")
+        except Exception as exc:  # noqa: BLE001 - one failing method must not stop the run
+            complexity, length = classify(human, motion)
+            row = res.make_row(
+                motion=motion.name,
+                source=motion.source,
+                retargeter=name,
+                complexity=complexity,
+                length=length,
+                n_frames=human.n_frames,
+                fps=human.fps,
+                seed=plan.seed,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            res.write_row(plan.rows_dir, row)
+            errors.append(f"{name} on {motion.name}: {row['error']}")
+            if os.environ.get("NMR_BENCH_DEBUG"):
+                traceback.print_exc()
+            continue
+        elapsed = time.perf_counter() - t0
+        meta = dict(robot.metadata)
+        meta.update(
+            retargeter=name,
+            motion=motion.name,
+            seed=plan.seed,
+            retarget_s=elapsed,
+            options=_options_json(retargeter),
+        )
+        from nmr_gym.io import save_robot_motion
+
+        save_robot_motion(robot.replace(metadata=meta), plan.robot_file(motion.name, name))
+    return errors
+
+
+def _score_motion(plan: RunPlan, index: int) -> list[str]:
+    """Stage 2 for one motion: score every saved result whose row is missing."""
+    from nmr_gym.io import load_robot_motion
+
+    motion = _suite(plan.suite)[index]
+    todo = [
+        r
+        for r in plan.retargeters
+        if not res.row_path(plan.rows_dir, motion.name, r).exists()
+        and plan.robot_file(motion.name, r).exists()
+    ]
+    if not todo:
+        return []
+    human = motion.load()
+    complexity, length = classify(human, motion)
+    for name in todo:
+        path = plan.robot_file(motion.name, name)
+        robot = load_robot_motion(path, "nmr")
+        metrics = score(robot, human)
+        meta = robot.metadata
+        row = res.make_row(
+            motion=motion.name,
+            source=motion.source,
+            retargeter=name,
+            complexity=complexity,
+            length=length,
+            n_frames=human.n_frames,
+            fps=human.fps,
+            seed=plan.seed,
+            options=str(meta.get("options", "")),
+            robot_frames=robot.n_frames,
+            robot_fps=robot.fps,
+            robot_file=path.relative_to(plan.out).as_posix(),
+            retarget_s=float(meta.get("retarget_s", math.nan)),
+            **metrics,
+        )
+        res.write_row(plan.rows_dir, row)
+    return []
+
+
+def _run_stage(plan: RunPlan, fn: Any, desc: str) -> list[str]:
+    from tqdm import tqdm
+
+    n = len(_suite(plan.suite))
+    errors: list[str] = []
+    bar = tqdm(total=n, desc=desc, unit="motion", disable=not plan.progress, leave=True)
+    try:
+        if plan.jobs <= 1:
+            for i in range(n):
+                errors += fn(plan, i)
+                bar.update()
+        else:
+            with concurrent.futures.ProcessPoolExecutor(plan.jobs) as pool:
+                futures = [pool.submit(fn, plan, i) for i in range(n)]
+                for fut in concurrent.futures.as_completed(futures):
+                    errors += fut.result()
+                    bar.update()
+    finally:
+        bar.close()
+    return errors
+
+
+# -------------------------------------------------------------------------------- run
+def _check_out(plan: RunPlan) -> None:
+    info = plan.out / "run.json"
+    if info.exists():
+        try:
+            old = json.loads(info.read_text())
+        except json.JSONDecodeError:
+            old = {}
+        if old.get("seed") != plan.seed:
+            raise RunConfigError(
+                f"{plan.out} holds a run with seed {old.get('seed')}; use that seed to resume "
+                f"it or another --out for seed {plan.seed}"
+            )
+    else:
+        write_text_atomic(info, json.dumps({"seed": plan.seed}) + "\n")
+
+
+def run(
+    suite: str = "builtin",
+    retargeters: list[str] | None = None,
+    out: str | os.PathLike = DEFAULT_OUT,
+    *,
+    seed: int = DEFAULT_SEED,
+    jobs: int = 1,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Retarget, score and merge (see the module docstring); returns (results, errors)."""
+    import retargeters as registry
+
+    names = tuple(retargeters) if retargeters else tuple(registry.registered())
+    if not names:
+        raise RunConfigError("no retargeter is registered")
+    if not set(names) <= set(_registry()):
+        known = registry.registered()
+        for n in names:
+            if n not in known:
+                from nmr_gym.errors import UnknownNameError
+
+                raise UnknownNameError("retargeter", n, known)
+    if jobs < 1:
+        raise RunConfigError(f"--jobs must be >= 1, got {jobs}")
+    motions = _suite(str(suite))
+    plan = RunPlan(str(suite), names, Path(out), int(seed), int(jobs), progress)
+    _check_out(plan)
+    errors = _run_stage(plan, _retarget_motion, "retarget")
+    errors += _run_stage(plan, _score_motion, "score")
+    df = res.collect_rows(plan.rows_dir)
+    wanted = {(m.name, r) for m in motions for r in names}
+    if not df.empty:
+        keep = [(m, r) in wanted for m, r in zip(df["motion"], df["retargeter"], strict=True)]
+        df = df[keep].reset_index(drop=True)
+        errors = sorted(
+            set(errors)
+            | {
+                f"{r} on {m}: {e}"
+                for m, r, e in zip(df["motion"], df["retargeter"], df["error"], strict=True)
+                if e
+            }
+        )
+    res.write_results(df, plan.out / RESULTS_FILE)
+    return df, errors
+
+
+__all__ = ["METRIC_COLUMNS", "RunConfigError", "RunPlan", "classify", "run"]

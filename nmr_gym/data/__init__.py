@@ -1,0 +1,1 @@
+"""Data files shipped with nmr-gym (BVH joint maps, ...)."""

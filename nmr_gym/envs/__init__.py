@@ -1,0 +1,42 @@
+"""Gymnasium tracking environments for the Unitree G1 (BeyondMimic's MDP in MuJoCo).
+
+Registered on import of ``nmr_gym``:
+
+- ``NMRTrack-G1-v0``: training (observation noise, reference-state initialisation with noise,
+  adaptive start sampling, domain randomisation, pushes), 10 s episodes.
+- ``NMRTrack-G1-Eval-v0``: evaluation (frame-0 start, clip by clip, no noise, randomisation or
+  pushes); the environment truncates itself at the end of the clip.
+
+``gym.make("NMRTrack-G1-v0", motion=..., retargeter=..., obs_mode=...)``; see
+:class:`G1TrackingEnv` for every keyword.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from nmr_gym.envs.motion_library import CONTROL_FPS, MotionLibrary
+from nmr_gym.envs.tracking_env import G1TrackingEnv
+
+TRAIN_ID = "NMRTrack-G1-v0"
+EVAL_ID = "NMRTrack-G1-Eval-v0"
+#: BeyondMimic's episode length: 10 s at 50 Hz.
+EPISODE_STEPS = 500
+
+if TRAIN_ID not in gym.registry:
+    gym.register(
+        id=TRAIN_ID,
+        entry_point="nmr_gym.envs.tracking_env:G1TrackingEnv",
+        max_episode_steps=EPISODE_STEPS,
+        kwargs={"evaluation": False},
+    )
+if EVAL_ID not in gym.registry:
+    # No step limit: the episode lasts exactly the clip (the env truncates at its last frame).
+    gym.register(
+        id=EVAL_ID,
+        entry_point="nmr_gym.envs.tracking_env:G1TrackingEnv",
+        max_episode_steps=None,
+        kwargs={"evaluation": True},
+    )
+
+__all__ = ["CONTROL_FPS", "EPISODE_STEPS", "EVAL_ID", "TRAIN_ID", "G1TrackingEnv", "MotionLibrary"]

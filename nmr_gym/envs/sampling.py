@@ -1,0 +1,63 @@
+"""BeyondMimic's adaptive start-frame sampling, over the bins of every clip of a motion library.
+
+Each clip of T frames (at 50 fps) has ``T // FRAMES_PER_BIN + 1`` bins. Each bin keeps a failure
+score, an exponential moving average (per control step, rate ``alpha``) of the early terminations
+of episodes that started in it; a bin is drawn with probability proportional to
+``score + uniform_ratio / n_bins`` and the start frame is uniform inside it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FRAMES_PER_BIN = 50  # one bin per second at 50 fps
+FAILURE_EMA_ALPHA = 0.001
+UNIFORM_RATIO = 0.1
+
+
+class AdaptiveSampler:
+    """Start-frame sampler; ``sample`` -> (clip, frame, bin), ``record`` after each episode."""
+
+    def __init__(
+        self,
+        clip_lengths: np.ndarray,
+        frames_per_bin: int = FRAMES_PER_BIN,
+        alpha: float = FAILURE_EMA_ALPHA,
+        uniform_ratio: float = UNIFORM_RATIO,
+    ):
+        self.clip_lengths = np.asarray(clip_lengths, dtype=np.int64)
+        self.frames_per_bin = int(frames_per_bin)
+        self.alpha = float(alpha)
+        self.uniform_ratio = float(uniform_ratio)
+        bins = self.clip_lengths // self.frames_per_bin + 1
+        self.bin_clip = np.repeat(np.arange(len(bins)), bins)  # clip of each bin
+        self.bin_index = np.concatenate([np.arange(b) for b in bins])  # bin within its clip
+        self.score = np.zeros(int(bins.sum()))
+
+    @property
+    def n_bins(self) -> int:
+        return self.score.size
+
+    def probabilities(self) -> np.ndarray:
+        p = self.score + self.uniform_ratio / self.n_bins
+        return p / p.sum()
+
+    def sample(self, rng: np.random.Generator) -> tuple[int, int, int]:
+        """(clip, start frame, global bin); the start leaves at least one step in the clip."""
+        b = int(rng.choice(self.n_bins, p=self.probabilities()))
+        clip = int(self.bin_clip[b])
+        length = int(self.clip_lengths[clip])
+        lo = int(self.bin_index[b]) * self.frames_per_bin
+        hi = min(lo + self.frames_per_bin, length - 1)
+        start = lo + rng.random() * max(hi - lo, 0)
+        return clip, min(int(start), length - 2), b
+
+    def record(self, start_bin: int, steps: int, failed: bool) -> None:
+        """Update the scores for an episode of ``steps`` control steps started in ``start_bin``.
+
+        Equivalent to the per-step EMA ``score <- (1 - alpha) score + alpha * failures``, applied
+        once per episode (failures only happen at its end).
+        """
+        self.score *= (1.0 - self.alpha) ** max(int(steps), 0)
+        if failed:
+            self.score[start_bin] += self.alpha

@@ -1,0 +1,320 @@
+"""GMR's two-stage differential IK on the reference G1, with its limits actually enforced.
+
+Per frame (warm-started from the previous frame's solution), for stage 1 then stage 2:
+
+1. e = |stacked frame-task errors of the stage| (unweighted, as GMR's ``error1/error2``);
+2. solve the mink QP ``min sum_i ||W_i (J_i dq + e_i)||^2 + damping ||dq||^2`` subject to the
+   joint limits (``mink.ConfigurationLimit``, gain 0.95) and the joint velocity limit, then
+   integrate dq;
+3. repeat while the error drops by more than ``convergence_tol``, at most ``max_extra_iters``
+   more times.
+
+The velocity limit. GMR builds ``mink.VelocityLimit`` at 3π rad/s but passes the limits list in
+the position of ``solve_ik``'s ``safety_break`` argument, so no limit reaches its solver (only
+mink's default ``ConfigurationLimit``). Here the limits are passed. The bound applies to the
+*output motion*: every hinge moves at most ``max_joint_vel / fps`` between consecutive frames
+(mink's ``VelocityLimit`` evaluated with the frame period, measured from the previous frame's
+solution, so it holds however many IK steps a frame takes). The first frame has no predecessor
+and no velocity bound.
+
+Two backends compute exactly the same QPs:
+
+- ``"mink"``: ``mink.FrameTask`` objects and ``mink.solve_ik`` (via qpsolvers); the reference.
+- ``"fast"`` (default): the same objective assembled from mink's native SE(3) helpers and
+  MuJoCo Jacobians, with both limits (boxes on dq) passed to DAQP as simple bounds. Written by
+  hand because profiling the mink path showed most of a frame's time in per-call Python
+  overhead (task objects, qpsolvers' problem conversion, stacking G/h matrices of identity rows,
+  the per-solve limit check), not in kinematics or the QP itself. ``tests/test_gmr.py`` checks
+  the two backends agree.
+"""
+
+from __future__ import annotations
+
+import math
+import daqp
+import mink
+import mujoco
+import numpy as np
+from mink.lie import _lie_ops_c as lie
+
+from nmr_gym.g1 import spec
+from retargeters.gmr.tables import MappingTable
+
+#: GMR's solver settings.
+DAMPING = 0.5
+SOLVER = "daqp"
+CONVERGENCE_TOL = 1e-3  # stop when the error norm drops by no more than this
+MAX_EXTRA_ITERS = 10  # iterations after the first solve of a stage
+MAX_JOINT_VEL = 3.0 * math.pi  # [rad/s], GMR's (intended) velocity limit
+CONFIG_LIMIT_GAIN = 0.95  # mink.ConfigurationLimit default, as GMR uses it
+_FREE_DOFS = 6  # the floating base's dofs come first in qvel
+_INF = 1e30  # DAQP's infinity
+
+#: GMR's initial pose for the first frame (anchors.md section 3); left/right mirrored.
+INITIAL_JOINT_POS: dict[str, float] = {}
+for _side, _s in (("left", 1.0), ("right", -1.0)):
+    INITIAL_JOINT_POS.update(
+        {
+            f"{_side}_shoulder_pitch_joint": -0.57,
+            f"{_side}_shoulder_roll_joint": 0.87 * _s,
+            f"{_side}_elbow_joint": 0.57,
+            f"{_side}_hip_pitch_joint": -0.57,
+            f"{_side}_hip_roll_joint": 0.3 * _s,
+            f"{_side}_hip_yaw_joint": 0.3 * _s,
+            f"{_side}_knee_joint": 0.8,
+        }
+    )
+
+
+def initial_joint_pos() -> np.ndarray:
+    """GMR's first-frame joint positions [rad], (29,)."""
+    q = np.zeros(spec.NUM_JOINTS)
+    for name, value in INITIAL_JOINT_POS.items():
+        q[spec.joint_index(name)] = value
+    return q
+
+
+class _FrameVelocityLimit(mink.VelocityLimit):
+    """mink's VelocityLimit measured from the previous frame's solution.
+
+    ``dq`` must keep ``|q + dq - q_prev| <= v_max * frame_dt`` on every limited joint.
+    """
+
+    def __init__(self, model: mujoco.MjModel, max_vel: float, frame_dt: float):
+        hinges = {spec.JOINT_NAMES[i]: max_vel for i in range(spec.NUM_JOINTS)}
+        super().__init__(model, hinges)
+        self.frame_dt = frame_dt
+        self.model = model
+        self.q_prev: np.ndarray | None = None
+
+    def compute_qp_inequalities(self, configuration: mink.Configuration, dt: float):
+        if self.q_prev is None:
+            return mink.limits.Constraint()
+        moved = np.empty(self.model.nv)
+        mujoco.mj_differentiatePos(self.model, moved, 1.0, self.q_prev, configuration.q)
+        moved = moved[self.indices]
+        room = self.frame_dt * self.limit
+        proj = self.projection_matrix
+        return mink.limits.Constraint(
+            G=np.vstack([proj, -proj]), h=np.hstack([room - moved, room + moved])
+        )
+
+
+class GMRSolver:
+    """Two-stage IK for one clip at a time (create one per worker; not thread-safe)."""
+
+    def __init__(
+        self,
+        model: mujoco.MjModel,
+        table: MappingTable,
+        fps: float,
+        *,
+        damping: float = DAMPING,
+        solver: str = SOLVER,
+        convergence_tol: float = CONVERGENCE_TOL,
+        max_extra_iters: int = MAX_EXTRA_ITERS,
+        max_joint_vel: float | None = MAX_JOINT_VEL,
+        backend: str = "fast",
+    ):
+        if backend not in ("fast", "mink"):
+            raise ValueError(f"backend must be 'fast' or 'mink', got {backend!r}")
+        if backend == "fast" and solver != "daqp":
+            raise ValueError("the 'fast' backend calls DAQP directly; use backend='mink' for "
+                             f"solver={solver!r}")
+        self.model = model
+        self.table = table
+        self.damping = float(damping)
+        self.solver = solver
+        self.tol = float(convergence_tol)
+        self.max_extra = int(max_extra_iters)
+        self.max_joint_vel = max_joint_vel
+        self.frame_dt = 1.0 / fps
+        self.ik_dt = model.opt.timestep  # GMR's dt (only scales v = dq / dt)
+        self.backend = backend
+        self.config = mink.Configuration(model)
+        self.data = self.config.data
+        self.body_ids = np.array([model.body(b).id for b in table.robot_bodies])
+        n = len(table.bodies)
+        # (stage, body) costs; a body with no weight in a stage has no task there (as GMR).
+        self.costs = []
+        self.stage_bodies = []
+        for stage in (0, 1):
+            w = np.array([(b.stage1_weights, b.stage2_weights)[stage] for b in table.bodies])
+            active = np.flatnonzero(w.sum(axis=1) > 0)
+            cost = np.repeat(w, 3, axis=1)  # (B, 6): position xyz, rotation xyz
+            self.costs.append(cost)
+            self.stage_bodies.append(active)
+        self.targets = np.zeros((n, 7))  # wxyz_xyz per body
+        # Limits: joint range (mink.ConfigurationLimit) and the frame velocity limit.
+        self.config_limit = mink.ConfigurationLimit(model, gain=CONFIG_LIMIT_GAIN)
+        self.vel_limit = (
+            None if max_joint_vel is None else _FrameVelocityLimit(model, max_joint_vel, self.frame_dt)
+        )
+        self._hinge_lo = self.config_limit.lower[7:]
+        self._hinge_hi = self.config_limit.upper[7:]
+        if backend == "mink":
+            self.tasks = [
+                [
+                    mink.FrameTask(b.robot_body, "body", position_cost=c[i, :3].tolist(),
+                                   orientation_cost=c[i, 3:].tolist())
+                    for i, b in enumerate(table.bodies)
+                ]
+                for c in self.costs
+            ]
+        self._jac = np.empty((n, 6, model.nv))
+        self._jlog = np.empty((n, 6, 6))
+        self._jac_ok = False
+        self._err = np.empty((n, 6))
+        self._frames = np.empty((n, 7))
+        self._root_id = int(model.body_rootid[self.body_ids[0]])
+        # (B, nv) 1 where a dof moves the body (its ancestor chain), as mj_jac walks it
+        self._ancestors = np.zeros((n, model.nv))
+        for i, b in enumerate(self.body_ids):
+            while b > 0 and model.body_dofnum[b] == 0:
+                b = model.body_parentid[b]
+            dof = model.body_dofadr[b] + model.body_dofnum[b] - 1 if b > 0 else -1
+            while dof >= 0:
+                self._ancestors[i, dof] = 1.0
+                dof = model.dof_parentid[dof]
+        self._lo = np.full(model.nv, -_INF)
+        self._hi = np.full(model.nv, _INF)
+        self._no_rows = np.zeros((0, model.nv))
+        self._q_prev: np.ndarray | None = None
+        self.n_solves = 0
+
+    # ------------------------------------------------------------------ state and targets
+    def reset(self, qpos: np.ndarray) -> None:
+        """Start a clip at ``qpos`` (36,); the next frame has no velocity bound."""
+        self.data.qpos[:] = qpos
+        self._fk()
+        self._q_prev = None
+
+    def _fk(self) -> None:
+        mujoco.mj_kinematics(self.model, self.data)
+        mujoco.mj_comPos(self.model, self.data)
+        self._jac_ok = False
+        if self.backend == "fast":
+            self._compute_errors()
+
+    def _set_targets(self, pos: np.ndarray, quat: np.ndarray) -> None:
+        self.targets[:, :4] = quat
+        self.targets[:, 4:] = pos
+        if self.backend == "mink":
+            for stage_tasks in self.tasks:
+                for i, task in enumerate(stage_tasks):
+                    task.set_target(mink.SE3(self.targets[i].copy()))
+        else:
+            self._compute_errors()
+
+    # ------------------------------------------------------------------ fast backend
+    def _compute_errors(self) -> None:
+        """Body poses (wxyz_xyz) and mink's frame-task errors of every mapped body."""
+        ids = self.body_ids
+        self._frames[:, :4] = self.data.xquat[ids]
+        self._frames[:, 4:] = self.data.xpos[ids]
+        for i in range(len(ids)):
+            self._err[i] = lie.se3_rminus(self.targets[i], self._frames[i])
+        self._jac_ok = False
+
+    def _jacobians(self) -> np.ndarray:
+        """mink's ``FrameTask.compute_jacobian`` of every mapped body, (B, 6, nv).
+
+        The MuJoCo body Jacobians (``mj_jacBody``: cdof columns of the body's ancestor dofs,
+        linear part at the body origin) are assembled for all bodies at once from ``cdof``,
+        rotated into the body frame, and multiplied by -jlog(T_target^-1 T_body) as in mink.
+        """
+        if self._jac_ok:
+            return self._jac
+        d = self.data
+        ids = self.body_ids
+        cdof = d.cdof  # (nv, 6): [angular, linear] at the subtree com of the root
+        offset = d.xpos[ids] - d.subtree_com[self._root_id]  # (B, 3)
+        jacp = cdof[None, :, 3:] + np.cross(cdof[None, :, :3], offset[:, None, :])  # (B,nv,3)
+        jacr = np.broadcast_to(cdof[None, :, :3], jacp.shape)
+        rmat = d.xmat[ids].reshape(-1, 3, 3)  # body -> world
+        body_jac = np.empty((len(ids), 6, self.model.nv))
+        body_jac[:, :3] = np.einsum("bki,bvk->biv", rmat, jacp) * self._ancestors[:, None]
+        body_jac[:, 3:] = np.einsum("bki,bvk->biv", rmat, jacr) * self._ancestors[:, None]
+        for i in range(len(ids)):
+            t_tb = lie.se3_inverse_multiply(self.targets[i], self._frames[i])
+            self._jlog[i] = lie.se3_jlog(t_tb)
+        np.matmul(-self._jlog, body_jac, out=self._jac)
+        self._jac_ok = True
+        return self._jac
+
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Box on dq: the ConfigurationLimit rows and the frame velocity rows, intersected."""
+        q = self.data.qpos[7:]
+        lo, hi = self._lo, self._hi
+        np.multiply(self._hinge_lo - q, CONFIG_LIMIT_GAIN, out=lo[_FREE_DOFS:])
+        np.multiply(self._hinge_hi - q, CONFIG_LIMIT_GAIN, out=hi[_FREE_DOFS:])
+        if self.vel_limit is not None and self._q_prev is not None:
+            room = self.max_joint_vel * self.frame_dt
+            moved = q - self._q_prev[7:]
+            np.maximum(lo[_FREE_DOFS:], -room - moved, out=lo[_FREE_DOFS:])
+            np.minimum(hi[_FREE_DOFS:], room - moved, out=hi[_FREE_DOFS:])
+        return lo, hi
+
+    def _solve_fast(self, stage: int) -> np.ndarray:
+        active = self.stage_bodies[stage]
+        cost = self.costs[stage][active]  # (A, 6)
+        w_jac = (cost[:, :, None] * self._jacobians()[active]).reshape(-1, self.model.nv)
+        w_err = (cost * -self._err[active]).ravel()
+        h = w_jac.T @ w_jac
+        h.flat[:: self.model.nv + 1] += self.damping
+        c = -(w_err @ w_jac)
+        lo, hi = self._bounds()
+        x, _, exitflag, _ = daqp.solve(h, c, self._no_rows, hi, lo)
+        if exitflag < 1:
+            raise mink.NoSolutionFound(f"daqp (exit flag {exitflag})")
+        return x
+
+    # ------------------------------------------------------------------ mink backend
+    def _solve_mink(self, stage: int) -> np.ndarray:
+        tasks = [self.tasks[stage][i] for i in self.stage_bodies[stage]]
+        limits: list = [self.config_limit]
+        if self.vel_limit is not None:
+            self.vel_limit.q_prev = self._q_prev
+            limits.append(self.vel_limit)
+        v = mink.solve_ik(self.config, tasks, self.ik_dt, self.solver, damping=self.damping,
+                          safety_break=False, limits=limits)
+        return v * self.ik_dt
+
+    def _stage_error(self, stage: int) -> float:
+        active = self.stage_bodies[stage]
+        if self.backend == "fast":
+            return float(np.linalg.norm(self._err[active]))
+        errs = [self.tasks[stage][i].compute_error(self.config) for i in active]
+        return float(np.linalg.norm(np.concatenate(errs)))
+
+    # ------------------------------------------------------------------ the GMR loop
+    def _step(self, stage: int) -> None:
+        dq = self._solve_fast(stage) if self.backend == "fast" else self._solve_mink(stage)
+        mujoco.mj_integratePos(self.model, self.data.qpos, dq, 1.0)
+        self._fk()
+        self.n_solves += 1
+
+    def solve_frame(self, pos: np.ndarray, quat: np.ndarray) -> np.ndarray:
+        """IK for one frame's targets (B, 3) and (B, 4); returns qpos (36,)."""
+        self._set_targets(pos, quat)
+        for stage in (0, 1):
+            err = self._stage_error(stage)
+            self._step(stage)
+            nxt = self._stage_error(stage)
+            extra = 0
+            while err - nxt > self.tol and extra < self.max_extra:
+                err = nxt
+                self._step(stage)
+                nxt = self._stage_error(stage)
+                extra += 1
+        q = self.data.qpos.copy()
+        self._q_prev = q
+        return q
+
+    def solve_clip(self, pos: np.ndarray, quat: np.ndarray, qpos0: np.ndarray) -> np.ndarray:
+        """IK for every frame of (T, B, 3) / (T, B, 4) targets from ``qpos0``; qpos (T, 36)."""
+        self.reset(qpos0)
+        out = np.empty((pos.shape[0], self.model.nq))
+        for t in range(pos.shape[0]):
+            out[t] = self.solve_frame(pos[t], quat[t])
+        return out

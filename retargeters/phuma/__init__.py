@@ -1,0 +1,179 @@
+"""PHUMA-style retargeter (``retargeters.make("phuma")``): whole-sequence optimisation.
+
+Re-implements PHUMA's motion adaptation (PhySINK; anchors.md section 4) on nmr-gym's reference
+G1: shape/scale adaptation of the human keypoints (:mod:`.adaptation`), one differentiable
+optimisation over all frames of joint positions, root translation and link scales with the
+root orientation from the human (:mod:`.optimize`, :mod:`.losses`, FK in :mod:`.torch_fk`),
+foot contacts from the human (:mod:`.contacts`), then PHUMA's low-pass filter and clip to 98%
+of the joint range (:mod:`.filters`).
+
+Schedules (``schedule=``):
+
+- ``"fast"`` (default): warm start from the analytic solution (:mod:`.init`), Adam at
+  :data:`FAST_LR` for at most :data:`FAST_ITERATIONS` iterations with convergence-based stopping,
+  on the clip resampled to :data:`OPT_FPS`. Practical for the benchmark on 2 CPU cores.
+- ``"full"``: PHUMA's schedule, Adam lr 0.005 for 3000 iterations, no early stopping (same
+  warm start). About 20x slower; see benchmarks/bench_phuma_speed.py for the metric difference.
+
+Any of ``iterations``, ``lr``, ``tol`` given explicitly overrides the schedule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from nmr_gym import rotations as rot
+from nmr_gym.errors import MotionError
+from nmr_gym.g1 import spec
+from nmr_gym.motion import HumanMotion, RobotMotion
+from retargeters.base import Retargeter, register
+from retargeters.phuma import filters
+from retargeters.phuma.adaptation import adapt, range_98
+from retargeters.phuma.contacts import CONTACT_HEIGHT_MARGIN, CONTACT_SPEED, detect_foot_contacts
+from retargeters.phuma.init import initial_joint_pos
+from retargeters.phuma.losses import LossWeights
+from retargeters.phuma.optimize import OptimConfig, initial_root, optimize
+
+#: PHUMA's schedule (anchors.md section 4).
+PHUMA_ITERATIONS = 3000
+PHUMA_LR = 0.005
+#: The default fast schedule: at most this many Adam iterations, stopping once the loss improves
+#: by less than FAST_TOL (relative) over 25 iterations.
+FAST_ITERATIONS = 200
+FAST_LR = 0.005
+FAST_TOL = 1e-3
+#: Frame rate the optimisation runs at [Hz]; the result is resampled back to the input's rate.
+OPT_FPS = 30.0
+SCHEDULES = {
+    "fast": dict(iterations=FAST_ITERATIONS, lr=FAST_LR, tol=FAST_TOL),
+    "full": dict(iterations=PHUMA_ITERATIONS, lr=PHUMA_LR, tol=0.0),
+}
+
+
+@register("phuma")
+class PhumaRetargeter(Retargeter):
+    """PHUMA-style whole-sequence retargeter.
+
+    Args:
+        schedule: "fast" (default) or "full" (PHUMA's 3000 Adam iterations at lr 0.005).
+        iterations, lr, tol: override the schedule's Adam iterations, learning rate and
+            relative early-stopping tolerance (0 = never stop early).
+        weights: loss weights, a :class:`LossWeights` or a dict of its fields (PHUMA's values
+            by default).
+        window, overlap: window length and overlap [frames at ``opt_fps``].
+        max_batch_frames: frames optimised at once (bounds memory).
+        opt_fps: frame rate of the optimisation (None: the input's).
+        init: "analytic" (warm start from the human's joint rotations) or "zero" (zero pose).
+        filter: apply PHUMA's Butterworth low-pass before the final clip.
+        contact_height_margin, contact_speed: foot-contact thresholds (:mod:`.contacts`).
+        device: torch device ("cpu", "cuda"); dtype: "float32" or "float64".
+        seed: seeds torch (the optimisation itself is deterministic on CPU).
+        num_threads: torch intra-op threads (default: min(2, cores)).
+    """
+
+    def __init__(
+        self,
+        schedule: str = "fast",
+        iterations: int | None = None,
+        lr: float | None = None,
+        tol: float | None = None,
+        weights: LossWeights | dict[str, float] | None = None,
+        window: int = 240,
+        overlap: int = 30,
+        max_batch_frames: int = 8192,
+        opt_fps: float | None = OPT_FPS,
+        init: str = "analytic",
+        filter: bool = True,
+        contact_height_margin: float = CONTACT_HEIGHT_MARGIN,
+        contact_speed: float = CONTACT_SPEED,
+        device: str = "cpu",
+        dtype: str = "float32",
+        seed: int = 0,
+        num_threads: int | None = None,
+    ) -> None:
+        if schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {schedule!r}; valid: {', '.join(SCHEDULES)}")
+        if init not in ("analytic", "zero"):
+            raise ValueError(f"init must be 'analytic' or 'zero', got {init!r}")
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        sched = dict(SCHEDULES[schedule])
+        for key, val in (("iterations", iterations), ("lr", lr), ("tol", tol)):
+            if val is not None:
+                sched[key] = val
+        if isinstance(weights, dict):
+            weights = LossWeights(**weights)
+        if window < 3 or not 0 <= overlap < window:
+            raise ValueError(f"need window >= 3 and 0 <= overlap < window, got {window}, {overlap}")
+        self.schedule, self.init, self.filter = schedule, init, filter
+        self.opt_fps = opt_fps
+        self.contact_height_margin, self.contact_speed = contact_height_margin, contact_speed
+        self.config = OptimConfig(
+            iterations=int(sched["iterations"]),
+            lr=float(sched["lr"]),
+            tol=float(sched["tol"]),
+            weights=weights or LossWeights(),
+            window=window,
+            overlap=overlap,
+            max_batch_frames=max_batch_frames,
+            device=device,
+            dtype=getattr(torch, dtype),
+            seed=seed,
+            num_threads=num_threads,
+        )
+        self.last_info: dict[str, Any] = {}
+
+    def options(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "schedule": self.schedule, "iterations": c.iterations, "lr": c.lr, "tol": c.tol,
+            "weights": c.weights.as_dict(), "window": c.window, "overlap": c.overlap,
+            "opt_fps": self.opt_fps, "init": self.init, "filter": self.filter,
+            "contact_height_margin": self.contact_height_margin,
+            "contact_speed": self.contact_speed, "device": c.device,
+            "dtype": str(c.dtype).removeprefix("torch."), "seed": c.seed,
+        }  # fmt: skip
+
+    def retarget(self, human: HumanMotion) -> RobotMotion:
+        if not human.is_canonical:
+            raise MotionError(
+                f"phuma needs SMPL's 24 canonical joints, got {len(human.joint_names)}",
+                human.source,
+            )
+        work = human.resample(self.opt_fps) if self.opt_fps else human
+        fps = work.fps
+        adaptation = adapt(work)
+        contacts = detect_foot_contacts(work, self.contact_height_margin, self.contact_speed)
+        if self.init == "analytic":
+            q0 = initial_joint_pos(work)
+        else:
+            q0 = np.zeros((work.n_frames, spec.NUM_JOINTS))
+        root0 = initial_root(adaptation)
+        res = optimize(adaptation, contacts, q0, root0, fps, self.config)
+        root_pos, root_quat, joint_pos = res.root_pos, adaptation.root_quat, res.joint_pos
+        if self.filter:
+            root_pos, root_quat, joint_pos = filters.filter_motion(
+                root_pos, root_quat, joint_pos, fps
+            )
+        joint_pos = filters.clip_to_range(joint_pos, range_98())
+        self.last_info = {
+            "iterations": res.iterations,
+            "final_loss": res.final_loss,
+            "scale": (adaptation.group_scale * res.scale_multipliers).tolist(),
+            "contact_fraction": float(contacts.mean()),
+        }
+        robot = RobotMotion(
+            fps,
+            root_pos,
+            rot.normalize(root_quat),
+            joint_pos,
+            source=human.source,
+            metadata={"retargeter": "phuma", "options": self.options(), **self.last_info},
+        )
+        return robot.resample(human.fps) if robot.fps != human.fps else robot
+
+
+__all__ = ["LossWeights", "PhumaRetargeter"]

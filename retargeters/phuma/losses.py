@@ -1,0 +1,92 @@
+"""PHUMA's loss terms, one small function each, on batched tensors.
+
+Conventions: leading dimensions (..., T) are windows and frames; every term is averaged over
+windows and frames and summed over joints, keypoints, bones and coordinates, so a weight means
+the same thing for a short and a long clip. Weights live in :class:`LossWeights` (PHUMA's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """PHUMA's loss weights (anchors.md section 4)."""
+
+    keypoint: float = 0.1  # global keypoint L1
+    bone: float = 2.0  # local bone direction and length
+    smooth: float = 0.05  # second-difference smoothness
+    scale: float = 0.001  # link-scale regularisation towards one
+    joint_limit: float = 1000.0  # joint-range hinge at 98% of the range
+    velocity_limit: float = 1000.0  # velocity-limit hinge, multiplied by dt
+    foot_height: float = 10.0  # contact-weighted heel/toe height squared
+    foot_skate: float = 0.002  # contact-weighted horizontal foot speed
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def _frame_mean(x: torch.Tensor, frame_dims: int) -> torch.Tensor:
+    """Sum over trailing dims beyond the first ``frame_dims``, mean over those."""
+    return x.reshape(*x.shape[:frame_dims], -1).sum(-1).mean()
+
+
+def keypoint_l1(robot_kp: torch.Tensor, target_kp: torch.Tensor) -> torch.Tensor:
+    """L1 distance of global keypoints (..., T, K, 3) [m]."""
+    return _frame_mean((robot_kp - target_kp).abs(), robot_kp.dim() - 2)
+
+
+def bone_direction_length(robot_bone: torch.Tensor, target_bone: torch.Tensor) -> torch.Tensor:
+    """Per bone (..., T, NB, 3): (1 - cos angle) + |length difference| [m]."""
+    eps = 1e-8
+    r_len = robot_bone.norm(dim=-1)
+    t_len = target_bone.norm(dim=-1)
+    cos = (robot_bone * target_bone).sum(-1) / (r_len * t_len + eps)
+    return _frame_mean((1.0 - cos) + (r_len - t_len).abs(), robot_bone.dim() - 2)
+
+
+def second_difference(x: torch.Tensor) -> torch.Tensor:
+    """Squared second difference x[t+1] - 2 x[t] + x[t-1] of (..., T, D) trajectories."""
+    if x.shape[-2] < 3:
+        return x.sum() * 0.0
+    d2 = x[..., 2:, :] - 2.0 * x[..., 1:-1, :] + x[..., :-2, :]
+    return _frame_mean(d2.square(), x.dim() - 1)
+
+
+def scale_regularisation(multipliers: torch.Tensor) -> torch.Tensor:
+    """Squared distance of the learnable scale multipliers (..., G) from one."""
+    return (multipliers - 1.0).square().sum(-1).mean()
+
+
+def joint_range_hinge(q: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
+    """How far joints (..., T, 29) [rad] leave [lower, upper] (the 98% range); 0 inside."""
+    return _frame_mean(torch.relu(q - upper) + torch.relu(lower - q), q.dim() - 1)
+
+
+def velocity_hinge(q: torch.Tensor, limit: torch.Tensor, dt: float) -> torch.Tensor:
+    """How far finite-difference joint speeds (..., T, 29) exceed ``limit`` [rad/s]; 0 below."""
+    if q.shape[-2] < 2:
+        return q.sum() * 0.0
+    speed = (q[..., 1:, :] - q[..., :-1, :]).abs() / dt
+    return _frame_mean(torch.relu(speed - limit), q.dim() - 1)
+
+
+def contact_height(point_z: torch.Tensor, contact: torch.Tensor) -> torch.Tensor:
+    """Contact-weighted squared height [m^2] of foot points (..., T, P) above the floor."""
+    return _frame_mean(contact * point_z.square(), point_z.dim() - 1)
+
+
+def contact_skating(point_xy: torch.Tensor, contact: torch.Tensor, dt: float) -> torch.Tensor:
+    """Contact-weighted horizontal speed [m/s] of foot points (..., T, P, 2).
+
+    A point counts when it is in contact at both ends of a step.
+    """
+    if point_xy.shape[-3] < 2:
+        return point_xy.sum() * 0.0
+    step = point_xy[..., 1:, :, :] - point_xy[..., :-1, :, :]
+    speed = torch.sqrt(step.square().sum(-1) + 1e-12) / dt
+    both = contact[..., 1:, :] * contact[..., :-1, :]
+    return _frame_mean(both * speed, point_xy.dim() - 2)

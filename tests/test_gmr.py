@@ -1,0 +1,212 @@
+"""The GMR-style retargeter: tables, scaling/offsets, IK limits, ground, determinism."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import mujoco
+import numpy as np
+import pytest
+
+import retargeters
+from nmr_gym import rotations as rot
+from nmr_gym import skeleton as sk
+from nmr_gym.errors import MotionError, UnknownNameError
+from nmr_gym.g1 import kinematic_model, spec
+from nmr_gym.motion import HumanMotion
+from retargeters.gmr import ik
+from retargeters.gmr.ground import lowest_point_z
+from retargeters.gmr.scaling import apply_offsets, body_targets, human_height, scale_positions
+from retargeters.gmr.tables import available_tables, load_table, table_for_skeleton
+
+FPS = 30.0
+
+
+def make_human(n_frames: int = 20, amp: float = 0.0, seed: int = 0, height: float = 1.7,
+               local: np.ndarray | None = None) -> HumanMotion:
+    """Built-in skeleton facing +x walking forward; T-pose when amp = 0."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_frames) / FPS
+    if local is None:
+        freq = rng.uniform(0.3, 1.2, (sk.NUM_JOINTS, 3))
+        phase = rng.uniform(0.0, 2 * np.pi, (sk.NUM_JOINTS, 3))
+        rotvec = amp * np.sin(2 * np.pi * freq[None] * t[:, None, None] + phase[None])
+        local = rot.from_axis_angle(rotvec)
+    root_q = np.tile(sk.REST_QUAT_FACING_X, (n_frames, 1))
+    root_p = np.stack([0.4 * t, np.zeros(n_frames),
+                       np.full(n_frames, sk.rest_pelvis_height(height))], axis=-1)
+    pos, quat = sk.forward_kinematics(root_p, root_q, local, sk.rest_offsets(height))
+    return HumanMotion(FPS, sk.SMPL_JOINT_NAMES, pos, quat, height, source="synthetic")
+
+
+@pytest.fixture(scope="module")
+def tpose_robot():
+    return retargeters.make("gmr")(make_human(15))
+
+
+def test_registered():
+    assert "gmr" in retargeters.registered()
+    assert retargeters.make("gmr").options()["damping"] == ik.DAMPING
+
+
+@pytest.mark.parametrize("name", available_tables())
+def test_tables_name_only_existing_bodies(name):
+    table = load_table(name)
+    model = kinematic_model()
+    for b in table.bodies:
+        assert b.robot_body in spec.BODY_NAMES
+        assert mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, b.robot_body) > 0
+        assert b.human_joint in sk.SMPL_JOINT_NAMES
+        assert b.scale > 0 and min(b.stage1_weights + b.stage2_weights) >= 0
+    assert len(set(table.robot_bodies)) == len(table.bodies)
+
+
+def test_table_rotation_offsets_are_the_rest_alignment():
+    """q_off = q_rest^-1 ⊗ q_link(G1 T-pose: shoulder roll ±π/2, elbows π/2)."""
+    model = kinematic_model()
+    data = mujoco.MjData(model)
+    data.qpos[3] = 1.0
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        data.qpos[7 + spec.joint_index(f"{side}_shoulder_roll_joint")] = sign * np.pi / 2
+        data.qpos[7 + spec.joint_index(f"{side}_elbow_joint")] = np.pi / 2
+    mujoco.mj_kinematics(model, data)
+    for b in load_table("smpl").bodies:
+        expected = rot.multiply(rot.conjugate(sk.REST_QUAT_FACING_X),
+                                data.xquat[model.body(b.robot_body).id])
+        assert rot.angle_between(expected, b.rot_offset_wxyz) < 1e-3, b.robot_body
+
+
+def test_table_choice_and_unknown_table():
+    assert table_for_skeleton("LAFAN1") == "lafan1"
+    assert table_for_skeleton("bandai_namco") == "bandai_namco"
+    assert table_for_skeleton("smplh") == "smpl"
+    assert load_table("lafan1").human_height_m == 1.75
+    with pytest.raises(UnknownNameError, match="smpl"):
+        load_table("nope")
+    with pytest.raises(UnknownNameError):
+        retargeters.make("gmr", table="nope")
+
+
+def test_scaling_about_root_on_constructed_pose():
+    pos = np.array([[[1.0, 2.0, 1.0], [1.0, 2.5, 1.0], [2.0, 2.0, 0.0]]])  # (1, 3, 3)
+    scales = np.array([0.5, 2.0, 0.8])
+    out = scale_positions(pos, scales, root=0)
+    np.testing.assert_allclose(out[0, 0], [0.5, 1.0, 0.5])  # root: s_root * p
+    np.testing.assert_allclose(out[0, 1], [0.5, 2.0, 0.5])  # 2 * (0, .5, 0) + root'
+    np.testing.assert_allclose(out[0, 2], [1.3, 1.0, -0.3])  # 0.8 * (1, 0, -1) + root'
+
+
+def test_offsets_on_constructed_pose():
+    quat = rot.from_axis_angle(np.array([[[0.0, 0.0, np.pi / 2]]]))  # 90° about z
+    off = rot.from_axis_angle(np.array([[np.pi / 2, 0.0, 0.0]]))  # then 90° about local x
+    p, q = apply_offsets(np.zeros((1, 1, 3)), quat, off, np.array([[0.0, 1.0, 0.0]]))
+    # q' = Rz(90) Rx(90): local y -> world z
+    np.testing.assert_allclose(p[0, 0], [0.0, 0.0, 1.0], atol=1e-12)
+    np.testing.assert_allclose(rot.rotate(q[0, 0], np.array([1.0, 0, 0])), [0, 1, 0], atol=1e-12)
+
+
+def test_body_targets_use_height_ratio_and_table_scales():
+    human = make_human(3)
+    table = load_table("smpl")
+    h = human_height(human, table)
+    assert h == pytest.approx(1.7)  # no betas, no fixed height: the motion's own
+    assert human_height(human.replace(metadata={"betas": [1.0]}), table) == pytest.approx(1.76)
+    pos, _ = body_targets(human, table, h)
+    root = table.root_index()
+    hand = table.robot_bodies.index("left_wrist_yaw_link")
+    human_vec = human.joint("left_wrist")[0][0] - human.joint("pelvis")[0][0]
+    robot_vec = pos[0, hand] - pos[0, root]
+    np.testing.assert_allclose(robot_vec, 0.8 * h / 1.8 * human_vec, atol=1e-12)
+    np.testing.assert_allclose(pos[0, root], 0.9 * h / 1.8 * human.joint("pelvis")[0][0])
+
+
+def test_tpose_gives_arms_out(tpose_robot):
+    """T-pose human -> G1 with shoulder roll ±π/2 (arms out sideways) and straight elbows."""
+    q = tpose_robot.joint_pos[-1]
+    j = spec.joint_index
+    assert q[j("left_shoulder_roll_joint")] == pytest.approx(np.pi / 2, abs=0.1)
+    assert q[j("right_shoulder_roll_joint")] == pytest.approx(-np.pi / 2, abs=0.1)
+    assert q[j("left_elbow_joint")] == pytest.approx(np.pi / 2, abs=0.2)
+    hands = tpose_robot.body_pos_w[-1, [spec.body_index(b) for b in spec.HAND_BODIES]]
+    assert hands[0, 1] > 0.4 and hands[1, 1] < -0.4  # far out to the sides
+    assert np.all(np.abs(hands[:, 2] - tpose_robot.body_pos_w[-1, 0, 2]) < 0.5)
+
+
+def test_ground_alignment_touches_floor(tpose_robot):
+    low = lowest_point_z(kinematic_model(), tpose_robot.qpos)
+    assert low.min() == pytest.approx(0.0, abs=1e-9)
+    assert tpose_robot.metadata["retargeter"] == "gmr"
+
+
+def test_output_fps_and_resampling():
+    human = make_human(31, amp=0.2)
+    assert retargeters.make("gmr").retarget(human[:8]).fps == FPS
+    out = retargeters.make("gmr", fps=15).retarget(human)
+    assert out.fps == 15 and out.n_frames == 16
+
+
+def test_velocity_limit_holds_between_frames():
+    """A human that flips its arms between two frames: joints move <= 3π/fps per frame."""
+    n = 12
+    local = np.tile(rot.IDENTITY_WXYZ, (n, sk.NUM_JOINTS, 1))
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        # arms down (about the forward axis z) then, from frame 6, straight up
+        angle = np.where(np.arange(n) < 6, -sign * 1.3, sign * 1.4)
+        local[:, sk.SMPL_JOINT_NAMES.index(f"{side}_shoulder")] = rot.from_axis_angle(
+            np.stack([np.zeros(n), np.zeros(n), angle], axis=-1))
+    human = make_human(n, local=local)
+    limited = retargeters.make("gmr").retarget(human)
+    step = np.abs(np.diff(limited.joint_pos, axis=0)).max()
+    assert step <= ik.MAX_JOINT_VEL / FPS + 1e-6
+    free = retargeters.make("gmr", max_joint_vel=None).retarget(human)
+    assert np.abs(np.diff(free.joint_pos, axis=0)).max() > ik.MAX_JOINT_VEL / FPS + 0.05
+
+
+def test_joint_limits_hold():
+    out = retargeters.make("gmr").retarget(make_human(20, amp=1.2, seed=3))
+    lo, hi = spec.JOINT_RANGES[:, 0], spec.JOINT_RANGES[:, 1]
+    assert np.all(out.joint_pos >= lo - 1e-3) and np.all(out.joint_pos <= hi + 1e-3)
+
+
+def test_deterministic():
+    human = make_human(12, amp=0.5, seed=1)
+    a = retargeters.make("gmr").retarget(human)
+    b = retargeters.make("gmr").retarget(human)
+    np.testing.assert_array_equal(a.qpos, b.qpos)
+
+
+def test_fast_backend_matches_mink_backend():
+    """The hand-assembled QP is the same math as mink.solve_ik."""
+    human = make_human(6, amp=0.5, seed=2)
+    fast = retargeters.make("gmr").retarget(human)
+    ref = retargeters.make("gmr", backend="mink").retarget(human)
+    np.testing.assert_allclose(fast.qpos, ref.qpos, atol=1e-6)
+
+
+def test_non_canonical_human_is_a_clear_error():
+    human = make_human(3)
+    odd = HumanMotion(FPS, [f"j{i}" for i in range(24)], human.joint_pos, human.joint_quat,
+                      1.7, source="odd.npz")
+    with pytest.raises(MotionError, match="odd.npz"):
+        retargeters.make("gmr").retarget(odd)
+
+
+_HAS_LOADER = importlib.util.find_spec("nmr_gym.io.human_formats") is not None
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not _HAS_LOADER, reason="nmr_gym.io.human_formats not available")
+def test_real_clips_retarget(shared_motions):
+    """Short slices of real AMASS and BVH clips retarget without error (fast: 40 frames)."""
+    from nmr_gym.io import load_human_motion
+
+    paths = [
+        "bvh/lafan1/fallAndGetUp1_subject1_680_800.bvh",
+        "amass/accad/ACCAD_Female1General_c3d_A2_-Sway_poses.npz",
+    ]
+    for rel in paths:
+        human = load_human_motion(shared_motions / rel)
+        human = human.resample(30.0)[:40]
+        out = retargeters.make("gmr").retarget(human)
+        assert out.n_frames == human.n_frames
+        assert np.isfinite(out.qpos).all()
