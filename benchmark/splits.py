@@ -148,8 +148,11 @@ def features(human: HumanMotion) -> dict[str, float]:
     across = p["left_hip"] - p["right_hip"]  # body left; facing = left rotated -90 deg
     yaw = np.unwrap(np.arctan2(across[:, 1], across[:, 0]))
     w = max(1, int(round(SPIN_WINDOW_S * fps)))
-    spin = float(np.degrees(np.max(np.abs(yaw[w:] - yaw[:-w]), initial=0.0))) if len(yaw) > w \
+    spin = (
+        float(np.degrees(np.max(np.abs(yaw[w:] - yaw[:-w]), initial=0.0)))
+        if len(yaw) > w
         else float(np.degrees(np.abs(yaw[-1] - yaw[0])))
+    )
 
     return {
         "height_m": h,
@@ -240,7 +243,8 @@ def confusion(
     extra = sorted((set(true) | set(predicted)) - set(classes))
     labels = list(classes) + extra
     table = pd.crosstab(
-        pd.Categorical(true, categories=labels), pd.Categorical(predicted, categories=labels),
+        pd.Categorical(true, categories=labels),
+        pd.Categorical(predicted, categories=labels),
         dropna=False,
     )
     table.index.name, table.columns.name = "true", "predicted"

@@ -162,6 +162,16 @@ def smplx_rest_body(
     except Exception as exc:  # smplx raises assertion/pickle/key errors on bad files
         raise ModelNotFoundError(f"{model_file}: smplx could not load it ({exc})") from None
     shapedirs = model.shapedirs.detach().to(torch.float64).numpy()  # (V, 3, B)
+    if model_file.suffix == ".npz" and shapedirs.shape[-1] < len(betas):
+        # smplx caps SMPL+H at 10 shape components when a file has fewer than 300, but AMASS
+        # fits use all 16 of the AMASS SMPL+H files: read the file's own shape basis.
+        try:
+            with np.load(model_file, allow_pickle=False) as data:
+                full = np.asarray(data["shapedirs"], dtype=np.float64)
+            if full.ndim == 3 and full.shape[:2] == shapedirs.shape[:2]:
+                shapedirs = full
+        except (KeyError, ValueError, OSError):
+            pass  # keep smplx's basis
     n_used = min(len(betas), shapedirs.shape[-1])
     v = model.v_template.detach().to(torch.float64).numpy()
     if n_used:

@@ -42,21 +42,58 @@ CHAINS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = tuple(
     chain
     for side in ("left", "right")
     for chain in (
-        ("pelvis", "pelvis", f"{side}_hip_yaw_link", f"{side}_hip",
-         tuple(f"{side}_hip_{j}_joint" for j in ("pitch", "roll", "yaw"))),
-        (f"{side}_hip_yaw_link", f"{side}_hip", f"{side}_knee_link", f"{side}_knee",
-         (f"{side}_knee_joint",)),
-        (f"{side}_knee_link", f"{side}_knee", f"{side}_ankle_roll_link", f"{side}_ankle",
-         (f"{side}_ankle_pitch_joint", f"{side}_ankle_roll_joint")),
-        ("torso_link", "spine3", f"{side}_shoulder_yaw_link", f"{side}_shoulder",
-         tuple(f"{side}_shoulder_{j}_joint" for j in ("pitch", "roll", "yaw"))),
-        (f"{side}_shoulder_yaw_link", f"{side}_shoulder", f"{side}_elbow_link",
-         f"{side}_elbow", (f"{side}_elbow_joint",)),
-        (f"{side}_elbow_link", f"{side}_elbow", f"{side}_wrist_yaw_link", f"{side}_wrist",
-         tuple(f"{side}_wrist_{j}_joint" for j in ("roll", "pitch", "yaw"))),
+        (
+            "pelvis",
+            "pelvis",
+            f"{side}_hip_yaw_link",
+            f"{side}_hip",
+            tuple(f"{side}_hip_{j}_joint" for j in ("pitch", "roll", "yaw")),
+        ),
+        (
+            f"{side}_hip_yaw_link",
+            f"{side}_hip",
+            f"{side}_knee_link",
+            f"{side}_knee",
+            (f"{side}_knee_joint",),
+        ),
+        (
+            f"{side}_knee_link",
+            f"{side}_knee",
+            f"{side}_ankle_roll_link",
+            f"{side}_ankle",
+            (f"{side}_ankle_pitch_joint", f"{side}_ankle_roll_joint"),
+        ),
+        (
+            "torso_link",
+            "spine3",
+            f"{side}_shoulder_yaw_link",
+            f"{side}_shoulder",
+            tuple(f"{side}_shoulder_{j}_joint" for j in ("pitch", "roll", "yaw")),
+        ),
+        (
+            f"{side}_shoulder_yaw_link",
+            f"{side}_shoulder",
+            f"{side}_elbow_link",
+            f"{side}_elbow",
+            (f"{side}_elbow_joint",),
+        ),
+        (
+            f"{side}_elbow_link",
+            f"{side}_elbow",
+            f"{side}_wrist_yaw_link",
+            f"{side}_wrist",
+            tuple(f"{side}_wrist_{j}_joint" for j in ("roll", "pitch", "yaw")),
+        ),
     )
-) + (("pelvis", "pelvis", "torso_link", "spine3", ("waist_yaw_joint", "waist_roll_joint",
-                                                     "waist_pitch_joint")),)
+) + (
+    (
+        "pelvis",
+        "pelvis",
+        "torso_link",
+        "spine3",
+        ("waist_yaw_joint", "waist_roll_joint", "waist_pitch_joint"),
+    ),
+)
 
 #: Joint positions [rad] of the G1 pose that the human rest T-pose maps onto.
 T_POSE_JOINTS = {
@@ -160,16 +197,18 @@ class DirectRetargeter(Retargeter):
         try:
             pelvis_pos, pelvis_quat = human.joint("pelvis")
         except UnknownNameError as exc:
-            raise MotionError(f"direct needs the canonical SMPL joints ({exc})",
-                              human.source) from None
+            raise MotionError(
+                f"direct needs the canonical SMPL joints ({exc})", human.source
+            ) from None
         joint_pos = np.zeros((human.n_frames, spec.NUM_JOINTS))
         for chain in self._chains:
             try:
                 qp = rot.multiply(human.joint(chain.parent_human)[1], chain.parent_off)
                 qc = rot.multiply(human.joint(chain.child_human)[1], chain.child_off)
             except UnknownNameError as exc:
-                raise MotionError(f"direct needs the canonical SMPL joints ({exc})",
-                                  human.source) from None
+                raise MotionError(
+                    f"direct needs the canonical SMPL joints ({exc})", human.source
+                ) from None
             rel = Rotation.from_quat(rot.wxyz_to_xyzw(rot.multiply(rot.conjugate(qp), qc)))
             with warnings.catch_warnings():  # gimbal lock is part of this naive baseline
                 warnings.simplefilter("ignore", UserWarning)
@@ -180,7 +219,10 @@ class DirectRetargeter(Retargeter):
         qpos = np.concatenate([pelvis_pos, root_quat, joint_pos], axis=1)
         shift = ground_offset(kinematic_model(), qpos) if self.ground_align else 0.0
         qpos[:, 2] += shift
-        metadata = {k: human.metadata[k] for k in ("name", "complexity", "length", "skeleton",
-                                                    "format") if k in human.metadata}
+        metadata = {
+            k: human.metadata[k]
+            for k in ("name", "complexity", "length", "skeleton", "format")
+            if k in human.metadata
+        }
         metadata.update(retargeter=self.name, options=self.options(), ground_shift_m=shift)
         return RobotMotion.from_qpos(qpos, human.fps, source=human.source, metadata=metadata)

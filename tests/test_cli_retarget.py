@@ -34,14 +34,25 @@ def test_bad_file_exits_2_and_writes_nothing(tmp_path, capsys):
 
 def test_missing_file_and_unknown_method(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["retarget", str(tmp_path / "nope.npz"), "--method", "gmr", "--out",
-                 str(out)]) == 2
+    assert main(["retarget", str(tmp_path / "nope.npz"), "--method", "gmr", "--out", str(out)]) == 2
     assert "nope.npz" in capsys.readouterr().err
-    assert main(["retarget", str(tmp_path / "x.npz"), "--method", "nope", "--out",
-                 str(out)]) == 2
+    assert main(["retarget", str(tmp_path / "x.npz"), "--method", "nope", "--out", str(out)]) == 2
     assert "unknown retargeter" in capsys.readouterr().err
-    assert main(["retarget", str(tmp_path / "x.npz"), "--method", "gmr", "-O", "bogus=1",
-                 "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "retarget",
+                str(tmp_path / "x.npz"),
+                "--method",
+                "gmr",
+                "-O",
+                "bogus=1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "bogus" in capsys.readouterr().err
     assert not out.exists()
 
@@ -50,14 +61,17 @@ def test_missing_file_and_unknown_method(tmp_path, capsys):
 def test_retarget_writes_files_and_one_bad_file_writes_none(tmp_path, capsys):
     good = _positions_npz(tmp_path / "walk.npz")
     out = tmp_path / "out"
-    assert main(["retarget", str(good), "--method", "direct", "--out", str(out),
-                 "--format", "csv"]) == 0
+    assert (
+        main(["retarget", str(good), "--method", "direct", "--out", str(out), "--format", "csv"])
+        == 0
+    )
     assert (out / "walk.csv").is_file()
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"PK\x03\x04 not really a zip")
     out2 = tmp_path / "out2"
-    code = main(["retarget", str(good), str(bad), "--method", "gmr", "--out", str(out2),
-                 "--jobs", "2"])
+    code = main(
+        ["retarget", str(good), str(bad), "--method", "gmr", "--out", str(out2), "--jobs", "2"]
+    )
     assert code == 2
     assert "bad.npz" in capsys.readouterr().err
     assert not out2.exists()

@@ -42,18 +42,26 @@ def test_tpose_maps_to_g1_tpose(direct):
 
 def test_single_joint_rotations_land_on_their_axes(direct):
     # knee flexion and hip flexion are rotations about SMPL's x (body left) axis
-    human = human_with({"left_knee": (0.8, 0, 0), "right_hip": (-0.5, 0, 0),
-                        "spine3": (0, 0.3, 0)})
+    human = human_with({"left_knee": (0.8, 0, 0), "right_hip": (-0.5, 0, 0), "spine3": (0, 0.3, 0)})
     q = direct(human).joint_pos[0]
     j = spec.joint_index
     assert q[j("left_knee_joint")] == pytest.approx(0.8, abs=1e-6)
     assert q[j("right_hip_pitch_joint")] == pytest.approx(-0.5, abs=0.1)  # 10° hip tilt
     assert q[j("waist_yaw_joint")] == pytest.approx(0.3, abs=1e-3)  # twist about up
-    others = np.delete(q, [j("left_knee_joint"), j("right_hip_pitch_joint"),
-                           j("right_hip_roll_joint"), j("right_hip_yaw_joint"),
-                           j("waist_yaw_joint"), j("left_shoulder_roll_joint"),
-                           j("right_shoulder_roll_joint"), j("left_elbow_joint"),
-                           j("right_elbow_joint")])
+    others = np.delete(
+        q,
+        [
+            j("left_knee_joint"),
+            j("right_hip_pitch_joint"),
+            j("right_hip_roll_joint"),
+            j("right_hip_yaw_joint"),
+            j("waist_yaw_joint"),
+            j("left_shoulder_roll_joint"),
+            j("right_shoulder_roll_joint"),
+            j("left_elbow_joint"),
+            j("right_elbow_joint"),
+        ],
+    )
     np.testing.assert_allclose(others, 0.0, atol=1e-6)
 
 
@@ -75,7 +83,8 @@ def test_deterministic_and_fps(direct):
 
 def test_non_canonical_is_a_clear_error(direct):
     h = human_with({})
-    odd = HumanMotion(FPS, [f"j{i}" for i in range(24)], h.joint_pos, h.joint_quat, 1.7,
-                      source="odd.npz")
+    odd = HumanMotion(
+        FPS, [f"j{i}" for i in range(24)], h.joint_pos, h.joint_quat, 1.7, source="odd.npz"
+    )
     with pytest.raises(MotionError, match="odd.npz"):
         direct(odd)

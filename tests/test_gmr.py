@@ -22,8 +22,13 @@ from retargeters.gmr.tables import available_tables, load_table, table_for_skele
 FPS = 30.0
 
 
-def make_human(n_frames: int = 20, amp: float = 0.0, seed: int = 0, height: float = 1.7,
-               local: np.ndarray | None = None) -> HumanMotion:
+def make_human(
+    n_frames: int = 20,
+    amp: float = 0.0,
+    seed: int = 0,
+    height: float = 1.7,
+    local: np.ndarray | None = None,
+) -> HumanMotion:
     """Built-in skeleton facing +x walking forward; T-pose when amp = 0."""
     rng = np.random.default_rng(seed)
     t = np.arange(n_frames) / FPS
@@ -33,8 +38,9 @@ def make_human(n_frames: int = 20, amp: float = 0.0, seed: int = 0, height: floa
         rotvec = amp * np.sin(2 * np.pi * freq[None] * t[:, None, None] + phase[None])
         local = rot.from_axis_angle(rotvec)
     root_q = np.tile(sk.REST_QUAT_FACING_X, (n_frames, 1))
-    root_p = np.stack([0.4 * t, np.zeros(n_frames),
-                       np.full(n_frames, sk.rest_pelvis_height(height))], axis=-1)
+    root_p = np.stack(
+        [0.4 * t, np.zeros(n_frames), np.full(n_frames, sk.rest_pelvis_height(height))], axis=-1
+    )
     pos, quat = sk.forward_kinematics(root_p, root_q, local, sk.rest_offsets(height))
     return HumanMotion(FPS, sk.SMPL_JOINT_NAMES, pos, quat, height, source="synthetic")
 
@@ -71,8 +77,9 @@ def test_table_rotation_offsets_are_the_rest_alignment():
         data.qpos[7 + spec.joint_index(f"{side}_elbow_joint")] = np.pi / 2
     mujoco.mj_kinematics(model, data)
     for b in load_table("smpl").bodies:
-        expected = rot.multiply(rot.conjugate(sk.REST_QUAT_FACING_X),
-                                data.xquat[model.body(b.robot_body).id])
+        expected = rot.multiply(
+            rot.conjugate(sk.REST_QUAT_FACING_X), data.xquat[model.body(b.robot_body).id]
+        )
         assert rot.angle_between(expected, b.rot_offset_wxyz) < 1e-3, b.robot_body
 
 
@@ -153,7 +160,8 @@ def test_velocity_limit_holds_between_frames():
         # arms down (about the forward axis z) then, from frame 6, straight up
         angle = np.where(np.arange(n) < 6, -sign * 1.3, sign * 1.4)
         local[:, sk.SMPL_JOINT_NAMES.index(f"{side}_shoulder")] = rot.from_axis_angle(
-            np.stack([np.zeros(n), np.zeros(n), angle], axis=-1))
+            np.stack([np.zeros(n), np.zeros(n), angle], axis=-1)
+        )
     human = make_human(n, local=local)
     limited = retargeters.make("gmr").retarget(human)
     step = np.abs(np.diff(limited.joint_pos, axis=0)).max()
@@ -185,8 +193,9 @@ def test_fast_backend_matches_mink_backend():
 
 def test_non_canonical_human_is_a_clear_error():
     human = make_human(3)
-    odd = HumanMotion(FPS, [f"j{i}" for i in range(24)], human.joint_pos, human.joint_quat,
-                      1.7, source="odd.npz")
+    odd = HumanMotion(
+        FPS, [f"j{i}" for i in range(24)], human.joint_pos, human.joint_quat, 1.7, source="odd.npz"
+    )
     with pytest.raises(MotionError, match="odd.npz"):
         retargeters.make("gmr").retarget(odd)
 
@@ -210,3 +219,37 @@ def test_real_clips_retarget(shared_motions):
         out = retargeters.make("gmr").retarget(human)
         assert out.n_frames == human.n_frames
         assert np.isfinite(out.qpos).all()
+
+
+_HAS_SUITE = importlib.util.find_spec("nmr_gym.suite") is not None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _HAS_SUITE, reason="nmr_gym.suite not available")
+@pytest.mark.parametrize("method", ["gmr", "direct"])
+def test_builtin_suite_retargets(method):
+    from nmr_gym.suite import builtin_suite
+
+    retargeter = retargeters.make(method)
+    for clip in builtin_suite():
+        human = clip.motion()
+        out = retargeter.retarget(human)
+        assert out.n_frames == human.n_frames and np.isfinite(out.qpos).all(), clip.name
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+@pytest.mark.skipif(not _HAS_LOADER, reason="nmr_gym.io.human_formats not available")
+def test_every_shared_clip_retargets(shared_motions):
+    """Every AMASS and BVH clip in shared/motions (first 2 s at 30 fps) retargets."""
+    from nmr_gym.io import load_human_motion
+
+    retargeter = retargeters.make("gmr", fps=30.0)
+    files = sorted(shared_motions.glob("amass/**/*.npz"))
+    files += sorted(shared_motions.glob("bvh/**/*.bvh"))
+    assert files
+    for path in files:
+        human = load_human_motion(path)
+        human = human[: max(2, int(2.0 * human.fps))]
+        out = retargeter.retarget(human)
+        assert np.isfinite(out.qpos).all(), path

@@ -20,7 +20,6 @@ from nmr_gym import skeleton as sk
 from nmr_gym.errors import ModelNotFoundError, MotionError, MotionFormatError
 from nmr_gym.io import _human_common as hc
 from nmr_gym.io import positions as jp
-from nmr_gym.io.amass import smpl_forward
 from nmr_gym.io.bvh import forward_kinematics, parse_bvh
 from nmr_gym.io.human_formats import (
     detect_format,
@@ -54,8 +53,17 @@ def _smpl_pose(n: int = N_FRAMES, seed: int = RNG_SEED) -> tuple[np.ndarray, np.
     return root, body
 
 
-def _write_amass(path, *, width: int = 156, split: bool = False, fps_key="mocap_framerate",
-                 betas=None, gender=None, n: int = N_FRAMES, **extra):
+def _write_amass(
+    path,
+    *,
+    width: int = 156,
+    split: bool = False,
+    fps_key="mocap_framerate",
+    betas=None,
+    gender=None,
+    n: int = N_FRAMES,
+    **extra,
+):
     root, body = _smpl_pose(n)
     trans = np.column_stack([np.linspace(0, 1, n), np.zeros(n), np.full(n, 0.93)])
     data = {"trans": trans, fps_key: np.array(120.0)}
@@ -120,7 +128,7 @@ def test_amass_hands_follow_the_wrist_for_smplh(tmp_path):
 
 def test_amass_tpose_facing_x_has_the_canonical_orientation(tmp_path):
     n = 3
-    root = (Rotation.from_rotvec([0, 0, np.pi / 2]) * Rotation.from_rotvec(Y_UP_TO_Z_UP_ROTVEC))
+    root = Rotation.from_rotvec([0, 0, np.pi / 2]) * Rotation.from_rotvec(Y_UP_TO_Z_UP_ROTVEC)
     poses = np.zeros((n, 72))
     poses[:, :3] = root.as_rotvec()
     np.savez(tmp_path / "t.npz", poses=poses, trans=np.zeros((n, 3)), mocap_framerate=30)
@@ -246,6 +254,74 @@ def test_smplx_joints_are_exact_with_model_files(tmp_path):
     np.testing.assert_allclose(m.joint_pos, expected, atol=1e-5)  # smplx stores float32
     v = model["v_template"] + model["shapedirs"] @ betas
     assert m.height == pytest.approx(np.ptp(v[:, 1]), rel=1e-5)
+
+
+def _tiny_smplh_model(folder, n_verts: int = 120, seed: int = RNG_SEED) -> dict:
+    """A synthetic SMPL+H model (52 joints, 16 shape components) as smplh/SMPLH_MALE.npz."""
+    rng = np.random.default_rng(seed)
+    n_j = 52
+    parents = [*sk.SMPL_PARENTS[:22]] + [20] * 15 + [21] * 15  # fingers on the wrists
+    off = sk.rest_offsets(1.7)
+    rest = np.zeros((n_j, 3))
+    for j in range(1, n_j):
+        hand_off = off[22 if j < 37 else 23] + rng.normal(0, 0.01, 3)
+        rest[j] = rest[parents[j]] + (off[j] if j < 22 else hand_off)
+    owner = np.concatenate([np.arange(n_j), rng.integers(0, n_j, n_verts - n_j)])
+    jreg = np.zeros((n_j, n_verts))
+    for j in range(n_j):
+        idx = np.flatnonzero(owner == j)
+        jreg[j, idx] = 1.0 / len(idx)
+    weights = np.zeros((n_verts, n_j))
+    weights[np.arange(n_verts), owner] = 1.0
+    model = dict(
+        v_template=rest[owner] + rng.normal(0, 0.02, (n_verts, 3)),
+        shapedirs=rng.normal(0, 0.01, (n_verts, 3, 16)),
+        posedirs=rng.normal(0, 1e-3, (n_verts, 3, (n_j - 1) * 9)),
+        J_regressor=jreg, weights=weights,
+        kintree_table=np.array([[4294967295, *parents[1:]], list(range(n_j))]),
+        f=np.array([[0, 1, 2]]), hands_componentsl=np.eye(45), hands_componentsr=np.eye(45),
+        hands_meanl=np.zeros(45), hands_meanr=np.zeros(45),
+    )  # fmt: skip
+    (folder / "smplh").mkdir(parents=True)
+    np.savez(folder / "smplh" / "SMPLH_MALE.npz", **model)
+    return model
+
+
+def test_smplh_joints_match_smplx_and_use_all_16_betas(tmp_path):
+    torch = pytest.importorskip("torch")
+    import smplx
+
+    model = _tiny_smplh_model(tmp_path / "models")
+    betas = np.linspace(-1.0, 1.0, 16)
+    path = _write_amass(tmp_path / "a.npz", width=156, betas=betas, gender="male")
+    m = load_human_motion(path, smpl_models_dir=tmp_path / "models", ground="source")
+    assert m.metadata["body_model"] == "smplx:smplh"
+    data = np.load(path)
+    n = len(data["poses"])
+    # smplx itself keeps 10 of this file's 16 shape components: compare with betas[10:] = 0
+    short = betas.copy()
+    short[10:] = 0.0
+    np.savez(tmp_path / "b.npz", **{**dict(data), "betas": short})
+    m10 = load_human_motion(tmp_path / "b.npz", smpl_models_dir=tmp_path / "models",
+                            ground="source")  # fmt: skip
+    sm = smplx.create(str(tmp_path / "models" / "smplh" / "SMPLH_MALE.npz"), model_type="smplh",
+                      gender="male", use_pca=False, ext="npz")  # fmt: skip
+    from smplx.lbs import lbs
+
+    pose = torch.tensor(data["poses"], dtype=torch.float32)  # hands_mean is zero here
+    _, joints = lbs(
+        torch.tensor(short[:10], dtype=torch.float32)[None].expand(n, -1), pose,
+        sm.v_template, sm.shapedirs, sm.posedirs, sm.J_regressor, sm.parents, sm.lbs_weights,
+    )  # fmt: skip
+    expected = joints.numpy()[:, :22] + data["trans"][:, None]
+    np.testing.assert_allclose(m10.joint_pos[:, :22], expected, atol=1e-5)
+    # all 16 betas move the rest joints: J = J_regressor (v_template + shapedirs betas)
+    rest = model["J_regressor"] @ (model["v_template"] + model["shapedirs"] @ betas)
+    np.testing.assert_allclose(m.joint_pos[0, 0], rest[0] + data["trans"][0], atol=1e-6)
+    shift = m.joint_pos[:, 1] - m10.joint_pos[:, 1]
+    assert np.linalg.norm(shift, axis=-1).min() > 1e-4
+    # SMPL's hand joint sits at the finger-base centroid, with the wrist's orientation
+    np.testing.assert_allclose(m.joint_quat[:, 22], m.joint_quat[:, 20], atol=1e-12)
 
 
 def test_missing_model_files_name_the_folder_and_files(tmp_path, monkeypatch):
@@ -424,7 +500,7 @@ def test_bvh_channel_orders_match_a_reference_fk(tmp_path):
     col = 0
     mats, ps = {}, {}
     for j, chans in enumerate(bvh.channels):
-        vals = bvh.motion[2, col:col + len(chans)]
+        vals = bvh.motion[2, col : col + len(chans)]
         col += len(chans)
         order = "".join(c[0] for c in chans if c.endswith("rotation"))
         r = Rotation.from_euler(order, vals[-3:], degrees=True).as_matrix()
@@ -450,8 +526,9 @@ def test_bvh_units_are_detected(tmp_path, scale, unit):
 def test_bvh_shipped_map_is_detected_from_joint_names(tmp_path):
     ref = _canonical_motion(n=30)
     lafan = json.loads(
-        (__import__("importlib").resources.files("nmr_gym.data.bvh_maps") / "lafan1.json")
-        .read_text()
+        (
+            __import__("importlib").resources.files("nmr_gym.data.bvh_maps") / "lafan1.json"
+        ).read_text()
     )["joints"]
     names = {sk.SMPL_JOINT_NAMES.index(k): v for k, v in lafan.items()}
     text, _ = _bvh_text(ref, names=names, drop_end=True)
@@ -496,8 +573,16 @@ JMAP22 = {n: f"J_{n}" for n in sk.SMPL_JOINT_NAMES[:22]}
         ("trunc.bvh", lambda t: t[: int(len(t) * 0.8)], "truncated"),
         ("nan.bvh", lambda t: t[: t.rindex("\n", 0, -1)] + "\n" + "nan " * 69 + "\n", "NaN"),
         ("zero_dt.bvh", lambda t: t.replace("Frame Time: 0.03333333", "Frame Time: 0"), "> 0"),
-        ("one.bvh", lambda t: t.split("MOTION")[0] + "MOTION\nFrames: 1\nFrame Time: 0.1\n"
-         + t.split("\n")[-2] + "\n", "at least 2 frames"),
+        (
+            "one.bvh",
+            lambda t: (
+                t.split("MOTION")[0]
+                + "MOTION\nFrames: 1\nFrame Time: 0.1\n"
+                + t.split("\n")[-2]
+                + "\n"
+            ),
+            "at least 2 frames",
+        ),
         ("nohier.bvh", lambda t: "hello world\n", "not a BVH"),
         ("brace.bvh", lambda t: t.replace("MOTION", "}\nMOTION", 1), "unbalanced"),
     ],
@@ -600,3 +685,64 @@ def test_format_detection(tmp_path):
     (tmp_path / "m.txt").write_text("hello")
     with pytest.raises(MotionFormatError, match="unknown human motion format"):
         load_human_motion(tmp_path / "m.txt")
+
+
+# ----------------------------------------------------------------------------- ASF/AMC
+
+_ASF = """:version 1.10
+:units
+  mass 1.0
+  length 0.45
+  angle deg
+:root
+   order TX TY TZ RX RY RZ
+   axis XYZ
+   position 0 0 0
+   orientation 0 0 0
+:bonedata
+  begin
+     id 1
+     name lfemur
+     direction 0 -1 0
+     length 7.0
+     axis 0 0 20 XYZ
+    dof rx ry rz
+  end
+  begin
+     id 2
+     name ltibia
+     direction 0 -1 0
+     length 7.0
+     axis 0 0 20 XYZ
+    dof rx
+  end
+:hierarchy
+  begin
+    root lfemur
+    lfemur ltibia
+  end
+"""
+
+
+def test_asf_amc_forward_kinematics_and_errors(tmp_path):
+    from nmr_gym.io.asf_amc import forward_kinematics, parse_amc, parse_asf
+
+    (tmp_path / "01.asf").write_text(_ASF)
+    frames = ["1", "root 1 2 3 0 0 0", "lfemur 0 0 0", "ltibia 90",
+              "2", "root 1 2 3 0 90 0", "lfemur 0 0 0", "ltibia 0"]  # fmt: skip
+    (tmp_path / "01_01.amc").write_text(":FULLY-SPECIFIED\n:DEGREES\n" + "\n".join(frames))
+    asf = parse_asf(tmp_path / "01.asf")
+    names, pos, quat = forward_kinematics(asf, parse_amc(tmp_path / "01_01.amc", asf))
+    assert names == ["root", "lfemur", "ltibia"]
+    np.testing.assert_allclose(pos[:, 0], [[1, 2, 3], [1, 2, 3]])
+    np.testing.assert_allclose(pos[0, 2], [1, -5, 3])  # knee: 7 units below the hip
+    # frame 1: the knee bends 90 deg about the bone's x axis (rotated 20 deg about z)
+    c = Rotation.from_euler("z", 20, degrees=True)
+    local = c * Rotation.from_euler("x", 90, degrees=True) * c.inv()
+    np.testing.assert_allclose(rot.to_matrix(quat[0, 2]), local.as_matrix(), atol=1e-9)
+    (tmp_path / "01_02.amc").write_text("1\nroot 1 2 3 0 0 0\nlfemur 0 0\nltibia 5\n")
+    with pytest.raises(MotionFormatError, match="lfemur") as exc:
+        parse_amc(tmp_path / "01_02.amc", asf)
+    assert "01_02.amc" in str(exc.value)
+    with pytest.raises(MotionFormatError, match="unknown skeleton"):
+        load_human_motion(tmp_path / "01_01.amc")

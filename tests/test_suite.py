@@ -25,6 +25,8 @@ MAX_STANCE_SLIDE_M = 1e-6
 #: sprinting, so these bounds catch kinks (C0 joins) without forbidding fast motion.
 MAX_ANGULAR_ACC = 500.0
 MAX_ANGULAR_SPEED = 20.0
+#: Largest move [m] of the ball of a foot in the frame where it lifts off or touches down.
+MAX_LIFTOFF_STEP_M = 0.03
 
 
 def _local_rotvec(m: HumanMotion) -> np.ndarray:
@@ -59,7 +61,11 @@ def test_clip_labels_and_metadata(clip):
 
 def test_motion_is_deterministic_and_cached():
     c = suite.get_clip("walk_short")
-    assert c.motion() is c.motion()
+    a, b = c.motion(), c.motion()
+    assert a is not b and a.joint_pos is not b.joint_pos  # copies of one cached generation
+    a.joint_pos[:] = 0.0
+    a.metadata["name"] = "edited"
+    assert c.motion().metadata["name"] == "walk_short" and c.motion().joint_pos.any()
     fresh = suite._motion.__wrapped__("walk_short", False, 0)
     np.testing.assert_array_equal(fresh.joint_pos, c.motion().joint_pos)
     np.testing.assert_array_equal(fresh.joint_quat, c.motion().joint_quat)
@@ -122,6 +128,16 @@ def test_planted_feet_do_not_slide_or_sink(clip):
     assert m.joint_pos[..., 2].min() > 0.0
 
 
+def test_feet_leave_and_land_gently(clip):
+    """The ball of a foot starts and ends each swing at rest: < MAX_LIFTOFF_STEP_M in the first
+    and last frame of the swing (a linear, C0 swing moves it ~9 cm there)."""
+    m, contact = clip.motion(), clip.contact()
+    for s, j in enumerate(FEET):
+        step = np.linalg.norm(np.diff(m.joint_pos[:, j], axis=0), axis=1)
+        edges = contact[:-1, s] != contact[1:, s]  # lift-off or touch-down between f and f+1
+        assert step[edges].max(initial=0.0) < MAX_LIFTOFF_STEP_M, clip.name
+
+
 def test_motion_is_smooth(clip):
     m = clip.motion()
     local = body.local_rotations(m)
@@ -176,7 +192,7 @@ def test_heading_follows_the_gait():
     assert np.degrees(yaw[-1] - yaw[0]) > 180.0  # turning rotates the body ...
     assert np.ptp(m.joint_pos[:, 0, :2], axis=0).max() < 0.1  # ... on the spot
     # ... and the feet turn with it: the final stance faces the final heading
-    for s, side in enumerate(body.SIDES):
+    for side in body.SIDES:
         foot = m.joint_pos[-1, J[f"{side}_foot"]] - m.joint_pos[-1, J[f"{side}_ankle"]]
         heading = np.arctan2(foot[1], foot[0])
         assert abs(np.angle(np.exp(1j * (heading - yaw[-1])))) < np.deg2rad(5)
@@ -212,7 +228,8 @@ def test_noisy_variant_is_seeded_and_recorded():
         parent = {4: 1, 7: 4, 18: 16}[j]
         np.testing.assert_allclose(
             np.linalg.norm(a.joint_pos[:, j] - a.joint_pos[:, parent], axis=1),
-            np.linalg.norm(clean.joint_pos[0, j] - clean.joint_pos[0, parent]), atol=1e-9,
+            np.linalg.norm(clean.joint_pos[0, j] - clean.joint_pos[0, parent]),
+            atol=1e-9,
         )
 
 

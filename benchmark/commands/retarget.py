@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = [Path(p) for p in args.inputs]
     outputs = [_output_path(args.out, p, args.format) for p in inputs]
     seen: dict[Path, Path] = {}
-    for src, dst in zip(inputs, outputs):
+    for src, dst in zip(inputs, outputs, strict=True):
         if not src.is_file():
             raise MotionFormatError("no such file" if not src.exists() else "not a file", src)
         if dst in seen:

@@ -1,6 +1,6 @@
 """BVH motion capture -> ``HumanMotion`` on SMPL's 24 canonical joints.
 
-Parser: hand-written. The BVH packages on PyPI were checked (June 2026): ``bvh`` 0.3 (2017,
+Parser: hand-written. The BVH packages on PyPI were checked (Nov 2026, by downloading them): ``bvh`` 0.3 (2017,
 unmaintained) parses into string tokens and reads channels frame by frame, without forward
 kinematics; ``bvhio`` 1.5 builds a per-joint object hierarchy and evaluates poses frame by frame
 through PyGLM (an extra compiled dependency, and ~100x slower on thousands of frames than array

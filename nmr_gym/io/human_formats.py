@@ -5,14 +5,15 @@
 - ``"amass"``: AMASS-style SMPL / SMPL+H / SMPL-X npz (:mod:`nmr_gym.io.amass`);
 - ``"bvh"``: BVH mocap with joint maps for LAFAN1, CMU and Bandai Namco skeletons or a custom
   one (:mod:`nmr_gym.io.bvh`);
+- ``"asf_amc"``: Acclaim ASF/AMC (the CMU originals; :mod:`nmr_gym.io.asf_amc`);
 - ``"positions"`` (alias ``"joint_positions"``): joint positions only, orientations estimated
   (:mod:`nmr_gym.io.positions`),
 
 and returns a :class:`~nmr_gym.motion.human.HumanMotion` on SMPL's 24 canonical joints in
 nmr-gym's conventions (z up, metres, floor at z = 0 per the ``ground`` policy of
 :mod:`nmr_gym.io._human_common`, SMPL joint frames). The format is ``format=`` when given, else
-the extension (``.bvh``) and, for npz files, the keys (``poses`` / ``root_orient`` -> amass,
-``joint_pos`` / ``positions`` / ``joints`` -> positions).
+the extension (``.bvh``, ``.amc``) and, for npz files, the keys (``poses`` / ``root_orient``
+-> amass, ``joint_pos`` / ``positions`` / ``joints`` -> positions).
 
 :func:`human_from_local_rotations` builds a ``HumanMotion`` from an SMPL-style root trajectory
 and local joint rotations on the built-in skeleton (used by procedural motion generators).
@@ -33,12 +34,13 @@ from nmr_gym.io import _human_common as hc
 from nmr_gym.motion import _validate as v
 from nmr_gym.motion.human import HumanMotion
 
-FORMATS = ("amass", "bvh", "positions")
+FORMATS = ("amass", "bvh", "asf_amc", "positions")
 _ALIASES = {
     "smpl": "amass",
     "smplh": "amass",
     "smplx": "amass",
     "joint_positions": "positions",
+    "amc": "asf_amc",
     "npz": None,
 }
 _AMASS_KEYS = {"poses", "root_orient", "pose_body"}
@@ -50,6 +52,8 @@ def detect_format(path: str | os.PathLike) -> str:
     p = hc.check_file(path)
     if p.suffix.lower() == ".bvh":
         return "bvh"
+    if p.suffix.lower() == ".amc":
+        return "asf_amc"
     if p.suffix.lower() == ".npz":
         npz = hc.NpzFile(p)
         keys = npz.keys
@@ -70,7 +74,7 @@ def detect_format(path: str | os.PathLike) -> str:
         return "bvh"
     raise MotionFormatError(
         f"unknown human motion format (extension {p.suffix!r}); expected .npz (AMASS or "
-        "joint positions) or .bvh, or pass format=",
+        "joint positions), .bvh or .amc, or pass format=",
         p,
     )
 
@@ -88,6 +92,7 @@ def load_human_motion(
     fps: float | None = None,
     model_type: str | None = None,
     gender: str | None = None,
+    asf_path: str | os.PathLike | None = None,
 ) -> HumanMotion:
     """Load a human motion file onto the canonical skeleton (module docstring).
 
@@ -103,6 +108,7 @@ def load_human_motion(
         ground: floor policy "auto" | "source" | "feet" (see ``_human_common``).
         fps: frame rate for AMASS / positions files that lack one.
         model_type, gender: override an AMASS file's body model type and gender.
+        asf_path: the ASF skeleton of an AMC file (default: ``<subject>.asf`` beside it).
 
     Raises MotionFormatError (naming the file) for missing, corrupt or invalid files.
     """
@@ -131,6 +137,18 @@ def load_human_motion(
 
         return load_bvh(
             path, joint_map=joint_map, units=units, up_axis=up_axis, height=height, ground=ground
+        )
+    if fmt == "asf_amc":
+        from nmr_gym.io.asf_amc import load_asf_amc
+
+        return load_asf_amc(
+            path,
+            asf_path,
+            joint_map=joint_map,
+            fps=fps,
+            height=height,
+            up_axis=up_axis or "y",
+            ground=ground,
         )
     from nmr_gym.io.positions import load_positions
 

@@ -16,9 +16,10 @@ planted feet do not slide or sink (analytic leg IK on footprints, see
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -73,10 +74,11 @@ class SuiteClip:
     fps: float = FPS
     noisy: bool = False
     seed: int = 0
-    _segments: Callable[[], list[body.Rig]] = field(default=None, repr=False, compare=False)
 
     def motion(self) -> HumanMotion:
-        return _motion(self.name, self.noisy, self.seed)
+        """The clip's motion; generated once per process, then handed out as fresh copies (so a
+        caller that edits arrays or metadata in place cannot corrupt the cache)."""
+        return copy.deepcopy(_motion(self.name, self.noisy, self.seed))
 
     def contact(self) -> np.ndarray:
         """(n_frames, 2) bool: whether the ball of the left/right foot is planted (clean clip)."""
@@ -140,17 +142,19 @@ _SPECS: list[tuple[str, str, str, int, str, Callable[[], list[body.Rig]]]] = [
     ("spins_medium", "WBCM", "medium", 290, "pirouette left, jump half-turn, pirouette right",
      _seq((cplx.spin, 100, {"pivot": 0}), (cplx.jump, 90, {"turn": np.pi, "rise": 0.2}),
           (cplx.spin, 100, {"pivot": 1}))),
-    ("broad_jumps_medium", "WBCM", "medium", 360, "three standing broad jumps and a quarter-turn hop",
+    ("broad_jumps_medium", "WBCM", "medium", 360,
+     "three standing broad jumps and a quarter-turn hop",
      _seq((cplx.jump, 90, {"distance": 0.8, "rise": 0.2}),
           (cplx.jump, 90, {"distance": 0.8, "rise": 0.2}),
           (cplx.jump, 90, {"distance": 0.6, "rise": 0.18}),
           (cplx.jump, 90, {"turn": np.pi / 2, "rise": 0.15}))),
-    ("dance_long", "WBCM", "long", cplx.dance_frames(DANCE_MOVES), "dance-like routine: side steps with arm waves, spins, "
-     "hops, kicks", lambda: cplx.dance(DANCE_MOVES, START, seed=3)),
+    ("dance_long", "WBCM", "long", cplx.dance_frames(DANCE_MOVES),
+     "dance-like routine: side steps with arm waves, spins, hops, kicks",
+     lambda: cplx.dance(DANCE_MOVES, START, seed=3)),
 ]  # fmt: skip
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _rig(name: str) -> body.Rig:
     return body.concat(_spec(name)[5]())
 
@@ -176,8 +180,8 @@ def clip_names() -> list[str]:
 
 
 def _clip(spec, noisy: bool, seed: int) -> SuiteClip:
-    name, cx, length, n, desc, segs = spec
-    return SuiteClip(name, cx, length, n, desc, noisy=noisy, seed=seed, _segments=segs)
+    name, cx, length, n, desc, _ = spec
+    return SuiteClip(name, cx, length, n, desc, noisy=noisy, seed=seed)
 
 
 def builtin_suite(noisy: bool = False, seed: int = 0) -> list[SuiteClip]:

@@ -81,8 +81,10 @@ def standing_pelvis_height(height: float = HEIGHT) -> float:
 def ball_height(height: float = HEIGHT) -> float:
     """Height [m] of the SMPL foot joint (ball of the foot) when the foot is flat on the floor."""
     o = offsets(height)
-    return float(rest_pelvis_height(height) + sum(o[J[n], 1] for n in ("left_hip", "left_knee",
-                                                                        "left_ankle", "left_foot")))
+    return float(
+        rest_pelvis_height(height)
+        + sum(o[J[n], 1] for n in ("left_hip", "left_knee", "left_ankle", "left_foot"))
+    )
 
 
 def ball_forward(height: float = HEIGHT) -> float:
@@ -106,8 +108,9 @@ def bump(u: np.ndarray) -> np.ndarray:
     return np.sin(np.pi * u) ** 2
 
 
-def keyframes(times: np.ndarray, keys: np.ndarray, key_t: list[float], *, rest: bool = True
-              ) -> np.ndarray:
+def keyframes(
+    times: np.ndarray, keys: np.ndarray, key_t: list[float], *, rest: bool = True
+) -> np.ndarray:
     """Interpolation through keys (K, ...) at times key_t, constant outside.
 
     ``rest=True``: minimum-jerk segments, the motion rests (zero velocity) at every key (C2;
@@ -219,7 +222,11 @@ def neutral_ball(xy: np.ndarray, heading: float, side: str, height: float = HEIG
     """World position (3,) of a foot's ball in the neutral stance."""
     fwd = np.array([np.cos(heading), np.sin(heading)])
     left = np.array([-np.sin(heading), np.cos(heading)])
-    p = np.asarray(xy) + ball_forward(height) * fwd + SIDE_SIGN[side] * STANCE_HALF_WIDTH * height * left
+    p = (
+        np.asarray(xy)
+        + ball_forward(height) * fwd
+        + SIDE_SIGN[side] * STANCE_HALF_WIDTH * height * left
+    )
     return np.array([p[0], p[1], ball_height(height)])
 
 
@@ -287,8 +294,14 @@ def foot_quat_w(foot_yaw: np.ndarray, pitch: np.ndarray) -> np.ndarray:
     return chain(yaw_quat(foot_yaw), rest, axis_quat(0, pitch))
 
 
-def build(rig: Rig, *, height: float = HEIGHT, fps: float = FPS, name: str = "clip",
-          metadata: dict | None = None) -> HumanMotion:
+def build(
+    rig: Rig,
+    *,
+    height: float = HEIGHT,
+    fps: float = FPS,
+    name: str = "clip",
+    metadata: dict | None = None,
+) -> HumanMotion:
     """Joint positions and orientations of the rig on the built-in SMPL skeleton."""
     n = rig.n
     o = offsets(height)
@@ -297,7 +310,9 @@ def build(rig: Rig, *, height: float = HEIGHT, fps: float = FPS, name: str = "cl
     local[..., 0] = 1.0
 
     root_quat = chain(
-        yaw_quat(rig.heading), np.broadcast_to(REST_QUAT_FACING_X, (n, 4)), _spine_quat(rig.pelvis_rot)
+        yaw_quat(rig.heading),
+        np.broadcast_to(REST_QUAT_FACING_X, (n, 4)),
+        _spine_quat(rig.pelvis_rot),
     )
     for k, jn in enumerate(("spine1", "spine2", "spine3")):
         local[:, J[jn]] = _spine_quat(rig.spine * SPINE_SHARE[k])
@@ -344,8 +359,13 @@ def build(rig: Rig, *, height: float = HEIGHT, fps: float = FPS, name: str = "cl
     meta = {"format": "builtin", "skeleton": "smpl24-builtin", "name": name}
     meta.update(metadata or {})
     return HumanMotion(
-        fps=fps, joint_names=SMPL_JOINT_NAMES, joint_pos=pos, joint_quat=quat, height=height,
-        source=f"builtin:{name}", metadata=meta,
+        fps=fps,
+        joint_names=SMPL_JOINT_NAMES,
+        joint_pos=pos,
+        joint_quat=quat,
+        height=height,
+        source=f"builtin:{name}",
+        metadata=meta,
     )
 
 

@@ -26,8 +26,16 @@ def _yaw_rot(xy: np.ndarray, yaw: float) -> np.ndarray:
     return np.array([c * xy[0] - s * xy[1], s * xy[0] + c * xy[1]])
 
 
-def _swing(rig: b.Rig, s: int, t: np.ndarray, t_off: float, t_on: float, p1: np.ndarray,
-           yaw1: float, lift: float) -> None:
+def _swing(
+    rig: b.Rig,
+    s: int,
+    t: np.ndarray,
+    t_off: float,
+    t_on: float,
+    p1: np.ndarray,
+    yaw1: float,
+    lift: float,
+) -> None:
     """The foot leaves its ball position at t_off and lands on p1 (xy) facing yaw1 at t_on.
 
     Horizontal: minimum jerk; vertical: an early sin-like hump of height ``lift`` [m]
@@ -44,8 +52,15 @@ def _swing(rig: b.Rig, s: int, t: np.ndarray, t_off: float, t_on: float, p1: np.
     rig.contact[(t > t_off) & (t < t_on), s] = False
 
 
-def jump(n: int, start: tuple[np.ndarray, float], *, rise: float = 0.22, distance: float = 0.0,
-         turn: float = 0.0, tuck: float = 0.12) -> b.Rig:
+def jump(
+    n: int,
+    start: tuple[np.ndarray, float],
+    *,
+    rise: float = 0.22,
+    distance: float = 0.0,
+    turn: float = 0.0,
+    tuck: float = 0.12,
+) -> b.Rig:
     """A two-footed jump: countermovement, push-off, flight (pelvis up ``rise`` [m], forward
     ``distance`` [m], turning ``turn`` [rad]), landing and recovery."""
     xy0, yaw0 = np.asarray(start[0], float), float(start[1])
@@ -66,7 +81,7 @@ def jump(n: int, start: tuple[np.ndarray, float], *, rise: float = 0.22, distanc
     vx = distance / t_flight
 
     def hermite(knots):
-        kt, kz, kv = (np.array(k, dtype=float) for k in zip(*knots))
+        kt, kz, kv = (np.array(k, dtype=float) for k in zip(*knots, strict=True))
         return CubicHermiteSpline(kt, kz, kv)
 
     z_pre = hermite([(0, zs, 0), (t_cm, zs, 0), (t_bottom, zs - 0.24, 0), (t_to, z_to, v0)])
@@ -150,8 +165,8 @@ def kick(n: int, start: tuple[np.ndarray, float], side: int = RIGHT, height: flo
     rig.pelvis_rot[:, 0] = -D(10) * ext
     rig.neck[:, 0] = D(10) * ext
     guard = np.array([D(20), D(45), 0.0, D(105)])
-    arms = b.keyframes(t, [[b.NEUTRAL_ABD, 0, 0, b.NEUTRAL_ELBOW], guard, guard,
-                           [b.NEUTRAL_ABD, 0, 0, b.NEUTRAL_ELBOW]], [0.0, t_off, t_on, dur])  # fmt: skip
+    rest = [b.NEUTRAL_ABD, 0, 0, b.NEUTRAL_ELBOW]
+    arms = b.keyframes(t, [rest, guard, guard, rest], [0.0, t_off, t_on, dur])
     rig.arm[:, LEFT] = arms
     rig.arm[:, RIGHT] = arms
     return rig
@@ -194,7 +209,6 @@ def spin(n: int, start: tuple[np.ndarray, float], turns: float = 1.0, pivot: int
     ground = start_ball[:2] + (end_xy - start_ball[:2]) * b.smoothstep(sw_u)[:, None]
     rig.ball[:, free, :2] = ground + (body_pos - ground) * passe[:, None]
     rig.ball[:, free, 2] = b.ball_height() + 0.38 * passe
-    rig.foot_yaw[:, free] = yaw0 + (heading - yaw0) * np.clip(passe + b.smoothstep(sw_u), 0, 1)
     rig.foot_yaw[:, free] = heading
     rig.foot_free[:, free] = passe
     rig.ankle_plantar[:, free] = D(40) * passe
@@ -246,7 +260,9 @@ def dance(n_segments: int, start: tuple[np.ndarray, float], seed: int = 0) -> li
             seg.arm[:, :, 3] += D(40) * env[:, None]
             seg.spine[:, 1] = D(8) * env * np.sin(ph)
         elif move in ("spin_left", "spin_right"):
-            seg = spin(DANCE_MOVES[move], pos, turns=1.0, pivot=LEFT if move == "spin_left" else RIGHT)
+            seg = spin(
+                DANCE_MOVES[move], pos, turns=1.0, pivot=LEFT if move == "spin_left" else RIGHT
+            )
         elif move == "hop":
             seg = jump(DANCE_MOVES[move], pos, rise=0.12, tuck=0.08)
         elif move == "hop_turn":

@@ -113,7 +113,7 @@ def locomotion(
     for s, sign in enumerate((-1.0, 1.0)):  # left arm back when the left foot is forward
         rig.arm[:, s, 1] = sign * gait.arm_swing * swing
         rig.arm[:, s, 3] = b.NEUTRAL_ELBOW + (gait.elbow - b.NEUTRAL_ELBOW) * act
-        rig.arm[:, s, 3] += 0.25 * gait.arm_swing * np.maximum(sign * swing, 0.0)
+        rig.arm[:, s, 3] += 0.125 * gait.arm_swing * (act + sign * swing)  # more when forward
 
     half_width = gait.half_width * height
     for s, side in enumerate(b.SIDES):

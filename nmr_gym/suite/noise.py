@@ -84,5 +84,6 @@ def add_noise(motion: HumanMotion, seed: int = 0) -> HumanMotion:
         "spike_deg": list(SPIKE_DEG),
         "penetration_windows": windows,  # [start s, duration s, depth m]
     }
-    return motion.replace(joint_pos=pos, joint_quat=quat, metadata=meta,
-                          source=f"{motion.source}+noise{seed}")
+    return motion.replace(
+        joint_pos=pos, joint_quat=quat, metadata=meta, source=f"{motion.source}+noise{seed}"
+    )

@@ -56,8 +56,11 @@ def _primitive_low(model: mujoco.MjModel, g: int, centre: np.ndarray, row: np.nd
     if kind in (mujoco.mjtGeom.mjGEOM_CYLINDER, mujoco.mjtGeom.mjGEOM_CAPSULE):
         r, half = model.geom_size[g, 0], model.geom_size[g, 1]
         axis_z = np.abs(row[..., 2])
-        side = r if kind == mujoco.mjtGeom.mjGEOM_CAPSULE else r * np.sqrt(
-            np.clip(1.0 - axis_z**2, 0.0, None))
+        side = (
+            r
+            if kind == mujoco.mjtGeom.mjGEOM_CAPSULE
+            else r * np.sqrt(np.clip(1.0 - axis_z**2, 0.0, None))
+        )
         return centre - half * axis_z - side
     return centre - model.geom_rbound[g]  # bounding sphere (a lower bound)
 

@@ -31,6 +31,7 @@ Two backends compute exactly the same QPs:
 from __future__ import annotations
 
 import math
+
 import daqp
 import mink
 import mujoco
@@ -119,8 +120,9 @@ class GMRSolver:
         if backend not in ("fast", "mink"):
             raise ValueError(f"backend must be 'fast' or 'mink', got {backend!r}")
         if backend == "fast" and solver != "daqp":
-            raise ValueError("the 'fast' backend calls DAQP directly; use backend='mink' for "
-                             f"solver={solver!r}")
+            raise ValueError(
+                f"the 'fast' backend calls DAQP directly; use backend='mink' for solver={solver!r}"
+            )
         self.model = model
         self.table = table
         self.damping = float(damping)
@@ -148,15 +150,21 @@ class GMRSolver:
         # Limits: joint range (mink.ConfigurationLimit) and the frame velocity limit.
         self.config_limit = mink.ConfigurationLimit(model, gain=CONFIG_LIMIT_GAIN)
         self.vel_limit = (
-            None if max_joint_vel is None else _FrameVelocityLimit(model, max_joint_vel, self.frame_dt)
+            None
+            if max_joint_vel is None
+            else _FrameVelocityLimit(model, max_joint_vel, self.frame_dt)
         )
         self._hinge_lo = self.config_limit.lower[7:]
         self._hinge_hi = self.config_limit.upper[7:]
         if backend == "mink":
             self.tasks = [
                 [
-                    mink.FrameTask(b.robot_body, "body", position_cost=c[i, :3].tolist(),
-                                   orientation_cost=c[i, 3:].tolist())
+                    mink.FrameTask(
+                        b.robot_body,
+                        "body",
+                        position_cost=c[i, :3].tolist(),
+                        orientation_cost=c[i, 3:].tolist(),
+                    )
                     for i, b in enumerate(table.bodies)
                 ]
                 for c in self.costs
@@ -179,6 +187,7 @@ class GMRSolver:
         self._lo = np.full(model.nv, -_INF)
         self._hi = np.full(model.nv, _INF)
         self._no_rows = np.zeros((0, model.nv))
+        self._skew = np.zeros((n, 3, 3))
         self._q_prev: np.ndarray | None = None
         self.n_solves = 0
 
@@ -228,13 +237,16 @@ class GMRSolver:
         d = self.data
         ids = self.body_ids
         cdof = d.cdof  # (nv, 6): [angular, linear] at the subtree com of the root
-        offset = d.xpos[ids] - d.subtree_com[self._root_id]  # (B, 3)
-        jacp = cdof[None, :, 3:] + np.cross(cdof[None, :, :3], offset[:, None, :])  # (B,nv,3)
-        jacr = np.broadcast_to(cdof[None, :, :3], jacp.shape)
-        rmat = d.xmat[ids].reshape(-1, 3, 3)  # body -> world
+        o = d.xpos[ids] - d.subtree_com[self._root_id]  # (B, 3) offset from the root com
+        skew = self._skew  # (B, 3, 3): skew(o) @ v = o x v
+        skew[:, 0, 1], skew[:, 0, 2], skew[:, 1, 2] = -o[:, 2], o[:, 1], -o[:, 0]
+        skew[:, 1, 0], skew[:, 2, 0], skew[:, 2, 1] = o[:, 2], -o[:, 1], o[:, 0]
+        ang_t, lin_t = cdof[:, :3].T, cdof[:, 3:].T  # (3, nv) each
+        rot_t = d.xmat[ids].reshape(-1, 3, 3).transpose(0, 2, 1)  # world -> body
         body_jac = np.empty((len(ids), 6, self.model.nv))
-        body_jac[:, :3] = np.einsum("bki,bvk->biv", rmat, jacp) * self._ancestors[:, None]
-        body_jac[:, 3:] = np.einsum("bki,bvk->biv", rmat, jacr) * self._ancestors[:, None]
+        body_jac[:, :3] = rot_t @ (lin_t - skew @ ang_t)  # lin + ang x o, in the body frame
+        body_jac[:, 3:] = rot_t @ ang_t
+        body_jac *= self._ancestors[:, None]
         for i in range(len(ids)):
             t_tb = lie.se3_inverse_multiply(self.targets[i], self._frames[i])
             self._jlog[i] = lie.se3_jlog(t_tb)
@@ -276,8 +288,15 @@ class GMRSolver:
         if self.vel_limit is not None:
             self.vel_limit.q_prev = self._q_prev
             limits.append(self.vel_limit)
-        v = mink.solve_ik(self.config, tasks, self.ik_dt, self.solver, damping=self.damping,
-                          safety_break=False, limits=limits)
+        v = mink.solve_ik(
+            self.config,
+            tasks,
+            self.ik_dt,
+            self.solver,
+            damping=self.damping,
+            safety_break=False,
+            limits=limits,
+        )
         return v * self.ik_dt
 
     def _stage_error(self, stage: int) -> float:

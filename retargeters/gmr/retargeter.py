@@ -71,10 +71,15 @@ class GMRRetargeter(Retargeter):
 
     def options(self) -> dict[str, Any]:
         return {
-            "table": self.table, "human_height": self.human_height, "fps": self.fps,
-            "damping": self.damping, "solver": self.solver,
-            "convergence_tol": self.convergence_tol, "max_extra_iters": self.max_extra_iters,
-            "max_joint_vel": self.max_joint_vel, "ground_align": self.ground_align,
+            "table": self.table,
+            "human_height": self.human_height,
+            "fps": self.fps,
+            "damping": self.damping,
+            "solver": self.solver,
+            "convergence_tol": self.convergence_tol,
+            "max_extra_iters": self.max_extra_iters,
+            "max_joint_vel": self.max_joint_vel,
+            "ground_align": self.ground_align,
             "backend": self.backend,
         }
 
@@ -95,7 +100,8 @@ class GMRRetargeter(Retargeter):
         except UnknownNameError as exc:
             raise MotionError(
                 f"gmr needs the canonical SMPL joints ({exc}); load files with "
-                "nmr_gym.io.load_human_motion", human.source
+                "nmr_gym.io.load_human_motion",
+                human.source,
             ) from None
         if self.fps is not None:
             human = human.resample(self.fps)
@@ -103,9 +109,15 @@ class GMRRetargeter(Retargeter):
         pos, quat = body_targets(human, table, height)  # (T, B, 3), (T, B, 4)
         model = kinematic_model()
         solver = ik.GMRSolver(
-            model, table, human.fps, damping=self.damping, solver=self.solver,
-            convergence_tol=self.convergence_tol, max_extra_iters=self.max_extra_iters,
-            max_joint_vel=self.max_joint_vel, backend=self.backend,
+            model,
+            table,
+            human.fps,
+            damping=self.damping,
+            solver=self.solver,
+            convergence_tol=self.convergence_tol,
+            max_extra_iters=self.max_extra_iters,
+            max_joint_vel=self.max_joint_vel,
+            backend=self.backend,
         )
         root = table.root_index()
         qpos0 = np.concatenate([pos[0, root], quat[0, root], ik.initial_joint_pos()])
@@ -119,7 +131,11 @@ class GMRRetargeter(Retargeter):
             if k in human.metadata
         }
         metadata.update(
-            retargeter=self.name, options=self.options(), table=table.name,
-            human_height=height, ground_shift_m=shift, ik_solves=solver.n_solves,
+            retargeter=self.name,
+            options=self.options(),
+            table=table.name,
+            human_height=height,
+            ground_shift_m=shift,
+            ik_solves=solver.n_solves,
         )
         return RobotMotion.from_qpos(qpos, human.fps, source=human.source, metadata=metadata)

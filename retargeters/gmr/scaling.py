@@ -17,9 +17,7 @@ HEIGHT_BASE_M = 1.66
 HEIGHT_PER_BETA0_M = 0.1
 
 
-def human_height(
-    human: HumanMotion, table: MappingTable, override: float | None = None
-) -> float:
+def human_height(human: HumanMotion, table: MappingTable, override: float | None = None) -> float:
     """The actor height [m] GMR scales with.
 
     In order: ``override``; the table's fixed height (GMR fixes LAFAN1's at 1.75 m); GMR's

@@ -35,7 +35,12 @@ from retargeters.phuma.adaptation import adapt, range_98
 from retargeters.phuma.contacts import CONTACT_HEIGHT_MARGIN, CONTACT_SPEED, detect_foot_contacts
 from retargeters.phuma.init import initial_joint_pos
 from retargeters.phuma.losses import LossWeights
-from retargeters.phuma.optimize import OptimConfig, initial_root, optimize
+from retargeters.phuma.optimize import (
+    OptimConfig,
+    ground_contacts,
+    initial_root,
+    optimize_windows,
+)
 
 #: PHUMA's schedule (anchors.md section 4).
 PHUMA_ITERATIONS = 3000
@@ -151,8 +156,8 @@ class PhumaRetargeter(Retargeter):
             q0 = initial_joint_pos(work)
         else:
             q0 = np.zeros((work.n_frames, spec.NUM_JOINTS))
-        root0 = initial_root(adaptation)
-        res = optimize(adaptation, contacts, q0, root0, fps, self.config)
+        root0 = ground_contacts(initial_root(adaptation), adaptation.root_quat, q0, contacts)
+        res = optimize_windows(adaptation, contacts, q0, root0, fps, self.config)
         root_pos, root_quat, joint_pos = res.root_pos, adaptation.root_quat, res.joint_pos
         if self.filter:
             root_pos, root_quat, joint_pos = filters.filter_motion(

@@ -1,8 +1,9 @@
 """PHUMA's loss terms, one small function each, on batched tensors.
 
-Conventions: leading dimensions (..., T) are windows and frames; every term is averaged over
-windows and frames and summed over joints, keypoints, bones and coordinates, so a weight means
-the same thing for a short and a long clip. Weights live in :class:`LossWeights` (PHUMA's).
+Conventions: leading dimensions (..., T) are windows and frames; every term is a mean over all
+its elements (windows, frames, joints, keypoints, coordinates), PyTorch's default ``reduction=
+"mean"``, so a weight means the same thing for any clip length and the weights keep PHUMA's
+balance. Weights live in :class:`LossWeights` (PHUMA's values).
 """
 
 from __future__ import annotations
@@ -29,14 +30,9 @@ class LossWeights:
         return asdict(self)
 
 
-def _frame_mean(x: torch.Tensor, frame_dims: int) -> torch.Tensor:
-    """Sum over trailing dims beyond the first ``frame_dims``, mean over those."""
-    return x.reshape(*x.shape[:frame_dims], -1).sum(-1).mean()
-
-
 def keypoint_l1(robot_kp: torch.Tensor, target_kp: torch.Tensor) -> torch.Tensor:
     """L1 distance of global keypoints (..., T, K, 3) [m]."""
-    return _frame_mean((robot_kp - target_kp).abs(), robot_kp.dim() - 2)
+    return (robot_kp - target_kp).abs().mean()
 
 
 def bone_direction_length(robot_bone: torch.Tensor, target_bone: torch.Tensor) -> torch.Tensor:
@@ -45,7 +41,7 @@ def bone_direction_length(robot_bone: torch.Tensor, target_bone: torch.Tensor) -
     r_len = robot_bone.norm(dim=-1)
     t_len = target_bone.norm(dim=-1)
     cos = (robot_bone * target_bone).sum(-1) / (r_len * t_len + eps)
-    return _frame_mean((1.0 - cos) + (r_len - t_len).abs(), robot_bone.dim() - 2)
+    return ((1.0 - cos) + (r_len - t_len).abs()).mean()
 
 
 def second_difference(x: torch.Tensor) -> torch.Tensor:
@@ -53,17 +49,17 @@ def second_difference(x: torch.Tensor) -> torch.Tensor:
     if x.shape[-2] < 3:
         return x.sum() * 0.0
     d2 = x[..., 2:, :] - 2.0 * x[..., 1:-1, :] + x[..., :-2, :]
-    return _frame_mean(d2.square(), x.dim() - 1)
+    return d2.square().mean()
 
 
 def scale_regularisation(multipliers: torch.Tensor) -> torch.Tensor:
     """Squared distance of the learnable scale multipliers (..., G) from one."""
-    return (multipliers - 1.0).square().sum(-1).mean()
+    return (multipliers - 1.0).square().mean()
 
 
 def joint_range_hinge(q: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
     """How far joints (..., T, 29) [rad] leave [lower, upper] (the 98% range); 0 inside."""
-    return _frame_mean(torch.relu(q - upper) + torch.relu(lower - q), q.dim() - 1)
+    return (torch.relu(q - upper) + torch.relu(lower - q)).mean()
 
 
 def velocity_hinge(q: torch.Tensor, limit: torch.Tensor, dt: float) -> torch.Tensor:
@@ -71,12 +67,12 @@ def velocity_hinge(q: torch.Tensor, limit: torch.Tensor, dt: float) -> torch.Ten
     if q.shape[-2] < 2:
         return q.sum() * 0.0
     speed = (q[..., 1:, :] - q[..., :-1, :]).abs() / dt
-    return _frame_mean(torch.relu(speed - limit), q.dim() - 1)
+    return torch.relu(speed - limit).mean()
 
 
 def contact_height(point_z: torch.Tensor, contact: torch.Tensor) -> torch.Tensor:
     """Contact-weighted squared height [m^2] of foot points (..., T, P) above the floor."""
-    return _frame_mean(contact * point_z.square(), point_z.dim() - 1)
+    return (contact * point_z.square()).mean()
 
 
 def contact_skating(point_xy: torch.Tensor, contact: torch.Tensor, dt: float) -> torch.Tensor:
@@ -89,4 +85,4 @@ def contact_skating(point_xy: torch.Tensor, contact: torch.Tensor, dt: float) ->
     step = point_xy[..., 1:, :, :] - point_xy[..., :-1, :, :]
     speed = torch.sqrt(step.square().sum(-1) + 1e-12) / dt
     both = contact[..., 1:, :] * contact[..., :-1, :]
-    return _frame_mean(both * speed, point_xy.dim() - 2)
+    return (both * speed).mean()

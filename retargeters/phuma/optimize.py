@@ -158,7 +158,7 @@ class _Objective:
         return sum(getattr(self.w, k) * v for k, v in terms.items())
 
 
-def optimize(
+def optimize_windows(
     adaptation: Adaptation,
     contacts: np.ndarray,
     q_init: np.ndarray,
@@ -219,6 +219,34 @@ def _adam(obj: _Objective, params: tuple[torch.Tensor, ...], cfg: OptimConfig) -
                 break
             ref = value
     return it, value
+
+
+def ground_contacts(
+    root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray, contacts: np.ndarray
+) -> np.ndarray:
+    """Root positions (T, 3) shifted in z so the feet touch the floor where the human's do.
+
+    In frames with a human foot contact the lowest G1 foot sphere of a foot in contact is put
+    on z = 0; other frames get the shift interpolated linearly in time (unchanged when the
+    clip has no contact). Part of the warm start; uses the torch FK without gradients.
+    """
+    fk = G1TorchFK(dtype=torch.float64)
+    with torch.no_grad():
+        pos, R = fk(torch.as_tensor(root_pos), torch.as_tensor(root_quat),
+                    torch.as_tensor(joint_pos))  # fmt: skip
+    body, centre, radius, kind = foot_contact_spheres()
+    sph = pos[:, body] + (R[:, body] @ torch.as_tensor(centre)[..., None])[..., 0]
+    bottom = sph[..., 2].numpy() - radius  # (T, 8)
+    foot = np.array([0 if b == body[0] else 1 for b in body])
+    touching = contacts[:, foot, kind] > 0  # (T, 8)
+    frames = np.flatnonzero(touching.any(axis=1))
+    if frames.size == 0:
+        return root_pos
+    lowest = np.where(touching, bottom, np.inf).min(axis=1)[frames]
+    shift = np.interp(np.arange(len(root_pos)), frames, -lowest)
+    out = root_pos.copy()
+    out[:, 2] += shift
+    return out
 
 
 def initial_root(adaptation: Adaptation) -> np.ndarray:

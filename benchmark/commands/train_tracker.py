@@ -1,0 +1,285 @@
+"""``nmr-bench train-tracker MOTION... --out DIR``: PPO (stable-baselines3) on NMRTrack-G1-v0.
+
+BeyondMimic's PPO hyper-parameters (anchors.md section 2), adapted to a few CPU processes:
+
+- rollout: 24 steps x 4096 GPU envs = 98k samples per update there; here ``--n-envs`` processes
+  (default: CPU count) x ``--n-steps`` 512, so an update still averages several episodes
+  (2 envs: 1024 samples) -- 24 steps of 2 envs would be far too noisy;
+- 4 minibatches and 5 epochs as BeyondMimic; gamma 0.99, GAE lambda 0.95, clip 0.2, entropy
+  0.005, value coefficient 1.0, gradient norm 1.0; actor and critic [512, 256, 128] ELU,
+  initial action std 1.0, observation normalisation (``VecNormalize``, rewards not normalised);
+- learning rate: BeyondMimic adapts 1e-3 to a KL target of 0.01; stable-baselines3 has no
+  adaptive schedule, so a fixed 3e-4 with KL early stopping (``target_kl`` 0.02) plays that role;
+- the critic sees the actor's 160-dim observation: stable-baselines3's PPO has no asymmetric
+  critic (the 286-dim privileged observation is available from the env's ``obs_mode="dict"``).
+
+Writes ``DIR/model.zip`` + ``DIR/vecnormalize.pkl`` (final), ``DIR/checkpoints/`` (periodic,
+with normalisation statistics), ``DIR/tb/`` (TensorBoard), ``DIR/curve.csv`` + ``curve.png``
+(training tracking errors per update and periodic evaluations), ``DIR/config.json``.
+``--resume`` continues from the latest checkpoint in DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+NAME = "train-tracker"
+HELP = "train a PPO tracking policy on NMRTrack-G1-v0 (stable-baselines3)"
+ORDER = 60
+
+NET_ARCH = [512, 256, 128]
+PPO_DEFAULTS = {
+    "n_steps": 512,
+    "n_minibatches": 4,
+    "n_epochs": 5,
+    "gamma": 0.99,
+    "gae_lambda": 0.95,
+    "clip_range": 0.2,
+    "ent_coef": 0.005,
+    "vf_coef": 1.0,
+    "max_grad_norm": 1.0,
+    "learning_rate": 3e-4,
+    "target_kl": 0.02,
+}
+CURVE_COLUMNS = (
+    "timesteps", "wall_s", "episodes", "ep_len_mean", "reward_mean", "error_body_pos_m",
+    "error_anchor_pos_m", "error_joint_pos_rad", "eval_success", "eval_w_mpjpe_m",
+    "eval_mpjpe_m", "eval_episode_length",
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("motions", nargs="+", metavar="MOTION",
+                        help="builtin:NAME / suite clip name / 'builtin' / robot or human file")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--retargeter", default="gmr",
+                        help="retargeter for built-in clips and human files (default gmr)")
+    parser.add_argument("--timesteps", type=int, default=1_000_000, help="env steps in total")
+    parser.add_argument("--n-envs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--n-steps", type=int, default=PPO_DEFAULTS["n_steps"],
+                        help="rollout steps per env per update")
+    parser.add_argument("--learning-rate", type=float, default=PPO_DEFAULTS["learning_rate"])
+    parser.add_argument("--net-arch", type=int, nargs="+", default=NET_ARCH)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--checkpoint-every", type=int, default=100_000, metavar="STEPS")
+    parser.add_argument("--eval-every", type=int, default=0, metavar="STEPS",
+                        help="evaluate on the clips (eval env) every STEPS (0: only at the end)")
+    parser.add_argument("--resume", action="store_true", help="continue from DIR's checkpoint")
+    parser.add_argument("--vec", choices=("subproc", "dummy"), default="subproc",
+                        help="vector env kind (dummy: one process)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _latest_checkpoint(ckpt: Path) -> tuple[Path, Path] | None:
+    zips = sorted(ckpt.glob("ppo_*_steps.zip"), key=lambda p: int(p.stem.split("_")[-2]))
+    if not zips:
+        return None
+    z = zips[-1]
+    norm = ckpt / f"ppo_vecnormalize_{z.stem.split('_')[-2]}_steps.pkl"
+    return (z, norm) if norm.is_file() else None
+
+
+def _callbacks(args, out: Path, motions, t_start: float):
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from benchmark.tracking import SB3Policy, evaluate
+
+    class TrackingCurve(BaseCallback):
+        """Mean tracking errors of each rollout (+ periodic evaluations) -> curve.csv, TB."""
+
+        def __init__(self):
+            super().__init__()
+            self.acc: dict[str, list[float]] = {}
+            self.ep_len: list[int] = []
+            self.ep_ret: list[float] = []
+            self.rows: list[dict] = []
+            self.last_eval = -np.inf
+            path = out / "curve.csv"
+            if args.resume and path.is_file():
+                import pandas as pd
+
+                self.rows = pd.read_csv(path).to_dict("records")
+
+        def _on_step(self) -> bool:
+            for info in self.locals["infos"]:
+                for k in ("error_body_pos", "error_anchor_pos", "error_joint_pos"):
+                    self.acc.setdefault(k, []).append(info[k])
+                if "episode" in info:
+                    self.ep_len.append(info["episode"]["l"])
+                    self.ep_ret.append(info["episode"]["r"])
+            return True
+
+        def _on_rollout_end(self) -> None:
+            mean = lambda k: float(np.mean(self.acc[k])) if self.acc.get(k) else np.nan  # noqa
+            row = {
+                "timesteps": self.num_timesteps, "wall_s": time.time() - t_start,
+                "episodes": len(self.ep_len),
+                "ep_len_mean": float(np.mean(self.ep_len)) if self.ep_len else np.nan,
+                "reward_mean": float(np.mean(self.ep_ret)) if self.ep_ret else np.nan,
+                "error_body_pos_m": mean("error_body_pos"),
+                "error_anchor_pos_m": mean("error_anchor_pos"),
+                "error_joint_pos_rad": mean("error_joint_pos"),
+            }
+            for k in ("error_body_pos_m", "error_anchor_pos_m", "error_joint_pos_rad"):
+                self.logger.record(f"tracking/{k}", row[k])
+            if args.eval_every and self.num_timesteps - self.last_eval >= args.eval_every:
+                row.update(self.evaluate())
+                self.last_eval = self.num_timesteps
+            self.rows.append(row)
+            self.acc.clear()
+            self.ep_len.clear()
+            self.ep_ret.clear()
+            self.save()
+
+        def evaluate(self) -> dict:
+            vn = self.model.get_env()
+            pol = SB3Policy(self.model, vn.obs_rms.mean.copy(), vn.obs_rms.var.copy(),
+                            vn.clip_obs, vn.epsilon)
+            rows = evaluate(motions, pol)
+            res = {
+                "eval_success": float(np.mean([r["success"] for r in rows])),
+                "eval_w_mpjpe_m": float(np.mean([r["track_w_mpjpe_m"] for r in rows])),
+                "eval_mpjpe_m": float(np.mean([r["track_mpjpe_m"] for r in rows])),
+                "eval_episode_length": float(np.mean([r["episode_length"] for r in rows])),
+            }
+            for k, v in res.items():
+                self.logger.record(f"eval/{k}", v)
+            return res
+
+        def save(self) -> None:
+            import pandas as pd
+
+            from nmr_gym.io.atomic import atomic_path
+
+            df = pd.DataFrame(self.rows, columns=list(CURVE_COLUMNS))
+            with atomic_path(out / "curve.csv") as tmp:
+                df.to_csv(tmp, index=False)
+
+    class Progress(BaseCallback):
+        def __init__(self, total: int):
+            super().__init__()
+            self.total = total
+            self.bar = None
+
+        def _on_training_start(self) -> None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, initial=self.model.num_timesteps, unit="step",
+                            desc="train-tracker", dynamic_ncols=True)
+
+        def _on_step(self) -> bool:
+            self.bar.update(self.training_env.num_envs)
+            return True
+
+        def _on_training_end(self) -> None:
+            self.bar.close()
+
+    return TrackingCurve(), Progress
+
+
+def plot_curve(csv: Path, png: Path) -> None:
+    """Tracking error (and evaluation) against environment steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from nmr_gym.io.atomic import atomic_path
+
+    df = pd.read_csv(csv)
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.8))
+    ax[0].plot(df.timesteps, df.error_body_pos_m, label="body position (re-anchored) [m]")
+    ax[0].plot(df.timesteps, df.error_anchor_pos_m, label="anchor position [m]")
+    ax[0].plot(df.timesteps, df.error_joint_pos_rad, label="joint position [rad]")
+    ev = df.dropna(subset=["eval_w_mpjpe_m"])
+    if len(ev):
+        ax[0].plot(ev.timesteps, ev.eval_w_mpjpe_m, "o-", label="eval W-MPJPE [m]")
+    ax[0].set_xlabel("env steps")
+    ax[0].set_ylabel("training rollouts: mean error")
+    ax[0].legend(fontsize=8)
+    ax[1].plot(df.timesteps, df.ep_len_mean, label="episode length [steps]")
+    if len(ev):
+        ax[1].plot(ev.timesteps, ev.eval_episode_length, "o-", label="eval episode length")
+    ax[1].set_xlabel("env steps")
+    ax[1].legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
+
+    from benchmark.tracking import resolve_motion_specs
+    from nmr_gym.envs import EPISODE_STEPS, G1TrackingEnv
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    motions = resolve_motion_specs(args.motions, args.retargeter)
+    torch.set_num_threads(1)
+    from gymnasium.wrappers import TimeLimit
+
+    def make_env():
+        return TimeLimit(G1TrackingEnv(motions), EPISODE_STEPS)
+
+    vec_cls = SubprocVecEnv if args.vec == "subproc" and args.n_envs > 1 else DummyVecEnv
+    venv = make_vec_env(make_env, n_envs=args.n_envs, seed=args.seed, vec_env_cls=vec_cls)
+    ckpt = out / "checkpoints"
+    latest = _latest_checkpoint(ckpt) if args.resume else None
+    n_steps = args.n_steps
+    batch = n_steps * args.n_envs // PPO_DEFAULTS["n_minibatches"]
+    if latest:
+        venv = VecNormalize.load(str(latest[1]), venv)
+        model = PPO.load(str(latest[0]), env=venv, device="cpu",
+                         tensorboard_log=str(out / "tb"))
+        print(f"resuming from {latest[0].name} ({model.num_timesteps} steps)")
+    else:
+        venv = VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=10.0)
+        model = PPO(
+            "MlpPolicy", venv, n_steps=n_steps, batch_size=batch,
+            n_epochs=PPO_DEFAULTS["n_epochs"], gamma=PPO_DEFAULTS["gamma"],
+            gae_lambda=PPO_DEFAULTS["gae_lambda"], clip_range=PPO_DEFAULTS["clip_range"],
+            ent_coef=PPO_DEFAULTS["ent_coef"], vf_coef=PPO_DEFAULTS["vf_coef"],
+            max_grad_norm=PPO_DEFAULTS["max_grad_norm"], learning_rate=args.learning_rate,
+            target_kl=PPO_DEFAULTS["target_kl"], seed=args.seed, device="cpu",
+            tensorboard_log=str(out / "tb"),
+            policy_kwargs={"net_arch": {"pi": list(args.net_arch), "vf": list(args.net_arch)},
+                           "activation_fn": torch.nn.ELU, "log_std_init": 0.0},
+        )
+    config = {"motions": [m.metadata.get("name") for m in motions],
+              "retargeter": args.retargeter, "timesteps": args.timesteps,
+              "n_envs": args.n_envs, "n_steps": n_steps, "batch_size": batch,
+              "learning_rate": args.learning_rate, "net_arch": list(args.net_arch),
+              "seed": args.seed, **{k: v for k, v in PPO_DEFAULTS.items()
+                                    if k not in ("n_steps", "learning_rate")}}
+    (out / "config.json").write_text(json.dumps(config, indent=1))
+    t_start = time.time()
+    curve, progress_cls = _callbacks(args, out, motions, t_start)
+    cbs = [curve, CheckpointCallback(max(args.checkpoint_every // args.n_envs, 1), str(ckpt),
+                                     name_prefix="ppo", save_vecnormalize=True)]
+    if not args.no_progress:
+        cbs.append(progress_cls(args.timesteps))
+    remaining = max(args.timesteps - model.num_timesteps, 0)
+    model.learn(remaining, callback=CallbackList(cbs), reset_num_timesteps=not latest,
+                tb_log_name="ppo")
+    if curve.rows and not np.isfinite(curve.rows[-1].get("eval_success", np.nan)):
+        curve.rows[-1].update(curve.evaluate())  # a final evaluation on the clips
+        curve.save()
+    model.save(str(out / "model.zip"))
+    venv.save(str(out / "vecnormalize.pkl"))
+    venv.close()
+    plot_curve(out / "curve.csv", out / "curve.png")
+    print(f"wrote {out / 'model.zip'}, curve {out / 'curve.csv'} ({time.time() - t_start:.0f} s)")
+    return 0

@@ -1,0 +1,282 @@
+"""Tracking evaluation: run a tracker (a PPO policy or the training-free PD baseline) on the
+evaluation environment ``NMRTrack-G1-Eval-v0`` and score it per clip, plus MuJoCo inverse
+dynamics of the reference itself.
+
+Per clip (one episode from frame 0, no noise, pushes or randomisation):
+
+- ``success``: 1 when both rules hold, else 0 -- (a) no early termination through the clip
+  (BeyondMimic/mjlab) and (b) PHC's rule: the mean distance of the 14 tracked bodies to the
+  reference never exceeds :data:`PHC_FAIL_DISTANCE` (0.5 m). Each rule is also reported
+  (``success_no_termination``, ``success_phc``).
+- ``track_mpjpe_m``: root-relative MPJPE over the 14 bodies [m] (pelvis subtracted from robot
+  and reference); ``track_w_mpjpe_m``: world-frame MPJPE [m]; both averaged over the frames the
+  episode lasted.
+- ``track_joint_error_rad``: mean absolute joint position error [rad]; ``episode_length`` and
+  ``clip_length`` [control steps at 50 Hz].
+
+Rows are keyed by ``motion`` and ``retargeter`` like the benchmark's rows, so
+``benchmark.results.merge_tracking`` joins them to a results table.
+
+Inverse dynamics (:func:`inverse_dynamics`): ``mj_inverse`` on the reference's qpos, qvel and
+qacc without contacts gives the generalised force the motion needs; the ground can supply part
+of the root's share through the feet (non-negative forces in linearised friction cones at the
+foot contact spheres near the floor, fitted by non-negative least squares); what is left is the
+residual root force [N] and torque [N m] -- a non-physical "hand of god" (lower is more
+feasible). Joint torques are the joint part after subtracting the fitted contact forces; the
+fraction of frames where any exceeds the G1 effort limits is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import mujoco
+import numpy as np
+
+from nmr_gym.g1 import spec
+from nmr_gym.motion import RobotMotion
+
+#: PHC's failure distance: mean body distance to the reference above this fails a clip [m].
+PHC_FAIL_DISTANCE = 0.5
+#: Inverse dynamics: a foot contact sphere counts as touching below this height [m].
+CONTACT_HEIGHT = 0.02
+#: Friction coefficient of the linearised friction cones (4 edges) used for the ground forces.
+ID_FRICTION = 1.0
+#: Torque-limit check tolerance: |tau| > (1 + tol) * limit counts as exceeding.
+TORQUE_LIMIT_TOLERANCE = 0.0
+
+Policy = Callable[[Any, Any], np.ndarray]  # (observation, unwrapped env) -> action
+
+
+def pd_baseline_policy(obs: Any, env: Any) -> np.ndarray:
+    """Training-free tracker: PD targets at the next reference frame's joint positions.
+
+    The root is free (no assistance); the actuators are the environment's PD servos.
+    """
+    return env.action_for_joint_targets(env.reference_joint_pos(1))
+
+
+@dataclass
+class SB3Policy:
+    """A stable-baselines3 policy with the observation statistics of its ``VecNormalize``."""
+
+    model: Any
+    obs_mean: np.ndarray | None = None
+    obs_var: np.ndarray | None = None
+    clip_obs: float = 10.0
+    epsilon: float = 1e-8
+
+    @classmethod
+    def load(cls, path: str) -> SB3Policy:
+        """``path``: a training folder (model.zip + vecnormalize.pkl) or a model .zip."""
+        import pickle
+        from pathlib import Path
+
+        from stable_baselines3 import PPO
+
+        from nmr_gym.errors import MotionFormatError
+
+        p = Path(path)
+        zip_path = p / "model.zip" if p.is_dir() else p
+        if not zip_path.is_file():
+            raise MotionFormatError("no policy here: expected a training folder with model.zip "
+                                    "or a .zip saved by stable-baselines3", path)
+        model = PPO.load(str(zip_path), device="cpu")
+        norm = zip_path.with_name(zip_path.stem.replace("model", "vecnormalize") + ".pkl")
+        if not norm.is_file():
+            norm = zip_path.parent / "vecnormalize.pkl"
+        if norm.is_file():
+            with open(norm, "rb") as f:
+                vn = pickle.load(f)  # our own training output (trusted)
+            return cls(model, vn.obs_rms.mean, vn.obs_rms.var, vn.clip_obs, vn.epsilon)
+        return cls(model)
+
+    def __call__(self, obs: Any, env: Any) -> np.ndarray:
+        o = np.asarray(obs, dtype=np.float32)
+        if self.obs_mean is not None:
+            o = np.clip((o - self.obs_mean) / np.sqrt(self.obs_var + self.epsilon),
+                        -self.clip_obs, self.clip_obs).astype(np.float32)
+        action, _ = self.model.predict(o, deterministic=True)
+        return action
+
+
+def run_episode(env: Any, policy: Policy, clip: int = 0) -> dict[str, Any]:
+    """One evaluation episode of clip ``clip``; per-frame arrays and how it ended."""
+    u = env.unwrapped
+    obs, _ = env.reset(options={"clip": clip, "frame": 0})
+    rob, ref, qerr = [u.robot_body_pos_w()], [u.reference_body_pos_w()], []
+    terminated = False
+    reason = ""
+    steps = 0
+    while True:
+        obs, _, terminated, truncated, info = env.step(policy(obs, u))
+        steps += 1
+        rob.append(u.robot_body_pos_w())
+        ref.append(u.reference_body_pos_w())
+        qerr.append(info["error_joint_pos"])
+        if terminated or truncated:
+            reason = info["termination"]
+            break
+    return {
+        "robot_body_pos_w": np.array(rob),  # (steps + 1, 14, 3)
+        "reference_body_pos_w": np.array(ref),
+        "joint_error": np.array(qerr),  # (steps,)
+        "terminated": bool(terminated),
+        "termination": reason,
+        "steps": steps,
+        "clip_steps": int(u.library.clip_length[clip]) - 1,
+    }
+
+
+def score_episode(ep: dict[str, Any]) -> dict[str, Any]:
+    """Success (both rules), MPJPE, W-MPJPE, joint error and length of one episode."""
+    rob, ref = ep["robot_body_pos_w"], ep["reference_body_pos_w"]
+    dist = np.linalg.norm(rob - ref, axis=-1)  # (F, 14)
+    root = spec.TRACKED_BODIES.index(spec.ROOT_BODY)
+    rel = np.linalg.norm((rob - rob[:, root : root + 1]) - (ref - ref[:, root : root + 1]),
+                         axis=-1)
+    phc_ok = bool(dist.mean(axis=1).max() <= PHC_FAIL_DISTANCE)
+    no_term = not ep["terminated"] and ep["steps"] >= ep["clip_steps"]
+    return {
+        "success": float(no_term and phc_ok),
+        "success_no_termination": float(no_term),
+        "success_phc": float(phc_ok),
+        "track_mpjpe_m": float(rel.mean()),
+        "track_w_mpjpe_m": float(dist.mean()),
+        "track_joint_error_rad": float(ep["joint_error"].mean()) if ep["steps"] else 0.0,
+        "episode_length": int(ep["steps"]),
+        "clip_length": int(ep["clip_steps"]),
+        "termination": ep["termination"],
+    }
+
+
+def evaluate(
+    motions: Sequence[RobotMotion],
+    policy: Policy,
+    names: Sequence[str] | None = None,
+    retargeters: Sequence[str] | None = None,
+    obs_mode: str = "actor",
+    tracker: str = "policy",
+) -> list[dict[str, Any]]:
+    """Rows (one per motion) of tracking results with ``motion`` and ``retargeter`` keys."""
+    from nmr_gym.envs import G1TrackingEnv
+
+    rows = []
+    for i, motion in enumerate(motions):
+        env = G1TrackingEnv(motion, evaluation=True, obs_mode=obs_mode)
+        row = {
+            "motion": names[i] if names else str(motion.metadata.get("name") or motion.source),
+            "retargeter": retargeters[i] if retargeters else str(
+                motion.metadata.get("retargeter", "")),
+            "tracker": tracker,
+        }
+        row.update(score_episode(run_episode(env, policy)))
+        env.close()
+        rows.append(row)
+    return rows
+
+
+def _foot_spheres(model: mujoco.MjModel) -> tuple[np.ndarray, np.ndarray]:
+    feet = [model.body(b).id for b in spec.FOOT_BODIES]
+    sph = np.flatnonzero((model.geom_type == mujoco.mjtGeom.mjGEOM_SPHERE)
+                         & np.isin(model.geom_bodyid, feet))
+    return sph, model.geom_size[sph, 0]
+
+
+def inverse_dynamics(motion: RobotMotion, fps: float = 50.0) -> dict[str, float]:
+    """Residual root force/torque and torque-limit violations of a reference motion.
+
+    Returns ``id_root_force_n`` / ``id_root_torque_nm`` (mean over frames of the residual's
+    norm), their maxima (``*_max``), and ``id_torque_limit_pct`` (percent of frames where any
+    joint torque exceeds its effort limit).
+    """
+    from scipy.optimize import nnls
+
+    from nmr_gym.g1 import tracking_model
+
+    m = tracking_model()
+    m.opt.disableflags |= int(mujoco.mjtDisableBit.mjDSBL_CONTACT)
+    d = mujoco.MjData(m)
+    ref = motion.resample(fps) if motion.fps != fps else motion
+    qpos, qvel = ref.qpos, ref.qvel
+    qacc = np.gradient(qvel, 1.0 / fps, axis=0)
+    sph, radius = _foot_spheres(m)
+    mu = ID_FRICTION
+    # Force directions of the 4 friction-cone edges (world), each n + mu * t.
+    edges = np.array([[mu, 0, 1], [-mu, 0, 1], [0, mu, 1], [0, -mu, 1]], float)
+    edges /= np.linalg.norm(edges, axis=1, keepdims=True)
+    jacp = np.zeros((3, m.nv))
+    force, torque, over = [], [], []
+    for t in range(ref.n_frames):
+        d.qpos[:], d.qvel[:], d.qacc[:] = qpos[t], qvel[t], qacc[t]
+        mujoco.mj_inverse(m, d)
+        need = d.qfrc_inverse.copy()  # (nv,)
+        touching = np.flatnonzero(d.geom_xpos[sph, 2] - radius <= CONTACT_HEIGHT)
+        cols = []
+        for g in sph[touching]:  # at most 8 contact points per frame
+            point = d.geom_xpos[g] - np.array([0.0, 0.0, m.geom_size[g, 0]])
+            mujoco.mj_jac(m, d, jacp, None, point, int(m.geom_bodyid[g]))
+            cols.append(jacp.T @ edges.T)  # (nv, 4): generalised force per unit edge force
+        if cols:
+            basis = np.concatenate(cols, axis=1)
+            coef, _ = nnls(basis[:6], need[:6])
+            need = need - basis @ coef
+        force.append(np.linalg.norm(need[:3]))
+        torque.append(np.linalg.norm(need[3:6]))
+        over.append(bool(np.any(np.abs(need[6:]) > spec.EFFORT_LIMIT
+                                * (1.0 + TORQUE_LIMIT_TOLERANCE))))
+    force, torque = np.array(force), np.array(torque)
+    return {
+        "id_root_force_n": float(force.mean()),
+        "id_root_force_n_max": float(force.max()),
+        "id_root_torque_nm": float(torque.mean()),
+        "id_root_torque_nm_max": float(torque.max()),
+        "id_torque_limit_pct": 100.0 * float(np.mean(over)),
+    }
+
+
+def resolve_motion_specs(
+    specs: Sequence[str], retargeter: str = "gmr", load: Callable[[str], Any] | None = None
+) -> list[RobotMotion]:
+    """Reference motions for the command line.
+
+    Each spec is ``builtin:NAME`` or a built-in suite clip name (retargeted with ``retargeter``,
+    cached), ``builtin`` (the whole suite), a robot motion file (used as is), or a human motion
+    file (retargeted with ``retargeter``). ``load(path)`` reads a file (default
+    ``nmr_gym.io.load_motion``). Every motion's metadata has ``name`` and ``retargeter``.
+    """
+    from pathlib import Path
+
+    from nmr_gym import suite
+    from nmr_gym.envs.motion_source import builtin_reference, retarget
+    from nmr_gym.errors import UnknownNameError
+    from nmr_gym.motion import HumanMotion
+
+    if load is None:
+        from nmr_gym.io import load_motion as load
+    names = suite.clip_names()
+    out: list[RobotMotion] = []
+    for s in specs:
+        if s == "builtin":
+            out.extend(builtin_reference(n, retargeter) for n in names)
+            continue
+        clip = s.removeprefix("builtin:")
+        if s.startswith("builtin:") or (clip in names and not Path(s).exists()):
+            if clip not in names:
+                raise UnknownNameError("built-in clip", clip, names)
+            out.append(builtin_reference(clip, retargeter))
+            continue
+        motion = load(s)
+        if isinstance(motion, HumanMotion):
+            motion = retarget(retargeter, motion)
+            motion = motion.replace(metadata={**motion.metadata, "name": Path(s).stem,
+                                              "retargeter": retargeter})
+        else:
+            meta = dict(motion.metadata)
+            meta.setdefault("name", Path(s).stem)
+            meta.setdefault("retargeter", meta.get("format", "file"))
+            motion = motion.replace(metadata=meta)
+        out.append(motion)
+    return out

@@ -1,0 +1,353 @@
+"""NMRTrack-G1 environments: registration, layout, rewards, terminations, determinism."""
+
+from __future__ import annotations
+
+import math
+import pickle
+import warnings
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import nmr_gym  # noqa: F401
+from nmr_gym import rotations as rot
+from nmr_gym.envs import EVAL_ID, TRAIN_ID, G1TrackingEnv
+from nmr_gym.envs import observations as O
+from nmr_gym.envs import rewards as rw
+from nmr_gym.envs import terminations as term
+from nmr_gym.envs.motion_source import procedural_motion
+from nmr_gym.envs.sampling import AdaptiveSampler
+from nmr_gym.errors import MotionError
+from nmr_gym.g1 import spec
+
+#: Warnings we chose: BeyondMimic's actions are unnormalised joint offsets (not [-1, 1]) and
+#: observations are unbounded.
+CHOSEN_WARNINGS = ("symmetric and normalized", "observation space minimum",
+                   "observation space maximum")
+
+
+@pytest.fixture(scope="module")
+def motion():
+    return procedural_motion(seconds=3.0)
+
+
+@pytest.fixture
+def eval_env(motion):
+    env = G1TrackingEnv(motion, evaluation=True)
+    env.reset(seed=0)
+    return env
+
+
+@pytest.mark.parametrize("env_id", [TRAIN_ID, EVAL_ID])
+@pytest.mark.parametrize("obs_mode", ["actor", "dict"])
+def test_check_env_passes_for_registered_ids(env_id, obs_mode, motion):
+    env = gym.make(env_id, motion=motion, obs_mode=obs_mode)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env.unwrapped)
+    unexpected = [str(w.message) for w in caught
+                  if not any(c in str(w.message) for c in CHOSEN_WARNINGS)]
+    assert unexpected == []
+    env.close()
+
+
+def test_registration_and_default_motion():
+    spec_train = gym.spec(TRAIN_ID)
+    assert spec_train.max_episode_steps == 500  # 10 s at 50 Hz
+    env = gym.make(TRAIN_ID)  # no arguments: the default clip
+    obs, info = env.reset(seed=3)
+    assert obs.shape == (160,) and obs.dtype == np.float32
+    assert info["clip_name"]
+    env.close()
+
+
+def test_observation_sizes(motion):
+    assert O.size(O.ACTOR_LAYOUT) == 160
+    assert O.size(O.CRITIC_LAYOUT) == 286
+    assert O.size(O.NMR_LAYOUT) == 509
+    for mode, shape in (("actor", (160,)), ("critic", (286,)), ("nmr", (509,))):
+        env = G1TrackingEnv(motion, evaluation=True, obs_mode=mode)
+        obs, _ = env.reset(seed=0)
+        assert obs.shape == shape == env.observation_space.shape
+    env = G1TrackingEnv(motion, obs_mode="dict")
+    obs, _ = env.reset(seed=0)
+    assert obs["policy"].shape == (160,) and obs["critic"].shape == (286,)
+
+
+def test_actor_observation_slices_mean_what_they_say(motion):
+    env = G1TrackingEnv(motion, evaluation=True)
+    obs, _ = env.reset(options={"frame": 40})
+    s = O.slices(O.ACTOR_LAYOUT)
+    lib = env.library
+    ref = motion.resample(50.0)
+    np.testing.assert_allclose(obs[s["command"]][:29], ref.joint_pos[40], atol=1e-6)
+    np.testing.assert_allclose(obs[s["command"]][29:], ref.joint_vel[40], atol=1e-5)
+    # The robot starts on the reference: the reference anchor is at the robot anchor.
+    np.testing.assert_allclose(obs[s["motion_anchor_pos_b"]], 0.0, atol=1e-5)
+    np.testing.assert_allclose(obs[s["motion_anchor_ori_b"]], [1, 0, 0, 1, 0, 0], atol=1e-5)
+    np.testing.assert_allclose(obs[s["joint_pos"]], ref.joint_pos[40] - env.default_joint_pos,
+                               atol=1e-6)
+    np.testing.assert_allclose(obs[s["joint_vel"]], ref.joint_vel[40], atol=1e-5)
+    np.testing.assert_allclose(obs[s["actions"]], 0.0)
+    a = np.linspace(-0.5, 0.5, 29).astype(np.float32)
+    obs, *_ = env.step(a)
+    np.testing.assert_allclose(obs[s["actions"]], a, atol=1e-6)
+    np.testing.assert_allclose(obs[s["command"]][:29], lib.joint_pos[41], atol=1e-6)
+    # base velocities: pelvis frame
+    d = env.data
+    v_b = rot.rotate_inverse(d.qpos[3:7], d.qvel[:3])
+    np.testing.assert_allclose(obs[s["base_lin_vel"]], v_b, atol=1e-5)
+    np.testing.assert_allclose(obs[s["base_ang_vel"]], d.qvel[3:6], atol=1e-5)
+
+
+def test_critic_body_slices_are_bodies_in_the_anchor_frame(eval_env):
+    env = eval_env
+    env.step(np.zeros(29, np.float32))
+    c = env.critic_observation()
+    s = O.slices(O.CRITIC_LAYOUT)
+    d = env.data
+    a = env.model.body(spec.ANCHOR_BODY).id
+    ra = d.xmat[a].reshape(3, 3)
+    pelvis_b = ra.T @ (d.xpos[1] - d.xpos[a])
+    np.testing.assert_allclose(c[s["body_pos"]][:3], pelvis_b, atol=1e-5)
+    rel = ra.T @ d.xmat[1].reshape(3, 3)
+    np.testing.assert_allclose(c[s["body_ori"]][:6], rel[:, :2].ravel(), atol=1e-5)
+    np.testing.assert_allclose(c[:160 - 29 - 58 - 9 - 6], env.actor_observation()[:58 + 9],
+                               atol=1e-6)
+
+
+def test_nmr_observation_reference_slices(motion):
+    env = G1TrackingEnv(motion, evaluation=True, obs_mode="nmr")
+    obs, _ = env.reset()
+    s = O.slices(O.NMR_LAYOUT)
+    np.testing.assert_allclose(obs[s["ref_body_pos_w"]].reshape(14, 3),
+                               env.reference_body_pos_w(), atol=1e-5)
+    np.testing.assert_allclose(obs[s["body_pos_w"]].reshape(14, 3), env.robot_body_pos_w(),
+                               atol=1e-5)
+
+
+def test_reward_is_dt_times_weighted_sum_of_info_terms(motion):
+    env = G1TrackingEnv(motion)
+    env.reset(seed=1)
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        _, r, terminated, truncated, info = env.step(rng.normal(0, 0.5, 29).astype(np.float32))
+        expected = env.dt * sum(env.reward_weights[k] * info[f"reward_{k}"]
+                                for k in rw.REWARD_TERMS)
+        assert r == pytest.approx(expected, rel=1e-9, abs=1e-12)
+        for k in ("error_anchor_pos", "error_anchor_ori", "error_body_pos", "error_body_ori",
+                  "error_joint_pos"):
+            assert k in info
+        if terminated or truncated:
+            break
+
+
+def test_fused_reward_terms_match_the_pure_functions(motion):
+    env = G1TrackingEnv(motion, evaluation=True)
+    env.reset()
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        _, _, _, _, info = env.step(rng.normal(0, 0.3, 29).astype(np.float32))
+    lib, g, d = env.library, env._g, env.data
+    tb = spec.TRACKED_BODY_INDICES + 1
+    a = spec.TRACKED_BODIES.index(spec.ANCHOR_BODY)
+    xpos, xquat = d.xpos[tb], d.xquat[tb]
+    sig = env.reward_sigmas
+    e = lib.anchor_pos_w[g] - xpos[a]
+    assert info["reward_anchor_pos"] == pytest.approx(rw.exp_kernel(e @ e, sig["anchor_pos"]))
+    ang = rot.angle_between(lib.anchor_quat_w[g], xquat[a])
+    assert info["reward_anchor_ori"] == pytest.approx(rw.exp_kernel(ang**2, sig["anchor_ori"]))
+    yaw = rw.heading_delta(d.xmat[tb[a]].reshape(3, 3), lib.anchor_mat_w[g])
+    tp, tq = rw.reanchor(lib.body_rel_anchor_w[g], lib.body_quat_w[g], yaw, xpos[a],
+                         lib.anchor_pos_w[g, 2])
+    assert info["reward_body_pos"] == pytest.approx(
+        rw.exp_kernel(rw.mean_sq_dist(tp, xpos), sig["body_pos"]))
+    # Cross-check the re-anchored orientation with the generic quaternion product.
+    qy = np.array([math.cos(yaw / 2), 0, 0, math.sin(yaw / 2)])
+    np.testing.assert_allclose(tq, rot.multiply(qy, lib.body_quat_w[g]), atol=1e-12)
+    assert info["reward_body_ori"] == pytest.approx(
+        rw.exp_kernel(rw.quat_angle_sq(tq, xquat).mean(), sig["body_ori"]))
+    v = np.zeros((14, 6))
+    for i, b in enumerate(tb):
+        mujoco.mj_objectVelocity(env.model, d, mujoco.mjtObj.mjOBJ_BODY, int(b), v[i], 0)
+    assert info["reward_body_lin_vel"] == pytest.approx(
+        rw.exp_kernel(rw.mean_sq_dist(lib.body_lin_vel_w[g], v[:, 3:]), sig["body_lin_vel"]))
+    assert info["reward_body_ang_vel"] == pytest.approx(
+        rw.exp_kernel(rw.mean_sq_dist(lib.body_ang_vel_w[g], v[:, :3]), sig["body_ang_vel"]))
+    assert info["reward_action_rate"] == pytest.approx(
+        rw.action_rate(env._action, env._last_action))
+    assert info["reward_joint_limit"] == pytest.approx(
+        rw.joint_limit_violation(d.qpos[7:], env.joint_lower, env.joint_upper))
+
+
+def test_undesired_contacts_and_joint_limits():
+    lo, hi = rw.soft_joint_limits(np.array([[-1.0, 1.0], [0.0, 2.0]]), 0.9)
+    np.testing.assert_allclose(lo, [-0.9, 0.1])
+    np.testing.assert_allclose(hi, [0.9, 1.9])
+    assert rw.joint_limit_violation(np.array([1.0, 0.0]), lo, hi) == pytest.approx(0.2)
+    # A robot lying on the floor touches it with non-foot bodies.
+    env = G1TrackingEnv(procedural_motion(1.0), evaluation=True)
+    env.reset()
+    env.data.qpos[2] = 0.12
+    env.data.qpos[3:7] = rot.from_euler(np.array([0.0, math.pi / 2, 0.0]), "xyz")
+    mujoco.mj_forward(env.model, env.data)
+    _, _, _, _, info = env.step(np.zeros(29, np.float32))
+    assert info["reward_undesired_contacts"] >= 1
+    assert info["reward_undesired_contacts"] == rw.undesired_contacts(
+        env.model, env.data, env._undesired_geom) or info["reward_undesired_contacts"] >= 1
+
+
+def _refresh(env):
+    mujoco.mj_forward(env.model, env.data)
+    env._read_state()
+    return env._terminated()
+
+
+def test_each_termination_rule_on_a_constructed_state(eval_env):
+    env = eval_env
+    assert _refresh(env) == (False, "")
+    q0 = env.data.qpos.copy()
+    env.data.qpos[2] -= 0.3  # sink the whole robot
+    assert _refresh(env) == (True, "anchor_height")
+    # Tilt 90 degrees about x around the anchor: anchor height unchanged, gravity sideways.
+    env.data.qpos[:] = q0
+    mujoco.mj_forward(env.model, env.data)
+    a = env.model.body(spec.ANCHOR_BODY).id
+    pa = env.data.xpos[a].copy()
+    qx = rot.from_axis_angle(np.array([math.pi / 2, 0.0, 0.0]))
+    env.data.qpos[:3] = pa + rot.rotate(qx, q0[:3] - pa)
+    env.data.qpos[3:7] = rot.multiply(qx, q0[3:7])
+    assert _refresh(env) == (True, "anchor_tilt")
+    # Raise one arm overhead: a hand leaves the reference height by more than 0.25 m.
+    env.data.qpos[:] = q0
+    env.data.qpos[7 + spec.joint_index("left_shoulder_pitch_joint")] = -2.8
+    env.data.qpos[7 + spec.joint_index("left_elbow_joint")] = 0.0
+    assert _refresh(env) == (True, "end_effector_height")
+    assert term.anchor_height(1.0, 0.7) and not term.anchor_height(1.0, 0.8)
+    assert term.anchor_tilt(np.eye(3), rot.to_matrix(qx))
+
+
+def test_episode_truncates_at_the_clip_end_in_evaluation(motion):
+    env = gym.make(EVAL_ID, motion=motion)
+    env.reset()
+    u = env.unwrapped
+    n = int(u.library.clip_length[0]) - 1
+    u.reset(options={"frame": n - 3})
+    for i in range(3):
+        _, _, terminated, truncated, info = u.step(
+            u.action_for_joint_targets(u.reference_joint_pos(1)))
+    assert truncated and not terminated and info["frame"] == n
+
+
+def test_deterministic_reset_and_rollout_for_a_seed(motion):
+    def rollout():
+        env = G1TrackingEnv(motion, push_interval_s=(0.1, 0.2))  # pushes within the rollout
+        obs, _ = env.reset(seed=123)
+        rng = np.random.default_rng(7)
+        out = [obs]
+        for _ in range(30):
+            obs, r, te, tr, _ = env.step(rng.normal(0, 0.3, 29).astype(np.float32))
+            out.append(np.append(obs, r))
+            if te or tr:
+                out.append(env.reset()[0])
+        return np.concatenate(out)
+
+    a, b = rollout(), rollout()
+    np.testing.assert_array_equal(a, b)
+    env = G1TrackingEnv(motion)
+    o1, _ = env.reset(seed=1)
+    o2, _ = env.reset(seed=2)
+    assert not np.array_equal(o1, o2)
+
+
+def test_pickle_round_trip_continues_identically(motion):
+    env = G1TrackingEnv(motion, render_mode="rgb_array")
+    env.reset(seed=5)
+    env.step(np.zeros(29, np.float32))
+    clone = pickle.loads(pickle.dumps(env))
+    a = np.full(29, 0.1, np.float32)
+    o1, r1, *_ = env.step(a)
+    o2, r2, *_ = clone.step(a)
+    np.testing.assert_array_equal(o1, o2)
+    assert r1 == r2
+
+
+def test_pd_gains_and_action_scale_from_armatures():
+    env = G1TrackingEnv(procedural_motion(1.0), evaluation=True)
+    m = env.model
+    kp = m.actuator_gainprm[:, 0]
+    np.testing.assert_allclose(kp, spec.KP)
+    np.testing.assert_allclose(-m.actuator_biasprm[:, 2], spec.KD)
+    i = {n: spec.joint_index(n) for n in ("left_hip_pitch_joint", "left_knee_joint",
+                                          "left_ankle_pitch_joint", "left_elbow_joint",
+                                          "left_wrist_pitch_joint")}
+    for name, (p, d, tau, scale) in {
+        "left_hip_pitch_joint": (40.18, 2.558, 88, 0.548),
+        "left_knee_joint": (99.10, 6.309, 139, 0.351),
+        "left_ankle_pitch_joint": (28.50, 1.814, 50, 0.439),
+        "left_elbow_joint": (14.25, 0.907, 25, 0.439),
+        "left_wrist_pitch_joint": (16.78, 1.068, 5, 0.0745),
+    }.items():
+        j = i[name]
+        assert kp[j] == pytest.approx(p, abs=0.01)
+        assert spec.KD[j] == pytest.approx(d, abs=0.001)
+        assert m.actuator_forcerange[j, 1] == tau
+        assert env.action_scale[j] == pytest.approx(scale, abs=5e-4)
+    assert env.dt == pytest.approx(0.02) and m.opt.timestep == pytest.approx(0.005)
+    # The PD targets are default + scale * action.
+    env.reset()
+    a = np.linspace(-1, 1, 29).astype(np.float32)
+    env.step(a)
+    np.testing.assert_allclose(env.data.ctrl, env.default_joint_pos + env.action_scale * a,
+                               rtol=1e-6)
+
+
+def test_adaptive_sampler_prefers_failing_bins():
+    s = AdaptiveSampler(np.array([120, 30]), alpha=0.5)
+    assert s.n_bins == 3 + 1
+    np.testing.assert_allclose(s.probabilities(), 0.25)
+    s.record(start_bin=1, steps=3, failed=True)
+    p = s.probabilities()
+    assert p[1] > p[0] and p.sum() == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        clip, start, b = s.sample(rng)
+        assert 0 <= start <= s.clip_lengths[clip] - 2
+        assert s.bin_clip[b] == clip
+
+
+def test_motion_library_and_motion_arguments(motion):
+    short = procedural_motion(seconds=1.0, fps=30.0)
+    env = G1TrackingEnv([motion, short])
+    lib = env.library
+    assert lib.num_clips == 2 and lib.fps == 50.0
+    assert lib.clip_length[1] == short.resample(50.0).n_frames
+    ev = G1TrackingEnv([motion, short], evaluation=True)
+    assert ev.reset()[1]["clip"] == 0 and ev.reset()[1]["clip"] == 1  # clip by clip
+    with pytest.raises(MotionError):
+        G1TrackingEnv(42)
+
+
+def test_training_env_randomises(motion):
+    env = G1TrackingEnv(motion)
+    env.reset(seed=0)
+    f1 = env.model.geom_friction[env._robot_geoms, 0].copy()
+    c1 = env.model.body_ipos[env._torso_id].copy()
+    env.reset()
+    assert not np.array_equal(f1, env.model.geom_friction[env._robot_geoms, 0])
+    assert not np.array_equal(c1, env.model.body_ipos[env._torso_id])
+    assert np.all((f1 >= 0.3) & (f1 <= 1.6))
+    ev = G1TrackingEnv(motion, evaluation=True)
+    ev.reset(seed=0)
+    assert not ev.randomize and not ev.push and not ev.observation_noise
+
+
+def test_render_rgb_array(motion):
+    env = G1TrackingEnv(motion, render_mode="rgb_array")
+    env.reset(seed=0)
+    img = env.render()
+    assert img.shape == (480, 640, 3) and img.dtype == np.uint8 and img.std() > 0
+    env.close()
