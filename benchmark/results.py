@@ -125,10 +125,12 @@ def collect_rows(rows_dir: str | os.PathLike) -> pd.DataFrame:
     return to_frame([read_row(p) for p in paths])
 
 
-def write_results(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a results table atomically: CSV, or Parquet when ``path`` ends in ``.parquet``."""
+def write_results(df: pd.DataFrame, path: str | os.PathLike, exclude: tuple[str, ...] = ()) -> Path:
+    """Write a results table atomically: CSV, or Parquet when ``path`` ends in ``.parquet``;
+    columns in :data:`COLUMNS` order (extra ones after), ``exclude`` left out."""
     path = Path(path)
-    df = df.reindex(columns=list(COLUMNS) + [c for c in df.columns if c not in COLUMNS])
+    cols = list(COLUMNS) + [c for c in df.columns if c not in COLUMNS]
+    df = df.reindex(columns=[c for c in cols if c not in exclude])
     with atomic_path(path) as tmp:
         if path.suffix == ".parquet":
             df.to_parquet(tmp, index=False)

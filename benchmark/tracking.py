@@ -11,6 +11,8 @@ Per clip (one episode from frame 0, no noise, pushes or randomisation):
 - ``track_mpjpe_m``: root-relative MPJPE over the 14 bodies [m] (pelvis subtracted from robot
   and reference); ``track_w_mpjpe_m``: world-frame MPJPE [m]; both averaged over the frames the
   episode lasted.
+- ``track_w_mpjpe_clip_m``: W-MPJPE over the whole clip, the frames after an early
+  termination counted at PHC's failure distance (0.5 m), so failing early scores worse.
 - ``track_joint_error_rad``: mean absolute joint position error [rad]; ``episode_length`` and
   ``clip_length`` [control steps at 50 Hz].
 
@@ -139,12 +141,16 @@ def score_episode(ep: dict[str, Any]) -> dict[str, Any]:
                          axis=-1)
     phc_ok = bool(dist.mean(axis=1).max() <= PHC_FAIL_DISTANCE)
     no_term = not ep["terminated"] and ep["steps"] >= ep["clip_steps"]
+    # Over the whole clip, frames after an early end counted at PHC's failure distance.
+    missing = max(ep["clip_steps"] + 1 - dist.shape[0], 0)
+    full = (dist.mean(axis=1).sum() + missing * PHC_FAIL_DISTANCE) / (dist.shape[0] + missing)
     return {
         "success": float(no_term and phc_ok),
         "success_no_termination": float(no_term),
         "success_phc": float(phc_ok),
         "track_mpjpe_m": float(rel.mean()),
         "track_w_mpjpe_m": float(dist.mean()),
+        "track_w_mpjpe_clip_m": float(full),
         "track_joint_error_rad": float(ep["joint_error"].mean()) if ep["steps"] else 0.0,
         "episode_length": int(ep["steps"]),
         "clip_length": int(ep["clip_steps"]),

@@ -170,10 +170,15 @@ def test_velocity_limit_holds_between_frames():
     assert np.abs(np.diff(free.joint_pos, axis=0)).max() > ik.MAX_JOINT_VEL / FPS + 0.05
 
 
-def test_joint_limits_hold():
+def test_joint_limits_hold_with_margin():
     out = retargeters.make("gmr").retarget(make_human(20, amp=1.2, seed=3))
-    lo, hi = spec.JOINT_RANGES[:, 0], spec.JOINT_RANGES[:, 1]
+    lo = spec.JOINT_RANGES[:, 0] + ik.LIMIT_MARGIN
+    hi = spec.JOINT_RANGES[:, 1] - ik.LIMIT_MARGIN
     assert np.all(out.joint_pos >= lo - 1e-3) and np.all(out.joint_pos <= hi + 1e-3)
+    # the clip does push joints to their (margin) limits, so the check above can fail
+    assert np.any(
+        np.isclose(out.joint_pos, lo, atol=0.02) | np.isclose(out.joint_pos, hi, atol=0.02)
+    )
 
 
 def test_deterministic():

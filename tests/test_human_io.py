@@ -480,11 +480,9 @@ def test_bvh_arbitrary_rig_recovers_the_canonical_motion(tmp_path):
         assert m.height == pytest.approx(1.7, rel=1e-6)
         np.testing.assert_allclose(m.joint_pos[:, :22], ref.joint_pos[:, :22], atol=1e-6)
         _check_bone_directions(m, max_deg=0.01)
+        # every body joint frame recovered to within a few degrees, whatever the rig's frames
         ang = np.degrees(rot.angle_between(m.joint_quat, ref.joint_quat))
-        trunk_legs = [m.index(n) for n in ("pelvis", "spine1", "left_hip", "right_knee",
-                                           "left_ankle", "head", "left_foot")]  # fmt: skip
-        assert ang[:, trunk_legs].max() < 10.0
-        assert np.median(ang[:, :22]) < 5.0
+        assert ang[:, :22].max() < 3.0
     (tmp_path / "map.json").write_text(json.dumps({"joints": jmap}))
     m2 = load_human_motion(tmp_path / "rig.bvh", joint_map=tmp_path / "map.json")
     assert m2.metadata["skeleton"] == "custom"

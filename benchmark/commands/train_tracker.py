@@ -50,7 +50,7 @@ PPO_DEFAULTS = {
 CURVE_COLUMNS = (
     "timesteps", "wall_s", "episodes", "ep_len_mean", "reward_mean", "error_body_pos_m",
     "error_anchor_pos_m", "error_joint_pos_rad", "eval_success", "eval_w_mpjpe_m",
-    "eval_mpjpe_m", "eval_episode_length",
+    "eval_mpjpe_m", "eval_w_mpjpe_clip_m", "eval_tracked_fraction", "reward_body_pos",
 )
 
 
@@ -108,7 +108,8 @@ def _callbacks(args, out: Path, motions, t_start: float):
 
         def _on_step(self) -> bool:
             for info in self.locals["infos"]:
-                for k in ("error_body_pos", "error_anchor_pos", "error_joint_pos"):
+                for k in ("error_body_pos", "error_anchor_pos", "error_joint_pos",
+                          "reward_body_pos"):
                     self.acc.setdefault(k, []).append(info[k])
                 if "episode" in info:
                     self.ep_len.append(info["episode"]["l"])
@@ -125,6 +126,7 @@ def _callbacks(args, out: Path, motions, t_start: float):
                 "error_body_pos_m": mean("error_body_pos"),
                 "error_anchor_pos_m": mean("error_anchor_pos"),
                 "error_joint_pos_rad": mean("error_joint_pos"),
+                "reward_body_pos": mean("reward_body_pos"),
             }
             for k in ("error_body_pos_m", "error_anchor_pos_m", "error_joint_pos_rad"):
                 self.logger.record(f"tracking/{k}", row[k])
@@ -146,7 +148,9 @@ def _callbacks(args, out: Path, motions, t_start: float):
                 "eval_success": float(np.mean([r["success"] for r in rows])),
                 "eval_w_mpjpe_m": float(np.mean([r["track_w_mpjpe_m"] for r in rows])),
                 "eval_mpjpe_m": float(np.mean([r["track_mpjpe_m"] for r in rows])),
-                "eval_episode_length": float(np.mean([r["episode_length"] for r in rows])),
+                "eval_w_mpjpe_clip_m": float(np.mean([r["track_w_mpjpe_clip_m"] for r in rows])),
+                "eval_tracked_fraction": float(np.mean([r["episode_length"] / r["clip_length"]
+                                                        for r in rows])),
             }
             for k, v in res.items():
                 self.logger.record(f"eval/{k}", v)
@@ -198,15 +202,16 @@ def plot_curve(csv: Path, png: Path) -> None:
     ax[0].plot(df.timesteps, df.error_body_pos_m, label="body position (re-anchored) [m]")
     ax[0].plot(df.timesteps, df.error_anchor_pos_m, label="anchor position [m]")
     ax[0].plot(df.timesteps, df.error_joint_pos_rad, label="joint position [rad]")
-    ev = df.dropna(subset=["eval_w_mpjpe_m"])
+    ev = df.dropna(subset=["eval_w_mpjpe_clip_m"])
     if len(ev):
-        ax[0].plot(ev.timesteps, ev.eval_w_mpjpe_m, "o-", label="eval W-MPJPE [m]")
+        ax[0].plot(ev.timesteps, ev.eval_w_mpjpe_clip_m, "o-",
+                   label="eval W-MPJPE over the clip (fail = 0.5) [m]")
     ax[0].set_xlabel("env steps")
     ax[0].set_ylabel("training rollouts: mean error")
     ax[0].legend(fontsize=8)
-    ax[1].plot(df.timesteps, df.ep_len_mean, label="episode length [steps]")
+    ax[1].plot(df.timesteps, df.ep_len_mean / 500.0, label="training episode length / 500")
     if len(ev):
-        ax[1].plot(ev.timesteps, ev.eval_episode_length, "o-", label="eval episode length")
+        ax[1].plot(ev.timesteps, ev.eval_tracked_fraction, "o-", label="eval: clip fraction tracked")
     ax[1].set_xlabel("env steps")
     ax[1].legend(fontsize=8)
     fig.tight_layout()

@@ -1,10 +1,10 @@
 """BVH motion capture -> ``HumanMotion`` on SMPL's 24 canonical joints.
 
-Parser: hand-written. The BVH packages on PyPI were checked (Nov 2026, by downloading them): ``bvh`` 0.3 (2017,
-unmaintained) parses into string tokens and reads channels frame by frame, without forward
-kinematics; ``bvhio`` 1.5 builds a per-joint object hierarchy and evaluates poses frame by frame
-through PyGLM (an extra compiled dependency, and ~100x slower on thousands of frames than array
-code); ``pymotion`` on PyPI is an empty 0.0.0 placeholder. The format itself is small, so this
+Parser: hand-written. The BVH packages on PyPI were checked (their sources downloaded):
+``bvh`` 0.3 (2017, unmaintained) parses into string tokens and reads channels frame by frame,
+without forward kinematics; ``bvhio`` 1.5 builds a per-joint object hierarchy and evaluates
+poses frame by frame in Python through PyGLM (an extra compiled dependency, no array
+interface); ``pymotion`` on PyPI is an empty 0.0.0 placeholder. The format itself is small, so this
 module reads it directly: any channel order per joint (3 or 6 channels, position channels on any
 joint, any rotation order), End Sites, one root. Euler angles become quaternions with scipy and
 forward kinematics runs per joint over all frames at once (numpy, no per-frame Python loop).
@@ -33,9 +33,12 @@ that maps the canonical T-pose bone direction of the joint (towards its primary 
 mean over the clip, constant for rigid bones; for leaves the End Site or child offset), with the
 twist about the bone chosen so that the canonical secondary axis (body left for the trunk and
 legs, the elbow hinge / torso up for the arms) matches, on average over the clip, the same axis
-estimated from joint positions. Joints without an observable bone direction take the rotation
-that makes them equal to their parent's canonical frame on average. The result does not depend
-on the skeleton's rest pose or on the per-joint axis conventions of the rig.
+estimated from joint positions. The pelvis is the exception: its hip line (right -> left hip)
+is matched exactly and its tilt so that the mean pelvis -> spine3 direction is its up axis
+(rigs place the Hips -> Spine bone at arbitrary tilts, LAFAN1's ~20 deg). Joints without an
+observable bone direction take the rotation that makes them equal to their parent's canonical
+frame on average. The result depends neither on the skeleton's rest pose nor on the rig's
+per-joint axis conventions (tested with random joint frames in tests/test_human_io.py).
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ DEFAULT_UP_AXIS = "y"
 #: Frames a file may hold fewer than its "Frames:" line declares (LAFAN1's
 #: fallAndGetUp1_subject1.bvh declares 5047 and holds 5046 complete frames); more is an error.
 FRAME_COUNT_SLACK = 1
+#: Frame rates within this of an integer [frames/s] are taken as that integer.
+FPS_SNAP = 0.01
 log = logging.getLogger(__name__)
 _AXES = {"X": 0, "Y": 1, "Z": 2}
 _Y = np.array([0.0, 1.0, 0.0])
@@ -84,7 +89,10 @@ class Bvh:
 
     @property
     def fps(self) -> float:
-        return 1.0 / self.frame_time
+        """1 / frame time, snapped to the nearest integer within :data:`FPS_SNAP` (files store
+        rounded frame times: 0.033333 s is 30 fps, not 30.0003)."""
+        fps = 1.0 / self.frame_time
+        return float(round(fps)) if abs(fps - round(fps)) < FPS_SNAP else fps
 
     def index(self, name: str) -> int:
         return self.names.index(name)
@@ -366,7 +374,7 @@ def canonical_corrections(
     z-up world; ``has`` marks canonical joints with a position; ``leaf_dirs`` maps canonical
     joints without a child position to a unit bone direction in their BVH joint's frame.
     """
-    sec = jp.secondary_axes(pos)
+    sec = jp.secondary_axes(pos, jp.HINGE_FALLBACK_WEIGHT_AVERAGED, unit_hinge=False)
     corr = np.tile(rot.IDENTITY_WXYZ, (sk.NUM_JOINTS, 1))
     canon = np.empty_like(bvh_quat)
     for name, j in jp.J.items():
@@ -390,8 +398,8 @@ def canonical_corrections(
             # exactly and the tilt from the mean pelvis -> spine3 direction (a spine that is on
             # average straight above the pelvis).
             u, d_mean = s, rot.rotate_inverse(qb, w).mean(axis=0)
-            s, w = _Y, pos[:, jp.J["spine3"]] - pos[:, j]
-        w_mean = jp._unit(rot.rotate_inverse(qb, w)).mean(axis=0)
+            s, w = _Y, jp._unit(pos[:, jp.J["spine3"]] - pos[:, j])
+        w_mean = rot.rotate_inverse(qb, w).mean(axis=0)
         m = jp.frame_from_vectors(u, s, d_mean[None], w_mean[None])
         corr[j] = rot.from_matrix(m[0])
         canon[:, j] = rot.multiply(qb, corr[j])

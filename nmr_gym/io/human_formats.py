@@ -110,7 +110,9 @@ def load_human_motion(
         model_type, gender: override an AMASS file's body model type and gender.
         asf_path: the ASF skeleton of an AMC file (default: ``<subject>.asf`` beside it).
 
-    Raises MotionFormatError (naming the file) for missing, corrupt or invalid files.
+    Options that do not apply to the file's format are ignored, so one set of options serves a
+    mixed list of files. Raises MotionFormatError (naming the file) for missing, corrupt or
+    invalid files.
     """
     fmt = detect_format(path) if format is None else _ALIASES.get(format.lower(), format.lower())
     if fmt is None:
@@ -120,8 +122,6 @@ def load_human_motion(
     if fmt == "amass":
         from nmr_gym.io.amass import load_amass
 
-        if joint_map is not None or units is not None:
-            raise TypeError("joint_map= and units= do not apply to AMASS files")
         return load_amass(
             path,
             smpl_models_dir=smpl_models_dir,
@@ -153,7 +153,7 @@ def load_human_motion(
     from nmr_gym.io.positions import load_positions
 
     if joint_map is not None and not isinstance(joint_map, Mapping):
-        raise TypeError("joint_map for joint positions must be a dict {canonical: source}")
+        raise TypeError("joint_map for joint positions must be a dict {canonical: source name}")
     return load_positions(
         path,
         joint_map=joint_map,

@@ -44,6 +44,9 @@ J = {n: i for i, n in enumerate(sk.SMPL_JOINT_NAMES)}
 #: Weight of the fallback reference axis added to a hinge axis (sin of ~20 deg: below that
 #: bend the hinge axis is less reliable than the torso reference).
 HINGE_FALLBACK_WEIGHT = 0.35
+#: The same weight when a constant BVH correction is averaged over a clip, where bent frames
+#: (weighted by sin(bend)) decide and the fallback only matters for limbs straight throughout.
+HINGE_FALLBACK_WEIGHT_AVERAGED = 0.02
 #: Canonical joints a source may omit: placed from the wrist with the rest hand offset.
 OPTIONAL_JOINTS = ("left_hand", "right_hand")
 UNIT_SCALES = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254, "cmu": 0.0254 / 0.45}
@@ -80,8 +83,15 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
 
 
-def secondary_axes(pos: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """For each joint: its canonical secondary axis and the observed world reference (T, 3)."""
+def secondary_axes(
+    pos: np.ndarray, hinge_fallback: float = HINGE_FALLBACK_WEIGHT, unit_hinge: bool = True
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """For each joint: its canonical secondary axis and the observed world reference (T, 3).
+
+    ``unit_hinge=False`` keeps the knee / elbow hinge axes at length sin(bend) (plus the
+    fallback), so that averages over a clip weight bent frames more than straight ones.
+    """
+    hinge = _unit if unit_hinge else (lambda x: x)
     p = {n: pos[:, i] for n, i in J.items()}
     hips_left = _unit(p["left_hip"] - p["right_hip"])
     sh_left = _unit(p["left_shoulder"] - p["right_shoulder"])
@@ -97,12 +107,12 @@ def secondary_axes(pos: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     for side, sign in (("left", 1.0), ("right", -1.0)):
         thigh = _unit(p[f"{side}_knee"] - p[f"{side}_hip"])
         shank = _unit(p[f"{side}_ankle"] - p[f"{side}_knee"])
-        knee_axis = _unit(np.cross(thigh, shank) + HINGE_FALLBACK_WEIGHT * hips_left)
+        knee_axis = hinge(np.cross(thigh, shank) + hinge_fallback * hips_left)
         for j in ("hip", "knee", "ankle", "foot"):
             out[f"{side}_{j}"] = (_X, knee_axis)
         upper = _unit(p[f"{side}_elbow"] - p[f"{side}_shoulder"])
         fore = _unit(p[f"{side}_wrist"] - p[f"{side}_elbow"])
-        elbow_up = _unit(-sign * np.cross(upper, fore) + HINGE_FALLBACK_WEIGHT * torso_up)
+        elbow_up = hinge(-sign * np.cross(upper, fore) + hinge_fallback * torso_up)
         out[f"{side}_collar"] = (_Y, torso_up)
         for j in ("shoulder", "elbow", "wrist", "hand"):
             out[f"{side}_{j}"] = (_Y, elbow_up)

@@ -48,6 +48,13 @@ CONVERGENCE_TOL = 1e-3  # stop when the error norm drops by no more than this
 MAX_EXTRA_ITERS = 10  # iterations after the first solve of a stage
 MAX_JOINT_VEL = 3.0 * math.pi  # [rad/s], GMR's (intended) velocity limit
 CONFIG_LIMIT_GAIN = 0.95  # mink.ConfigurationLimit default, as GMR uses it
+#: Joints stay this far inside the reference G1's ranges [rad] (mink.ConfigurationLimit's
+#: ``min_distance_from_limits``). Not in GMR, which runs on its own G1 file with tightened
+#: ranges (e.g. hip pitch ±1.57) instead; on the Menagerie ranges a joint parked on a hard
+#: limit (ankle roll ±0.26, waist pitch ±0.52) is both a tracking hazard (BeyondMimic penalises
+#: the outer 10% of each range) and a "near-limit" frame for the benchmark, which counts joints
+#: within 0.05 rad of a limit. 0 reproduces GMR's limit exactly.
+LIMIT_MARGIN = 0.06
 _FREE_DOFS = 6  # the floating base's dofs come first in qvel
 _INF = 1e30  # DAQP's infinity
 
@@ -115,6 +122,7 @@ class GMRSolver:
         convergence_tol: float = CONVERGENCE_TOL,
         max_extra_iters: int = MAX_EXTRA_ITERS,
         max_joint_vel: float | None = MAX_JOINT_VEL,
+        limit_margin: float = LIMIT_MARGIN,
         backend: str = "fast",
     ):
         if backend not in ("fast", "mink"):
@@ -148,7 +156,9 @@ class GMRSolver:
             self.stage_bodies.append(active)
         self.targets = np.zeros((n, 7))  # wxyz_xyz per body
         # Limits: joint range (mink.ConfigurationLimit) and the frame velocity limit.
-        self.config_limit = mink.ConfigurationLimit(model, gain=CONFIG_LIMIT_GAIN)
+        self.config_limit = mink.ConfigurationLimit(
+            model, gain=CONFIG_LIMIT_GAIN, min_distance_from_limits=limit_margin
+        )
         self.vel_limit = (
             None
             if max_joint_vel is None

@@ -33,6 +33,8 @@ class GMRRetargeter(Retargeter):
         max_extra_iters: at most this many iterations per stage after the first solve.
         max_joint_vel: joint velocity limit [rad/s] between output frames (GMR: 3π); None
             disables it (GMR's behaviour in practice, see ``retargeters.gmr.ik``).
+        limit_margin: joints stay this far [rad] inside the G1's ranges (not a GMR option; 0
+            is GMR's behaviour; see ``retargeters.gmr.ik.LIMIT_MARGIN``).
         ground_align: shift the clip so its lowest collision point touches z = 0.
         backend: ``fast`` (hand-assembled QP, DAQP) or ``mink`` (``mink.solve_ik``); same math.
     """
@@ -48,6 +50,7 @@ class GMRRetargeter(Retargeter):
         convergence_tol: float = ik.CONVERGENCE_TOL,
         max_extra_iters: int = ik.MAX_EXTRA_ITERS,
         max_joint_vel: float | None = ik.MAX_JOINT_VEL,
+        limit_margin: float = ik.LIMIT_MARGIN,
         ground_align: bool = True,
         backend: str = "fast",
     ):
@@ -65,6 +68,7 @@ class GMRRetargeter(Retargeter):
         self.convergence_tol = float(convergence_tol)
         self.max_extra_iters = int(max_extra_iters)
         self.max_joint_vel = None if max_joint_vel is None else float(max_joint_vel)
+        self.limit_margin = float(limit_margin)
         self.ground_align = bool(ground_align)
         self.backend = backend
         self.last_stats: dict[str, Any] = {}
@@ -79,6 +83,7 @@ class GMRRetargeter(Retargeter):
             "convergence_tol": self.convergence_tol,
             "max_extra_iters": self.max_extra_iters,
             "max_joint_vel": self.max_joint_vel,
+            "limit_margin": self.limit_margin,
             "ground_align": self.ground_align,
             "backend": self.backend,
         }
@@ -117,6 +122,7 @@ class GMRRetargeter(Retargeter):
             convergence_tol=self.convergence_tol,
             max_extra_iters=self.max_extra_iters,
             max_joint_vel=self.max_joint_vel,
+            limit_margin=self.limit_margin,
             backend=self.backend,
         )
         root = table.root_index()

@@ -76,7 +76,7 @@ class PhumaRetargeter(Retargeter):
         contact_height_margin, contact_speed: foot-contact thresholds (:mod:`.contacts`).
         device: torch device ("cpu", "cuda"); dtype: "float32" or "float64".
         seed: seeds torch (the optimisation itself is deterministic on CPU).
-        num_threads: torch intra-op threads (default: min(2, cores)).
+        num_threads: torch intra-op threads (default 1, see optimize.DEFAULT_THREADS).
     """
 
     def __init__(

@@ -22,6 +22,7 @@ from nmr_gym.g1 import kinematic_model, spec
 from nmr_gym.motion import HumanMotion
 from nmr_gym.motion.robot import forward_kinematics
 from nmr_gym.skeleton import REST_QUAT_FACING_X, SMPL_JOINT_NAMES
+from retargeters.phuma.contacts import ANKLE_HEIGHT_FRACTION
 
 #: Keypoint table: (SMPL joint, G1 body, offset [m] in the G1 body frame, parent keypoint,
 #: scale group of the bone parent -> this keypoint). Body origins sit on the joint axes
@@ -144,13 +145,28 @@ def _group_lengths(kp: np.ndarray) -> np.ndarray:
     return np.array([length[lay.bone_group == g].mean() for g in range(len(SCALE_GROUPS))])
 
 
+#: SMPL's pelvis joint above the hip-joint centres, fraction of body height (as in
+#: nmr_gym.skeleton's built-in skeleton).
+PELVIS_DROP_FRACTION = 0.040
+
+
+@functools.lru_cache(maxsize=1)
+def g1_standing_pelvis_height() -> float:
+    """Height [m] of the G1 pelvis keypoint above the soles with straight legs (zero pose)."""
+    qpos = np.concatenate([np.zeros(3), rot.IDENTITY_WXYZ, np.zeros(spec.NUM_JOINTS)])[None]
+    pos, quat = forward_kinematics(kinematic_model(), qpos)
+    body, centre, radius, _ = foot_contact_spheres()
+    sole = (pos[0, body] + rot.rotate(quat[0, body], centre))[:, 2] - radius
+    return float(keypoints_from_fk(pos, quat)[0, 0, 2] - sole.min())
+
+
 @dataclass(frozen=True)
 class Adaptation:
     """The human keypoints and the factors that give them the G1's proportions."""
 
     human_keypoints: np.ndarray  # (T, K, 3) [m] raw human keypoints, world
     group_scale: np.ndarray  # (G,) s0 = G1 bone length / human bone length per scale group
-    root_scale: float  # pelvis trajectory scale (G1 / human leg length)
+    root_scale: np.ndarray  # (3,) pelvis trajectory scale: xy by leg length, z by pelvis height
     root_quat: np.ndarray  # (T, 4) G1 pelvis orientation from the human pelvis (wxyz)
 
     def scaled_keypoints(self, multipliers: np.ndarray | None = None) -> np.ndarray:
@@ -159,7 +175,7 @@ class Adaptation:
         s = self.group_scale * (1.0 if multipliers is None else multipliers)
         hk = self.human_keypoints
         bones = (hk[:, lay.bone_child] - hk[:, lay.bone_parent]) * s[lay.bone_group, None]
-        root = self.root_scale * hk[:, :1]
+        root = self.root_scale * hk[:, :1]  # (T, 1, 3)
         return root + np.einsum("kb,tbd->tkd", lay.ancestry, bones)
 
 
@@ -176,7 +192,13 @@ def adapt(human: HumanMotion) -> Adaptation:
     human_len = _group_lengths(hk)
     group_scale = g1_len / np.maximum(human_len, 1e-3)
     leg = [SCALE_GROUPS.index("thigh"), SCALE_GROUPS.index("shank")]
-    root_scale = float(g1_len[leg].sum() / max(human_len[leg].sum(), 1e-3))
+    xy_scale = g1_len[leg].sum() / max(human_len[leg].sum(), 1e-3)
+    # Standing pelvis height of the human: legs + ankle height + pelvis-joint drop to the hips.
+    human_stand = (
+        human_len[leg].sum() + (ANKLE_HEIGHT_FRACTION + PELVIS_DROP_FRACTION) * human.height
+    )
+    z_scale = g1_standing_pelvis_height() / human_stand
+    root_scale = np.array([xy_scale, xy_scale, z_scale])
     pelvis_quat = human.joint_quat[:, SMPL_JOINT_NAMES.index("pelvis")]
     root_quat = rot.make_continuous(rot.multiply(pelvis_quat, PELVIS_FRAME_OFFSET))
     return Adaptation(hk, group_scale, root_scale, root_quat)

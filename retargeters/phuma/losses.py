@@ -25,6 +25,11 @@ class LossWeights:
     velocity_limit: float = 1000.0  # velocity-limit hinge, multiplied by dt
     foot_height: float = 10.0  # contact-weighted heel/toe height squared
     foot_skate: float = 0.002  # contact-weighted horizontal foot speed
+    #: Not in PHUMA's list: hinge on foot points below the floor in *every* frame. PHUMA's
+    #: height term acts only where the human's foot is in contact, so a scaled human whose
+    #: swing foot passes lower than the G1's can pull the G1's foot into the floor. Set to 0 for
+    #: PHUMA's exact loss.
+    ground: float = 1000.0
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -73,6 +78,11 @@ def velocity_hinge(q: torch.Tensor, limit: torch.Tensor, dt: float) -> torch.Ten
 def contact_height(point_z: torch.Tensor, contact: torch.Tensor) -> torch.Tensor:
     """Contact-weighted squared height [m^2] of foot points (..., T, P) above the floor."""
     return (contact * point_z.square()).mean()
+
+
+def ground_penetration(point_z: torch.Tensor) -> torch.Tensor:
+    """Depth [m] of foot points (..., T, P) below the floor z = 0; 0 above it."""
+    return torch.relu(-point_z).mean()
 
 
 def contact_skating(point_xy: torch.Tensor, contact: torch.Tensor, dt: float) -> torch.Tensor:

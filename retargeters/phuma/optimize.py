@@ -11,7 +11,6 @@ with linear cross-fades over the overlaps.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -52,11 +51,17 @@ class OptimConfig:
     num_threads: int | None = None
 
 
+#: Default torch intra-op threads. One: the tensors here are small (a few thousand frames x 30
+#: bodies), so a second thread saves little, and on a busy 2-core machine OpenMP's waiting
+#: threads made an iteration up to 5x slower in measurements.
+DEFAULT_THREADS = 1
+
+
 @contextlib.contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
-    """Run with ``n`` intra-op threads (default: all cores, at most 2), then restore."""
+    """Run with ``n`` intra-op threads (default :data:`DEFAULT_THREADS`), then restore."""
     before = torch.get_num_threads()
-    torch.set_num_threads(n or max(1, min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(n or DEFAULT_THREADS)
     try:
         yield
     finally:
@@ -150,6 +155,7 @@ class _Objective:
             "joint_limit": L.joint_range_hinge(q, self.lower, self.upper),
             "velocity_limit": self.dt * L.velocity_hinge(q, self.vel_limit, self.dt),
             "foot_height": L.contact_height(sph[..., 2] - self.sph_radius, self.contact),
+            "ground": L.ground_penetration(sph[..., 2] - self.sph_radius),
             "foot_skate": L.contact_skating(sph[..., :2], self.contact, self.dt),
         }
 
