@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -98,7 +99,7 @@ def best_mask(table: pd.DataFrame) -> pd.DataFrame:
     for idx in groups:
         block = table.loc[idx, cols].astype(float)
         for c in cols:
-            col = block[c].round(DIGITS + 3)
+            col = block[c].round(DIGITS)  # values that print the same tie
             if col.notna().sum() < 1:
                 continue
             best = col.max() if _higher_is_better(c) else col.min()
@@ -241,7 +242,7 @@ def joint_angle_figure(
                 "x",
                 color=line.get_color(),
                 ms=7,
-                label=f"{name}: {int(jumps.sum())} jump frame(s)",
+                label=f"{name}: {int(jumps.sum())} jump frame(s), any joint",
             )
     ax.set_xlabel("time [s]")
     ax.set_ylabel(f"{joint} [rad]")
@@ -326,12 +327,20 @@ def publish(
         p = figs / f"joint_{res.slug(motion)}.png"
         written.append(_savefig(fig, p))
         joint_figs.append((motion, p))
+    run_info = results_path.parent / "run.json"
+    run_cmd = ""
+    if run_info.is_file():
+        try:
+            run_cmd = str(json.loads(run_info.read_text()).get("command", ""))
+        except json.JSONDecodeError:
+            run_cmd = ""
     readme = [
         f"# Leaderboard: {dest.name}",
         "",
-        "Made by the command (do not edit by hand; rerun it):",
+        "Made by the command(s) (do not edit by hand; rerun them):",
         "",
         "```bash",
+        *([run_cmd] if run_cmd else []),
         command,
         "```",
         "",

@@ -47,7 +47,7 @@ from nmr_gym.errors import NmrGymError
 from nmr_gym.io.atomic import write_text_atomic
 from nmr_gym.motion import HumanMotion, RobotMotion
 
-DEFAULT_OUT = "bench_out"
+DEFAULT_OUT = "runs/bench"  # runs/ is git-ignored
 DEFAULT_SEED = 0
 RESULTS_FILE = "results.csv"
 ROBOT_SUFFIX = ".nmr.npz"
@@ -231,6 +231,16 @@ def _score_motion(plan: RunPlan, index: int) -> list[str]:
     return []
 
 
+def _one_thread() -> None:
+    """Worker start-up: one BLAS/torch thread per process, so N jobs use N cores."""
+    import sys
+
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
 def _run_stage(plan: RunPlan, fn: Any, desc: str) -> list[str]:
     from tqdm import tqdm
 
@@ -243,7 +253,7 @@ def _run_stage(plan: RunPlan, fn: Any, desc: str) -> list[str]:
                 errors += fn(plan, i)
                 bar.update()
         else:
-            with concurrent.futures.ProcessPoolExecutor(plan.jobs) as pool:
+            with concurrent.futures.ProcessPoolExecutor(plan.jobs, initializer=_one_thread) as pool:
                 futures = [pool.submit(fn, plan, i) for i in range(n)]
                 for fut in concurrent.futures.as_completed(futures):
                     errors += fut.result()
@@ -267,7 +277,18 @@ def _check_out(plan: RunPlan) -> None:
                 f"it or another --out for seed {plan.seed}"
             )
     else:
-        write_text_atomic(info, json.dumps({"seed": plan.seed}) + "\n")
+        import shlex
+        import sys
+
+        record = {
+            "seed": plan.seed,
+            "suite": plan.suite,
+            "retargeters": list(plan.retargeters),
+            "command": shlex.join(["nmr-bench", *sys.argv[1:]])
+            if sys.argv and sys.argv[0].endswith("nmr-bench")
+            else "",
+        }
+        write_text_atomic(info, json.dumps(record, indent=1) + "\n")
 
 
 def run(

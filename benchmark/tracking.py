@@ -83,8 +83,11 @@ class SB3Policy:
         p = Path(path)
         zip_path = p / "model.zip" if p.is_dir() else p
         if not zip_path.is_file():
-            raise MotionFormatError("no policy here: expected a training folder with model.zip "
-                                    "or a .zip saved by stable-baselines3", path)
+            raise MotionFormatError(
+                "no policy here: expected a training folder with model.zip "
+                "or a .zip saved by stable-baselines3",
+                path,
+            )
         model = PPO.load(str(zip_path), device="cpu")
         norm = zip_path.with_name(zip_path.stem.replace("model", "vecnormalize") + ".pkl")
         if not norm.is_file():
@@ -98,8 +101,11 @@ class SB3Policy:
     def __call__(self, obs: Any, env: Any) -> np.ndarray:
         o = np.asarray(obs, dtype=np.float32)
         if self.obs_mean is not None:
-            o = np.clip((o - self.obs_mean) / np.sqrt(self.obs_var + self.epsilon),
-                        -self.clip_obs, self.clip_obs).astype(np.float32)
+            o = np.clip(
+                (o - self.obs_mean) / np.sqrt(self.obs_var + self.epsilon),
+                -self.clip_obs,
+                self.clip_obs,
+            ).astype(np.float32)
         action, _ = self.model.predict(o, deterministic=True)
         return action
 
@@ -137,8 +143,7 @@ def score_episode(ep: dict[str, Any]) -> dict[str, Any]:
     rob, ref = ep["robot_body_pos_w"], ep["reference_body_pos_w"]
     dist = np.linalg.norm(rob - ref, axis=-1)  # (F, 14)
     root = spec.TRACKED_BODIES.index(spec.ROOT_BODY)
-    rel = np.linalg.norm((rob - rob[:, root : root + 1]) - (ref - ref[:, root : root + 1]),
-                         axis=-1)
+    rel = np.linalg.norm((rob - rob[:, root : root + 1]) - (ref - ref[:, root : root + 1]), axis=-1)
     phc_ok = bool(dist.mean(axis=1).max() <= PHC_FAIL_DISTANCE)
     no_term = not ep["terminated"] and ep["steps"] >= ep["clip_steps"]
     # Over the whole clip, frames after an early end counted at PHC's failure distance.
@@ -174,8 +179,9 @@ def evaluate(
         env = G1TrackingEnv(motion, evaluation=True, obs_mode=obs_mode)
         row = {
             "motion": names[i] if names else str(motion.metadata.get("name") or motion.source),
-            "retargeter": retargeters[i] if retargeters else str(
-                motion.metadata.get("retargeter", "")),
+            "retargeter": retargeters[i]
+            if retargeters
+            else str(motion.metadata.get("retargeter", "")),
             "tracker": tracker,
         }
         row.update(score_episode(run_episode(env, policy)))
@@ -186,8 +192,9 @@ def evaluate(
 
 def _foot_spheres(model: mujoco.MjModel) -> tuple[np.ndarray, np.ndarray]:
     feet = [model.body(b).id for b in spec.FOOT_BODIES]
-    sph = np.flatnonzero((model.geom_type == mujoco.mjtGeom.mjGEOM_SPHERE)
-                         & np.isin(model.geom_bodyid, feet))
+    sph = np.flatnonzero(
+        (model.geom_type == mujoco.mjtGeom.mjGEOM_SPHERE) & np.isin(model.geom_bodyid, feet)
+    )
     return sph, model.geom_size[sph, 0]
 
 
@@ -231,8 +238,9 @@ def inverse_dynamics(motion: RobotMotion, fps: float = 50.0) -> dict[str, float]
             need = need - basis @ coef
         force.append(np.linalg.norm(need[:3]))
         torque.append(np.linalg.norm(need[3:6]))
-        over.append(bool(np.any(np.abs(need[6:]) > spec.EFFORT_LIMIT
-                                * (1.0 + TORQUE_LIMIT_TOLERANCE))))
+        over.append(
+            bool(np.any(np.abs(need[6:]) > spec.EFFORT_LIMIT * (1.0 + TORQUE_LIMIT_TOLERANCE)))
+        )
     force, torque = np.array(force), np.array(torque)
     return {
         "id_root_force_n": float(force.mean()),
@@ -277,8 +285,9 @@ def resolve_motion_specs(
         motion = load(s)
         if isinstance(motion, HumanMotion):
             motion = retarget(retargeter, motion)
-            motion = motion.replace(metadata={**motion.metadata, "name": Path(s).stem,
-                                              "retargeter": retargeter})
+            motion = motion.replace(
+                metadata={**motion.metadata, "name": Path(s).stem, "retargeter": retargeter}
+            )
         else:
             meta = dict(motion.metadata)
             meta.setdefault("name", Path(s).stem)

@@ -41,8 +41,14 @@ def env_block(env, steps: int, rng: np.random.Generator, record: list | None = N
     for _ in range(steps):
         a = _pd_action(u, rng)  # computed outside the timed region
         if record is not None:
-            record.append((u.data.qpos.copy(), u.data.qvel.copy(), u.data.qacc_warmstart.copy(),
-                           u._q_default + u.action_scale * a))
+            record.append(
+                (
+                    u.data.qpos.copy(),
+                    u.data.qvel.copy(),
+                    u.data.qacc_warmstart.copy(),
+                    u._q_default + u.action_scale * a,
+                )
+            )
         t0 = _clock()
         _, _, term, trunc, _ = env.step(a)
         if term or trunc:

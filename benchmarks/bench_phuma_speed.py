@@ -57,7 +57,9 @@ def main() -> None:
     suite = builtin_suite()
     clips = suite[: args.clips] if args.clips else suite
     total_frames, total_time = 0, 0.0
-    header = f"{'clip / schedule':38s} {'frames/s':>8s} " + " ".join(f"{c[:9]:>9s}" for c in COLUMNS)
+    header = f"{'clip / schedule':38s} {'frames/s':>8s} " + " ".join(
+        f"{c[:9]:>9s}" for c in COLUMNS
+    )
     print(header)
     for clip in clips:
         human = clip.motion()

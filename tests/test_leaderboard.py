@@ -124,7 +124,7 @@ def test_joint_angle_figure_marks_jumps():
     ax = fig.axes[0]
     assert "right_shoulder_roll_joint" in ax.get_ylabel()
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "jumpy: 2 jump frame(s)" in labels and not any("smooth:" in s for s in labels)
+    assert "jumpy: 2 jump frame(s), any joint" in labels and not any("smooth:" in s for s in labels)
 
 
 def test_publish_writes_tables_figures_and_command(results, tmp_path):

@@ -584,8 +584,12 @@ def test_npy_and_asf_are_refused_clearly(tmp_path):
     with pytest.raises(MotionFormatError, match="single .npy array"):
         detect(npy)
     amc = _write(tmp_path / "x.amc", "#!OML:ASF x\n:FULLY-SPECIFIED\n:DEGREES\n1\n")
-    with pytest.raises(MotionFormatError, match="ASF/AMC"):
+    assert detect(amc) == ("human", "asf_amc")
+    with pytest.raises(MotionFormatError, match="x.amc"):  # no skeleton beside it
         load_motion(amc)
+    asf = _write(tmp_path / "x.asf", "# skeleton\n")
+    with pytest.raises(MotionFormatError, match="ASF skeleton without motion"):
+        detect(asf)
 
 
 def test_every_indexed_shared_file_is_detected(shared_motions):
@@ -597,10 +601,6 @@ def test_every_indexed_shared_file_is_detected(shared_motions):
     kinds = {"robot": 0, "human": 0}
     for row in rows:
         path = shared_motions / row["path"]
-        if row["format"].startswith("asf/amc"):
-            with pytest.raises(MotionFormatError, match="ASF/AMC"):
-                detect(path)
-            continue
         kind, fmt = detect(path)
         expected = "robot" if "robot" in row["category"] or "G1" in row["skeleton"] else "human"
         assert kind == expected, row["path"]

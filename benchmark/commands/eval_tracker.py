@@ -23,19 +23,36 @@ ORDER = 61
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("items", nargs="+", metavar="POLICY MOTION",
-                        help="policy folder/.zip or 'pd', then motions (builtin:NAME, suite "
-                        "clip name, 'builtin', robot or human motion files)")
-    parser.add_argument("--baseline", choices=("pd",), default=None,
-                        help="evaluate the training-free PD baseline; every positional is a "
-                        "MOTION")
-    parser.add_argument("--retargeter", default="gmr",
-                        help="retargeter for built-in clips and human files (default gmr)")
-    parser.add_argument("--inverse-dynamics", action="store_true",
-                        help="add inverse-dynamics feasibility columns of each reference")
+    parser.add_argument(
+        "items",
+        nargs="+",
+        metavar="POLICY MOTION",
+        help="policy folder/.zip or 'pd', then motions (builtin:NAME, suite "
+        "clip name, 'builtin', robot or human motion files)",
+    )
+    parser.add_argument(
+        "--baseline",
+        choices=("pd",),
+        default=None,
+        help="evaluate the training-free PD baseline; every positional is a MOTION",
+    )
+    parser.add_argument(
+        "--retargeter",
+        default="gmr",
+        help="retargeter for built-in clips and human files (default gmr)",
+    )
+    parser.add_argument(
+        "--inverse-dynamics",
+        action="store_true",
+        help="add inverse-dynamics feasibility columns of each reference",
+    )
     parser.add_argument("--out", default=None, metavar="FILE.csv", help="write the rows here")
-    parser.add_argument("--results", default=None, metavar="RESULTS.csv",
-                        help="merge success/track_mpjpe_m/track_w_mpjpe_m into this table")
+    parser.add_argument(
+        "--results",
+        default=None,
+        metavar="RESULTS.csv",
+        help="merge success/track_mpjpe_m/track_w_mpjpe_m into this table",
+    )
     add_json(parser)
 
 
@@ -68,8 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if args.inverse_dynamics:
         for row, motion in zip(rows, motions, strict=True):
             row.update(inverse_dynamics(motion))
-    shown = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
-             for r in rows]
+    shown = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in rows]
     emit_table(shown, args.json)
     df = pd.DataFrame(rows)
     if args.out:
@@ -83,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         merged = merge_tracking(read_results(args.results), df)
         write_results(merged, args.results)
     if not args.json and len(rows) > 1:
-        print(f"success rate {df.success.mean():.2f}, mean W-MPJPE {df.track_w_mpjpe_m.mean():.3f}"
-              f" m, mean MPJPE {df.track_mpjpe_m.mean():.3f} m over {len(rows)} clips")
+        print(
+            f"success rate {df.success.mean():.2f}, mean W-MPJPE {df.track_w_mpjpe_m.mean():.3f}"
+            f" m, mean MPJPE {df.track_mpjpe_m.mean():.3f} m over {len(rows)} clips"
+        )
     return 0

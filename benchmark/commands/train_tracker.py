@@ -48,31 +48,68 @@ PPO_DEFAULTS = {
     "target_kl": 0.02,
 }
 CURVE_COLUMNS = (
-    "timesteps", "wall_s", "episodes", "ep_len_mean", "reward_mean", "error_body_pos_m",
-    "error_anchor_pos_m", "error_joint_pos_rad", "eval_success", "eval_w_mpjpe_m",
-    "eval_mpjpe_m", "eval_w_mpjpe_clip_m", "eval_tracked_fraction", "reward_body_pos",
+    "timesteps",
+    "wall_s",
+    "episodes",
+    "ep_len_mean",
+    "reward_mean",
+    "error_body_pos_m",
+    "error_anchor_pos_m",
+    "error_joint_pos_rad",
+    "eval_success",
+    "eval_w_mpjpe_m",
+    "eval_mpjpe_m",
+    "eval_w_mpjpe_clip_m",
+    "eval_tracked_fraction",
+    "reward_body_pos",
 )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("motions", nargs="+", metavar="MOTION",
-                        help="builtin:NAME / suite clip name / 'builtin' / robot or human file")
+    parser.add_argument(
+        "motions",
+        nargs="+",
+        metavar="MOTION",
+        help="builtin:NAME / suite clip name / 'builtin' / robot or human file",
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    parser.add_argument("--retargeter", default="gmr",
-                        help="retargeter for built-in clips and human files (default gmr)")
+    parser.add_argument(
+        "--retargeter",
+        default="gmr",
+        help="retargeter for built-in clips and human files (default gmr)",
+    )
     parser.add_argument("--timesteps", type=int, default=1_000_000, help="env steps in total")
     parser.add_argument("--n-envs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--n-steps", type=int, default=PPO_DEFAULTS["n_steps"],
-                        help="rollout steps per env per update")
+    parser.add_argument(
+        "--n-steps",
+        type=int,
+        default=PPO_DEFAULTS["n_steps"],
+        help="rollout steps per env per update",
+    )
     parser.add_argument("--learning-rate", type=float, default=PPO_DEFAULTS["learning_rate"])
     parser.add_argument("--net-arch", type=int, nargs="+", default=NET_ARCH)
+    parser.add_argument(
+        "--init-std",
+        type=float,
+        default=1.0,
+        help="initial action std (BeyondMimic 1.0; smaller learns faster on a CPU budget)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoint-every", type=int, default=100_000, metavar="STEPS")
-    parser.add_argument("--eval-every", type=int, default=0, metavar="STEPS",
-                        help="evaluate on the clips (eval env) every STEPS (0: only at the end)")
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="evaluate on the clips (eval env) every STEPS (0: only at the end)",
+    )
     parser.add_argument("--resume", action="store_true", help="continue from DIR's checkpoint")
-    parser.add_argument("--vec", choices=("subproc", "dummy"), default="subproc",
-                        help="vector env kind (dummy: one process)")
+    parser.add_argument(
+        "--vec",
+        choices=("subproc", "dummy"),
+        default="subproc",
+        help="vector env kind (dummy: one process)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -108,8 +145,12 @@ def _callbacks(args, out: Path, motions, t_start: float):
 
         def _on_step(self) -> bool:
             for info in self.locals["infos"]:
-                for k in ("error_body_pos", "error_anchor_pos", "error_joint_pos",
-                          "reward_body_pos"):
+                for k in (
+                    "error_body_pos",
+                    "error_anchor_pos",
+                    "error_joint_pos",
+                    "reward_body_pos",
+                ):
                     self.acc.setdefault(k, []).append(info[k])
                 if "episode" in info:
                     self.ep_len.append(info["episode"]["l"])
@@ -119,7 +160,8 @@ def _callbacks(args, out: Path, motions, t_start: float):
         def _on_rollout_end(self) -> None:
             mean = lambda k: float(np.mean(self.acc[k])) if self.acc.get(k) else np.nan  # noqa
             row = {
-                "timesteps": self.num_timesteps, "wall_s": time.time() - t_start,
+                "timesteps": self.num_timesteps,
+                "wall_s": time.time() - t_start,
                 "episodes": len(self.ep_len),
                 "ep_len_mean": float(np.mean(self.ep_len)) if self.ep_len else np.nan,
                 "reward_mean": float(np.mean(self.ep_ret)) if self.ep_ret else np.nan,
@@ -141,16 +183,18 @@ def _callbacks(args, out: Path, motions, t_start: float):
 
         def evaluate(self) -> dict:
             vn = self.model.get_env()
-            pol = SB3Policy(self.model, vn.obs_rms.mean.copy(), vn.obs_rms.var.copy(),
-                            vn.clip_obs, vn.epsilon)
+            pol = SB3Policy(
+                self.model, vn.obs_rms.mean.copy(), vn.obs_rms.var.copy(), vn.clip_obs, vn.epsilon
+            )
             rows = evaluate(motions, pol)
             res = {
                 "eval_success": float(np.mean([r["success"] for r in rows])),
                 "eval_w_mpjpe_m": float(np.mean([r["track_w_mpjpe_m"] for r in rows])),
                 "eval_mpjpe_m": float(np.mean([r["track_mpjpe_m"] for r in rows])),
                 "eval_w_mpjpe_clip_m": float(np.mean([r["track_w_mpjpe_clip_m"] for r in rows])),
-                "eval_tracked_fraction": float(np.mean([r["episode_length"] / r["clip_length"]
-                                                        for r in rows])),
+                "eval_tracked_fraction": float(
+                    np.mean([r["episode_length"] / r["clip_length"] for r in rows])
+                ),
             }
             for k, v in res.items():
                 self.logger.record(f"eval/{k}", v)
@@ -174,8 +218,13 @@ def _callbacks(args, out: Path, motions, t_start: float):
         def _on_training_start(self) -> None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=self.total, initial=self.model.num_timesteps, unit="step",
-                            desc="train-tracker", dynamic_ncols=True)
+            self.bar = tqdm(
+                total=self.total,
+                initial=self.model.num_timesteps,
+                unit="step",
+                desc="train-tracker",
+                dynamic_ncols=True,
+            )
 
         def _on_step(self) -> bool:
             self.bar.update(self.training_env.num_envs)
@@ -204,14 +253,20 @@ def plot_curve(csv: Path, png: Path) -> None:
     ax[0].plot(df.timesteps, df.error_joint_pos_rad, label="joint position [rad]")
     ev = df.dropna(subset=["eval_w_mpjpe_clip_m"])
     if len(ev):
-        ax[0].plot(ev.timesteps, ev.eval_w_mpjpe_clip_m, "o-",
-                   label="eval W-MPJPE over the clip (fail = 0.5) [m]")
+        ax[0].plot(
+            ev.timesteps,
+            ev.eval_w_mpjpe_clip_m,
+            "o-",
+            label="eval W-MPJPE over the clip (fail = 0.5) [m]",
+        )
     ax[0].set_xlabel("env steps")
     ax[0].set_ylabel("training rollouts: mean error")
     ax[0].legend(fontsize=8)
     ax[1].plot(df.timesteps, df.ep_len_mean / 500.0, label="training episode length / 500")
     if len(ev):
-        ax[1].plot(ev.timesteps, ev.eval_tracked_fraction, "o-", label="eval: clip fraction tracked")
+        ax[1].plot(
+            ev.timesteps, ev.eval_tracked_fraction, "o-", label="eval: clip fraction tracked"
+        )
     ax[1].set_xlabel("env steps")
     ax[1].legend(fontsize=8)
     fig.tight_layout()
@@ -247,38 +302,64 @@ def run(args: argparse.Namespace) -> int:
     batch = n_steps * args.n_envs // PPO_DEFAULTS["n_minibatches"]
     if latest:
         venv = VecNormalize.load(str(latest[1]), venv)
-        model = PPO.load(str(latest[0]), env=venv, device="cpu",
-                         tensorboard_log=str(out / "tb"))
+        model = PPO.load(str(latest[0]), env=venv, device="cpu", tensorboard_log=str(out / "tb"))
         print(f"resuming from {latest[0].name} ({model.num_timesteps} steps)")
     else:
         venv = VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=10.0)
         model = PPO(
-            "MlpPolicy", venv, n_steps=n_steps, batch_size=batch,
-            n_epochs=PPO_DEFAULTS["n_epochs"], gamma=PPO_DEFAULTS["gamma"],
-            gae_lambda=PPO_DEFAULTS["gae_lambda"], clip_range=PPO_DEFAULTS["clip_range"],
-            ent_coef=PPO_DEFAULTS["ent_coef"], vf_coef=PPO_DEFAULTS["vf_coef"],
-            max_grad_norm=PPO_DEFAULTS["max_grad_norm"], learning_rate=args.learning_rate,
-            target_kl=PPO_DEFAULTS["target_kl"], seed=args.seed, device="cpu",
+            "MlpPolicy",
+            venv,
+            n_steps=n_steps,
+            batch_size=batch,
+            n_epochs=PPO_DEFAULTS["n_epochs"],
+            gamma=PPO_DEFAULTS["gamma"],
+            gae_lambda=PPO_DEFAULTS["gae_lambda"],
+            clip_range=PPO_DEFAULTS["clip_range"],
+            ent_coef=PPO_DEFAULTS["ent_coef"],
+            vf_coef=PPO_DEFAULTS["vf_coef"],
+            max_grad_norm=PPO_DEFAULTS["max_grad_norm"],
+            learning_rate=args.learning_rate,
+            target_kl=PPO_DEFAULTS["target_kl"],
+            seed=args.seed,
+            device="cpu",
             tensorboard_log=str(out / "tb"),
-            policy_kwargs={"net_arch": {"pi": list(args.net_arch), "vf": list(args.net_arch)},
-                           "activation_fn": torch.nn.ELU, "log_std_init": 0.0},
+            policy_kwargs={
+                "net_arch": {"pi": list(args.net_arch), "vf": list(args.net_arch)},
+                "activation_fn": torch.nn.ELU,
+                "log_std_init": float(np.log(args.init_std)),
+            },
         )
-    config = {"motions": [m.metadata.get("name") for m in motions],
-              "retargeter": args.retargeter, "timesteps": args.timesteps,
-              "n_envs": args.n_envs, "n_steps": n_steps, "batch_size": batch,
-              "learning_rate": args.learning_rate, "net_arch": list(args.net_arch),
-              "seed": args.seed, **{k: v for k, v in PPO_DEFAULTS.items()
-                                    if k not in ("n_steps", "learning_rate")}}
+    config = {
+        "motions": [m.metadata.get("name") for m in motions],
+        "retargeter": args.retargeter,
+        "timesteps": args.timesteps,
+        "n_envs": args.n_envs,
+        "n_steps": n_steps,
+        "batch_size": batch,
+        "learning_rate": args.learning_rate,
+        "net_arch": list(args.net_arch),
+        "init_std": args.init_std,
+        "seed": args.seed,
+        **{k: v for k, v in PPO_DEFAULTS.items() if k not in ("n_steps", "learning_rate")},
+    }
     (out / "config.json").write_text(json.dumps(config, indent=1))
     t_start = time.time()
     curve, progress_cls = _callbacks(args, out, motions, t_start)
-    cbs = [curve, CheckpointCallback(max(args.checkpoint_every // args.n_envs, 1), str(ckpt),
-                                     name_prefix="ppo", save_vecnormalize=True)]
+    cbs = [
+        curve,
+        CheckpointCallback(
+            max(args.checkpoint_every // args.n_envs, 1),
+            str(ckpt),
+            name_prefix="ppo",
+            save_vecnormalize=True,
+        ),
+    ]
     if not args.no_progress:
         cbs.append(progress_cls(args.timesteps))
     remaining = max(args.timesteps - model.num_timesteps, 0)
-    model.learn(remaining, callback=CallbackList(cbs), reset_num_timesteps=not latest,
-                tb_log_name="ppo")
+    model.learn(
+        remaining, callback=CallbackList(cbs), reset_num_timesteps=not latest, tb_log_name="ppo"
+    )
     if curve.rows and not np.isfinite(curve.rows[-1].get("eval_success", np.nan)):
         curve.rows[-1].update(curve.evaluate())  # a final evaluation on the clips
         curve.save()

@@ -45,8 +45,9 @@ class MotionLibrary:
         self.fps = float(fps)
         self.dt = 1.0 / self.fps
         clips = [m.resample(self.fps) for m in motions]
-        self.names = [str(m.metadata.get("name") or m.source or f"clip{i}")
-                      for i, m in enumerate(motions)]
+        self.names = [
+            str(m.metadata.get("name") or m.source or f"clip{i}") for i, m in enumerate(motions)
+        ]
         self.sources = [m.source for m in motions]
         self.motions = clips
         self.clip_length = np.array([m.n_frames for m in clips], dtype=np.int64)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from nmr_gym.errors import MotionError
+from nmr_gym.errors import MotionError, UnknownNameError
 from nmr_gym.g1 import spec
 from nmr_gym.motion import HumanMotion, RobotMotion
 
@@ -63,7 +63,11 @@ def procedural_motion(seconds: float = _PROC_SECONDS, fps: float = _PROC_FPS) ->
     root_quat = np.tile([1.0, 0.0, 0.0, 0.0], (n, 1))
     root_pos[:, 2] -= _lowest_foot_point(np.concatenate([root_pos[0], root_quat[0], q[0]]))
     return RobotMotion(
-        fps, root_pos, root_quat, q, source="procedural:stand_wave",
+        fps,
+        root_pos,
+        root_quat,
+        q,
+        source="procedural:stand_wave",
         metadata={"name": "procedural_stand_wave", "retargeter": "none"},
     )
 
@@ -87,17 +91,26 @@ def _save_npz(motion: RobotMotion, path: Path) -> None:
     from nmr_gym.io.atomic import atomic_path
 
     with atomic_path(path, suffix=".npz") as tmp:
-        np.savez(tmp, fps=motion.fps, root_pos=motion.root_pos, root_quat=motion.root_quat,
-                 joint_pos=motion.joint_pos, name=str(motion.metadata.get("name", "")),
-                 retargeter=str(motion.metadata.get("retargeter", "")))
+        np.savez(
+            tmp,
+            fps=motion.fps,
+            root_pos=motion.root_pos,
+            root_quat=motion.root_quat,
+            joint_pos=motion.joint_pos,
+            name=str(motion.metadata.get("name", "")),
+            retargeter=str(motion.metadata.get("retargeter", "")),
+        )
 
 
 def _load_npz(path: Path) -> RobotMotion:
     with np.load(path) as z:
         return RobotMotion(
-            float(z["fps"]), z["root_pos"], z["root_quat"], z["joint_pos"], source=str(path),
-            metadata={"name": str(z["name"]), "retargeter": str(z["retargeter"]),
-                      "cached": True},
+            float(z["fps"]),
+            z["root_pos"],
+            z["root_quat"],
+            z["joint_pos"],
+            source=str(path),
+            metadata={"name": str(z["name"]), "retargeter": str(z["retargeter"]), "cached": True},
         )
 
 
@@ -121,7 +134,8 @@ def builtin_reference(clip: str, retargeter: str = DEFAULT_RETARGETER) -> RobotM
     """
     from nmr_gym import suite
 
-    human = suite.get_clip(clip).motion()
+    if clip not in suite.clip_names():
+        raise UnknownNameError("built-in clip", clip, suite.clip_names())
     key = hashlib.sha1(f"{CACHE_VERSION}:{clip}:{retargeter}".encode()).hexdigest()[:12]
     path = cache_dir() / f"{clip}--{retargeter}--{key}.npz"
     if path.is_file():
@@ -129,7 +143,7 @@ def builtin_reference(clip: str, retargeter: str = DEFAULT_RETARGETER) -> RobotM
             return _load_npz(path)
         except (OSError, ValueError, KeyError, MotionError):
             pass  # a stale or broken cache file is recomputed
-    robot = retarget(retargeter, human)
+    robot = retarget(retargeter, suite.get_clip(clip).motion())
     robot = robot.replace(metadata={**robot.metadata, "name": clip, "retargeter": retargeter})
     try:
         _save_npz(robot, path)
@@ -147,14 +161,9 @@ def default_motion() -> RobotMotion:
     try:
         from nmr_gym import suite
 
-        import retargeters
-
-        if DEFAULT_RETARGETER not in retargeters.registered():
-            return procedural_motion()
-        name = suite.DEFAULT_CLIP
-    except (ImportError, AttributeError):
+        return builtin_reference(suite.DEFAULT_CLIP, DEFAULT_RETARGETER)
+    except (ImportError, AttributeError, UnknownNameError):
         return procedural_motion()
-    return builtin_reference(name, DEFAULT_RETARGETER)
 
 
 def _load_human(path: str | os.PathLike) -> HumanMotion:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import mujoco
 import numpy as np
 
 # (sigma, weight) of the tracking terms, anchors.md section 2.
@@ -125,29 +124,12 @@ def action_rate(action: np.ndarray, last_action: np.ndarray) -> float:
 
 
 def undesired_contacts(
-    model: mujoco.MjModel,
-    data: mujoco.MjData,
-    undesired_geom: np.ndarray,
-    threshold: float = UNDESIRED_CONTACT_FORCE,
+    body_contact_force: np.ndarray, threshold: float = UNDESIRED_CONTACT_FORCE
 ) -> float:
-    """Number of bodies flagged by ``undesired_geom`` (ngeom,) with contact normal force > threshold.
+    """Number of bodies whose net contact force (B, 3) [N] exceeds ``threshold``.
 
-    Contacts are filtered vectorised; ``mj_contactForce`` runs only on the (rare) contacts that
-    involve an undesired body, so a standing robot pays for one mask test.
+    The environment passes the force part of MuJoCo's ``cfrc_ext`` (``mj_rnePostConstraint``)
+    for every body except the ankle-roll and wrist-yaw links.
     """
-    if data.ncon == 0:
-        return 0.0
-    geom = data.contact.geom  # (ncon, 2)
-    hit = undesired_geom[geom]  # (ncon, 2)
-    rows = np.flatnonzero(hit.any(axis=1))
-    if rows.size == 0:
-        return 0.0
-    force = np.zeros(6)
-    per_body: dict[int, float] = {}
-    for i in rows:  # few contacts, only when a non-foot/hand body touches something
-        mujoco.mj_contactForce(model, data, int(i), force)
-        fn = abs(force[0])
-        for g in geom[i][hit[i]]:
-            b = int(model.geom_bodyid[g])
-            per_body[b] = per_body.get(b, 0.0) + fn
-    return float(sum(1 for f in per_body.values() if f > threshold))
+    f = body_contact_force
+    return float(np.count_nonzero(np.einsum("ij,ij->i", f, f) > threshold * threshold))

@@ -17,6 +17,20 @@ import os
 import sys
 from typing import Any
 
+import gymnasium as gym
+import mujoco
+import numpy as np
+
+from nmr_gym.envs import observations as obs_terms
+from nmr_gym.envs import randomization as dr
+from nmr_gym.envs import rewards as rw
+from nmr_gym.envs import terminations as term
+from nmr_gym.envs.motion_library import ANCHOR_IN_TRACKED, END_EFFECTORS_IN_TRACKED, MotionLibrary
+from nmr_gym.envs.motion_source import resolve_motions
+from nmr_gym.envs.sampling import FAILURE_EMA_ALPHA, FRAMES_PER_BIN, UNIFORM_RATIO, AdaptiveSampler
+from nmr_gym.g1 import model as g1_model
+from nmr_gym.g1 import spec
+
 _HAS_DISPLAY = bool(
     os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform != "linux"
 )
@@ -37,20 +51,6 @@ def _make_renderer(model: mujoco.MjModel, height: int, width: int) -> mujoco.Ren
         gl_context.GLContext = GLContext
     return mujoco.Renderer(model, height, width)
 
-import gymnasium as gym
-import mujoco
-import numpy as np
-
-from nmr_gym import rotations as rot
-from nmr_gym.envs import observations as obs_terms
-from nmr_gym.envs import randomization as dr
-from nmr_gym.envs import rewards as rw
-from nmr_gym.envs import terminations as term
-from nmr_gym.envs.motion_library import ANCHOR_IN_TRACKED, END_EFFECTORS_IN_TRACKED, MotionLibrary
-from nmr_gym.envs.motion_source import resolve_motions
-from nmr_gym.envs.sampling import FAILURE_EMA_ALPHA, FRAMES_PER_BIN, UNIFORM_RATIO, AdaptiveSampler
-from nmr_gym.g1 import model as g1_model
-from nmr_gym.g1 import spec
 
 DECIMATION = 4
 #: Actions are unbounded in BeyondMimic; the Box needs finite bounds. 25 lets a target reach
@@ -62,8 +62,14 @@ OBS_MODES = ("actor", "critic", "dict", "nmr")
 def _beyondmimic_default_pose() -> np.ndarray:
     q = np.zeros(spec.NUM_JOINTS)
     for side, sign in (("left", 1.0), ("right", -1.0)):
-        for joint, value in (("hip_pitch", -0.312), ("knee", 0.669), ("ankle_pitch", -0.363),
-                             ("elbow", 0.6), ("shoulder_pitch", 0.2), ("shoulder_roll", 0.2 * sign)):
+        for joint, value in (
+            ("hip_pitch", -0.312),
+            ("knee", 0.669),
+            ("ankle_pitch", -0.363),
+            ("elbow", 0.6),
+            ("shoulder_pitch", 0.2),
+            ("shoulder_roll", 0.2 * sign),
+        ):
             q[spec.joint_index(f"{side}_{joint}_joint")] = value
     return q
 
@@ -181,8 +187,8 @@ class G1TrackingEnv(gym.Env):
         robot_geom = self.model.geom_bodyid > 0
         self._undesired_geom = robot_geom & ~np.isin(self.model.geom_bodyid, list(excluded))
         self._undesired_bodies = np.array(
-            [b for b in range(1, self.model.nbody) if b not in excluded])
-        self._contact_force_sq = self.undesired_contact_force**2
+            [b for b in range(1, self.model.nbody) if b not in excluded]
+        )
         self._limit_mid = 0.5 * (self.joint_lower + self.joint_upper)
         self._limit_half = 0.5 * (self.joint_upper - self.joint_lower)
         self._inv_sigma_sq = [1.0 / self.reward_sigmas[k] ** 2 for k in rw.REWARD_TERMS[:6]]
@@ -219,15 +225,16 @@ class G1TrackingEnv(gym.Env):
         self._torso_id = self.model.body(spec.ANCHOR_BODY).id
         self._nominal_torso_ipos = self.model.body_ipos[self._torso_id].copy()
         self.sampler = (
-            AdaptiveSampler(self.library.clip_length, frames_per_bin, failure_ema_alpha,
-                            uniform_sampling_ratio)
-            if train and adaptive_sampling else None
+            AdaptiveSampler(
+                self.library.clip_length, frames_per_bin, failure_ema_alpha, uniform_sampling_ratio
+            )
+            if train and adaptive_sampling
+            else None
         )
 
         # Spaces.
         nj = spec.NUM_JOINTS
-        self.action_space = gym.spaces.Box(-self.action_bound, self.action_bound, (nj,),
-                                           np.float32)
+        self.action_space = gym.spaces.Box(-self.action_bound, self.action_bound, (nj,), np.float32)
         box = lambda n: gym.spaces.Box(-np.inf, np.inf, (n,), np.float32)  # noqa: E731
         n_actor = obs_terms.size(obs_terms.ACTOR_LAYOUT)
         n_critic = obs_terms.size(obs_terms.CRITIC_LAYOUT)
@@ -279,18 +286,35 @@ class G1TrackingEnv(gym.Env):
         m, d = self.model, self.data
         if self.randomize:
             m.geom_friction[self._robot_geoms, 0] = dr.sample_friction(
-                rng, self._robot_geoms.size, self.friction_range)
+                rng, self._robot_geoms.size, self.friction_range
+            )
             m.body_ipos[self._torso_id] = self._nominal_torso_ipos + dr.uniform(
-                rng, self.torso_com_offset)
+                rng, self.torso_com_offset
+            )
             self._q_default = self.default_joint_pos + dr.uniform(
-                rng, np.full(spec.NUM_JOINTS, self.default_joint_offset))
+                rng, np.full(spec.NUM_JOINTS, self.default_joint_offset)
+            )
         else:
             self._q_default = self.default_joint_pos.copy()
-        qpos = dr.noisy_reference_state(
-            rng, lib.qpos(self._g), self.joint_lower, self.joint_upper,
-            self.init_root_pos_noise, self.init_root_rpy_noise, self.init_joint_pos_noise,
-        ) if not self.evaluation else lib.qpos(self._g)
-        mujoco.mj_resetData(m, d)
+        qpos = (
+            dr.noisy_reference_state(
+                rng,
+                lib.qpos(self._g),
+                self.joint_lower,
+                self.joint_upper,
+                self.init_root_pos_noise,
+                self.init_root_rpy_noise,
+                self.init_joint_pos_noise,
+            )
+            if not self.evaluation
+            else lib.qpos(self._g)
+        )
+        # Reset only what carries state between episodes (mj_resetData clears the whole arena,
+        # ~1 ms): time, warm start, applied forces, actuator activations.
+        d.time = 0.0
+        d.qacc_warmstart[:] = 0.0
+        d.xfrc_applied[:] = 0.0
+        d.qfrc_applied[:] = 0.0
         d.qpos[:] = qpos
         d.qvel[:] = lib.qvel(self._g)
         d.ctrl[:] = qpos[7:]
@@ -302,7 +326,8 @@ class G1TrackingEnv(gym.Env):
         self._episode_open = True
         self._next_push_step = (
             round(dr.sample_push_interval(rng, self.push_interval_s) / self.dt)
-            if self.push else math.inf
+            if self.push
+            else math.inf
         )
         self._read_state()
         return self._observation(), self._reset_info()
@@ -325,19 +350,25 @@ class G1TrackingEnv(gym.Env):
             # Per-body contact forces (cfrc_ext) of the last sub-step, whose contacts and
             # constraint forces are consistent here (before mj_step1 recomputes contacts).
             mujoco.mj_rnePostConstraint(m, d)
-            f = d.cfrc_ext[self._undesired_bodies, 3:]
-            n_undesired = float(
-                np.count_nonzero(np.einsum("ij,ij->i", f, f) > self._contact_force_sq)
+            n_undesired = rw.undesired_contacts(
+                d.cfrc_ext[self._undesired_bodies, 3:], self.undesired_contact_force
             )
         mujoco.mj_step1(m, d)
         self._steps += 1
-        self._g += 1
+        if self._g < self._g_end:  # past the clip's end (no reset yet) the last frame holds
+            self._g += 1
         self._read_state()
         terms = self._reward_terms(n_undesired)
         reward = self.dt * (
-            self._wl[0] * terms[0] + self._wl[1] * terms[1] + self._wl[2] * terms[2]
-            + self._wl[3] * terms[3] + self._wl[4] * terms[4] + self._wl[5] * terms[5]
-            + self._wl[6] * terms[6] + self._wl[7] * terms[7] + self._wl[8] * terms[8]
+            self._wl[0] * terms[0]
+            + self._wl[1] * terms[1]
+            + self._wl[2] * terms[2]
+            + self._wl[3] * terms[3]
+            + self._wl[4] * terms[4]
+            + self._wl[5] * terms[5]
+            + self._wl[6] * terms[6]
+            + self._wl[7] * terms[7]
+            + self._wl[8] * terms[8]
         )
         terminated, reason = self._terminated()
         truncated = self._g >= self._g_end and not terminated
@@ -386,6 +417,11 @@ class G1TrackingEnv(gym.Env):
         state["_renderer"] = state["_camera"] = state["_viewer"] = None
         return state
 
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._actor_ori = self._actor[61:67].reshape(3, 2)  # views do not survive pickling
+        self._read_state()
+
     # ------------------------------------------------------------------------ public helpers
     @property
     def clip_frame(self) -> int:
@@ -417,12 +453,22 @@ class G1TrackingEnv(gym.Env):
         """The privileged critic observation (286,) of the current state (no noise)."""
         lib, g = self.library, self._g
         body_pos, body_ori = obs_terms.bodies_in_anchor_frame(
-            self._anchor_mat, self._anchor_pos, self._xpos, self.data.xmat[_TB])
-        return np.concatenate([
-            lib.command[g], self._anchor_pos_b(), self._anchor_ori_b(), body_pos, body_ori,
-            self._base_lin_vel(), self.data.qvel[3:6], self.data.qpos[7:] - self._q_default,
-            self.data.qvel[6:], self._action,
-        ]).astype(np.float32)
+            self._anchor_mat, self._anchor_pos, self._xpos, self.data.xmat[_TB]
+        )
+        return np.concatenate(
+            [
+                lib.command[g],
+                self._anchor_pos_b(),
+                self._anchor_ori_b(),
+                body_pos,
+                body_ori,
+                self._base_lin_vel(),
+                self.data.qvel[3:6],
+                self.data.qpos[7:] - self._q_default,
+                self.data.qvel[6:],
+                self._action,
+            ]
+        ).astype(np.float32)
 
     def actor_observation(self, noise: bool = False) -> np.ndarray:
         """The actor observation (160,) of the current state, optionally with noise."""
@@ -443,12 +489,22 @@ class G1TrackingEnv(gym.Env):
     def nmr_observation(self) -> np.ndarray:
         """The NMR paper's expert observation (509,) (its Table I), world-frame bodies."""
         lib, g = self.library, self._g
-        return np.concatenate([
-            lib.command[g], lib.body_pos_w[g].ravel(), lib.body_lin_vel_w[g].ravel(),
-            lib.body_quat_w[g].ravel(), lib.body_ang_vel_w[g].ravel(), self._xpos.ravel(),
-            self._lin_vel.ravel(), self.data.xquat[_TB].ravel(), self._ang_vel.ravel(),
-            self.data.qpos[7:] - self._q_default, self.data.qvel[6:], self._action,
-        ]).astype(np.float32)
+        return np.concatenate(
+            [
+                lib.command[g],
+                lib.body_pos_w[g].ravel(),
+                lib.body_lin_vel_w[g].ravel(),
+                lib.body_quat_w[g].ravel(),
+                lib.body_ang_vel_w[g].ravel(),
+                self._xpos.ravel(),
+                self._lin_vel.ravel(),
+                self.data.xquat[_TB].ravel(),
+                self._ang_vel.ravel(),
+                self.data.qpos[7:] - self._q_default,
+                self.data.qvel[6:],
+                self._action,
+            ]
+        ).astype(np.float32)
 
     # ------------------------------------------------------------------------------ internals
     def _choose_start(self, rng: np.random.Generator, options: dict) -> tuple[int, int, int]:
@@ -470,11 +526,13 @@ class G1TrackingEnv(gym.Env):
 
     def _apply_push(self) -> None:
         d = self.data
-        d.qvel[:6] += dr.push_velocity(self.np_random, d.qpos[3:7], self.push_lin_vel,
-                                       self.push_ang_vel)
+        d.qvel[:6] += dr.push_velocity(
+            self.np_random, d.qpos[3:7], self.push_lin_vel, self.push_ang_vel
+        )
         mujoco.mj_step1(self.model, d)  # velocity-dependent terms of the pushed state
         self._next_push_step = self._steps + round(
-            dr.sample_push_interval(self.np_random, self.push_interval_s) / self.dt)
+            dr.sample_push_interval(self.np_random, self.push_interval_s) / self.dt
+        )
 
     def _read_state(self) -> None:
         """Robot quantities used by observations, rewards and terminations (one numpy read each)."""
@@ -492,8 +550,9 @@ class G1TrackingEnv(gym.Env):
         self._anchor_mat = d.xmat[self._anchor_id].reshape(3, 3)
 
     def _anchor_pos_b(self) -> np.ndarray:
-        return obs_terms.anchor_pos_b(self._anchor_mat, self._anchor_pos,
-                                      self.library.anchor_pos_w[self._g])
+        return obs_terms.anchor_pos_b(
+            self._anchor_mat, self._anchor_pos, self.library.anchor_pos_w[self._g]
+        )
 
     def _anchor_ori_b(self) -> np.ndarray:
         return obs_terms.anchor_ori_b(self._anchor_mat, self.library.anchor_mat_w[self._g])
@@ -507,8 +566,10 @@ class G1TrackingEnv(gym.Env):
         if self.obs_mode == "critic":
             return self.critic_observation()
         if self.obs_mode == "dict":
-            return {"policy": self.actor_observation(self.observation_noise),
-                    "critic": self.critic_observation()}
+            return {
+                "policy": self.actor_observation(self.observation_noise),
+                "critic": self.critic_observation(),
+            }
         return self.nmr_observation()
 
     def _reward_terms(self, n_undesired: float) -> list[float]:
@@ -585,5 +646,8 @@ class G1TrackingEnv(gym.Env):
         return False, ""
 
     def _reset_info(self) -> dict[str, Any]:
-        return {"clip": self._clip, "frame": self.clip_frame,
-                "clip_name": self.library.names[self._clip]}
+        return {
+            "clip": self._clip,
+            "frame": self.clip_frame,
+            "clip_name": self.library.names[self._clip],
+        }

@@ -87,10 +87,12 @@ def _text_kind(path: Path, head: bytes) -> tuple[str, str]:
     stripped = text.lstrip()
     if stripped.upper().startswith("HIERARCHY"):
         return "human", "bvh"
-    if path.suffix.lower() in (".asf", ".amc") or ":FULLY-SPECIFIED" in stripped[:4096]:
+    if path.suffix.lower() == ".amc" or ":FULLY-SPECIFIED" in stripped[:4096]:
+        return "human", "asf_amc"
+    if path.suffix.lower() == ".asf":
         raise MotionFormatError(
-            "is Acclaim ASF/AMC mocap, which nmr-gym does not read; use the BVH conversion "
-            "of the clip (the CMU database ships both)",
+            "is an Acclaim ASF skeleton without motion; load the clip's .amc file (its "
+            "skeleton is found beside it)",
             path,
         )
     first = stripped.splitlines()[0] if stripped else ""
@@ -118,7 +120,7 @@ def detect(path: str | os.PathLike) -> tuple[str, str]:
     """``(kind, format)`` of a motion file from its content: kind ``"robot"`` or ``"human"``.
 
     Robot formats are ``nmr_gym.io.robot_formats`` names (beyondmimic, nmr, csv, gmr, phc);
-    human ones are ``nmr_gym.io.human_formats`` names (amass, bvh, positions). Raises
+    human ones are ``nmr_gym.io.human_formats`` names (amass, bvh, asf_amc, positions). Raises
     MotionFormatError naming the file when it is missing, corrupt or of no known format.
     """
     p = check_input_file(path)

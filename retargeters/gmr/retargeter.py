@@ -35,6 +35,8 @@ class GMRRetargeter(Retargeter):
             disables it (GMR's behaviour in practice, see ``retargeters.gmr.ik``).
         limit_margin: joints stay this far [rad] inside the G1's ranges (not a GMR option; 0
             is GMR's behaviour; see ``retargeters.gmr.ik.LIMIT_MARGIN``).
+        avoid_self_collision: keep the limbs' collision geoms apart (mink
+            CollisionAvoidanceLimit; not a GMR feature; see ``retargeters.gmr.ik``).
         ground_align: shift the clip so its lowest collision point touches z = 0.
         backend: ``fast`` (hand-assembled QP, DAQP) or ``mink`` (``mink.solve_ik``); same math.
     """
@@ -51,6 +53,7 @@ class GMRRetargeter(Retargeter):
         max_extra_iters: int = ik.MAX_EXTRA_ITERS,
         max_joint_vel: float | None = ik.MAX_JOINT_VEL,
         limit_margin: float = ik.LIMIT_MARGIN,
+        avoid_self_collision: bool = True,
         ground_align: bool = True,
         backend: str = "fast",
     ):
@@ -69,6 +72,7 @@ class GMRRetargeter(Retargeter):
         self.max_extra_iters = int(max_extra_iters)
         self.max_joint_vel = None if max_joint_vel is None else float(max_joint_vel)
         self.limit_margin = float(limit_margin)
+        self.avoid_self_collision = bool(avoid_self_collision)
         self.ground_align = bool(ground_align)
         self.backend = backend
         self.last_stats: dict[str, Any] = {}
@@ -84,6 +88,7 @@ class GMRRetargeter(Retargeter):
             "max_extra_iters": self.max_extra_iters,
             "max_joint_vel": self.max_joint_vel,
             "limit_margin": self.limit_margin,
+            "avoid_self_collision": self.avoid_self_collision,
             "ground_align": self.ground_align,
             "backend": self.backend,
         }
@@ -123,6 +128,7 @@ class GMRRetargeter(Retargeter):
             max_extra_iters=self.max_extra_iters,
             max_joint_vel=self.max_joint_vel,
             limit_margin=self.limit_margin,
+            avoid_self_collision=self.avoid_self_collision,
             backend=self.backend,
         )
         root = table.root_index()

@@ -137,19 +137,23 @@ def initial_joint_pos(human: HumanMotion) -> np.ndarray:
     return q
 
 
+#: Branch choice cost per radian of range violation, relative to one radian of change from the
+#: previous frame: a branch inside the range wins unless it means a much larger jump.
+BRANCH_VIOLATION_COST = 10.0
+
+
 def _choose_branch(cands: list[np.ndarray], viol: list[np.ndarray]) -> np.ndarray:
-    """Per frame the candidate with less range violation; near-ties go to the previous choice."""
+    """Per frame the candidate of least cost: range violation, then change from the last frame.
+
+    The first frame takes the principal Euler branch unless the other violates the range less.
+    """
     a, b = cands
     out = np.empty_like(a)
-    prev = None
-    for t in range(a.shape[0]):
-        va, vb = viol[0][t], viol[1][t]
-        if prev is None and abs(va - vb) <= 1e-3:
-            out[t] = a[t]  # the principal Euler branch (middle angle within +-90 deg)
-        elif abs(va - vb) > 1e-3:
-            out[t] = a[t] if va <= vb else b[t]
-        else:
-            da, db = np.abs(a[t] - prev).sum(), np.abs(b[t] - prev).sum()
-            out[t] = a[t] if da <= db else b[t]
-        prev = out[t]
+    va, vb = BRANCH_VIOLATION_COST * viol[0], BRANCH_VIOLATION_COST * viol[1]
+    out[0] = a[0] if va[0] <= vb[0] + 1e-9 else b[0]
+    for t in range(1, a.shape[0]):
+        prev = out[t - 1]
+        ca = va[t] + np.abs(a[t] - prev).sum()
+        cb = vb[t] + np.abs(b[t] - prev).sum()
+        out[t] = a[t] if ca <= cb else b[t]
     return out

@@ -1,0 +1,293 @@
+"""PHUMA-style retargeter: FK against MuJoCo, each loss term, contacts, filters, init, windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import retargeters
+from nmr_gym import rotations as rot
+from nmr_gym import skeleton as sk
+from nmr_gym.g1 import kinematic_model, spec
+from nmr_gym.motion import HumanMotion, RobotMotion
+from nmr_gym.motion.robot import forward_kinematics
+from retargeters.phuma import filters
+from retargeters.phuma import losses as L
+from retargeters.phuma.adaptation import (
+    KEYPOINTS,
+    PELVIS_FRAME_OFFSET,
+    SCALE_GROUPS,
+    adapt,
+    foot_contact_spheres,
+    range_98,
+)
+from retargeters.phuma.contacts import detect_foot_contacts
+from retargeters.phuma.init import JOINT_GROUPS, _group_plans, initial_joint_pos
+from retargeters.phuma.optimize import blend_weights, window_starts
+from retargeters.phuma.torch_fk import G1TorchFK
+
+T64 = torch.float64
+
+
+def _random_qpos(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    lo, hi = kinematic_model().jnt_range[1:].T
+    q = rng.uniform(lo, hi, (n, spec.NUM_JOINTS))
+    root = rng.normal(size=(n, 3))
+    quat = rot.normalize(rng.normal(size=(n, 4)))
+    return np.concatenate([root, quat, q], axis=1)
+
+
+def _standing_human(n: int = 60, fps: float = 30.0, height: float = 1.7) -> HumanMotion:
+    """A T-pose human standing still facing +x, feet on the floor (built with skeleton FK)."""
+    local = np.tile(rot.IDENTITY_WXYZ, (n, sk.NUM_JOINTS, 1))
+    root_quat = np.tile(sk.REST_QUAT_FACING_X, (n, 1))
+    root = np.tile([0.0, 0.0, sk.rest_pelvis_height(height)], (n, 1))
+    pos, quat = sk.forward_kinematics(root, root_quat, local, sk.rest_offsets(height))
+    return HumanMotion(fps, sk.SMPL_JOINT_NAMES, pos, quat, height, source="standing")
+
+
+def _walking_human(n: int = 90, fps: float = 30.0) -> HumanMotion:
+    """A simple procedural walk: hips and knees swing, arms hang and swing, pelvis advances."""
+    t = np.arange(n) / fps
+    ph = 2 * np.pi * t
+    aa = np.zeros((n, sk.NUM_JOINTS, 3))
+    aa[:, 1, 0], aa[:, 2, 0] = -0.4 * np.sin(ph), 0.4 * np.sin(ph)
+    aa[:, 4, 0] = 0.6 * np.maximum(0, np.sin(ph + 1.0))
+    aa[:, 5, 0] = 0.6 * np.maximum(0, -np.sin(ph + 1.0))
+    aa[:, 16, 2], aa[:, 17, 2] = -1.2, 1.2
+    aa[:, 16, 0], aa[:, 17, 0] = 0.3 * np.sin(ph), -0.3 * np.sin(ph)
+    local = rot.from_axis_angle(aa)
+    root_quat = np.tile(sk.REST_QUAT_FACING_X, (n, 1))
+    root = np.stack([0.8 * t, 0 * t, np.full(n, sk.rest_pelvis_height() - 0.03)], axis=1)
+    pos, quat = sk.forward_kinematics(root, root_quat, local, sk.rest_offsets())
+    pos[..., 2] -= pos[:, [7, 8, 10, 11], 2].min()
+    return HumanMotion(fps, sk.SMPL_JOINT_NAMES, pos, quat, sk.DEFAULT_HEIGHT, source="walk")
+
+
+# ------------------------------------------------------------------------------------ FK
+def test_torch_fk_matches_mujoco_on_random_poses():
+    qpos = _random_qpos(64, seed=0)
+    pos_mj, quat_mj = forward_kinematics(kinematic_model(), qpos)
+    fk = G1TorchFK(dtype=T64)
+    pos, R = fk(*(torch.as_tensor(x) for x in (qpos[:, :3], qpos[:, 3:7], qpos[:, 7:])))
+    assert np.abs(pos.numpy() - pos_mj).max() < 1e-5
+    assert np.abs(R.numpy() - rot.to_matrix(quat_mj)).max() < 1e-5
+
+
+def test_torch_fk_batches_leading_dims_and_has_gradients():
+    qpos = _random_qpos(6, seed=1).reshape(2, 3, -1)
+    fk = G1TorchFK(dtype=T64)
+    q = torch.as_tensor(qpos[..., 7:]).requires_grad_(True)
+    pos, _ = fk(torch.as_tensor(qpos[..., :3]), torch.as_tensor(qpos[..., 3:7]), q)
+    assert pos.shape == (2, 3, spec.NUM_BODIES, 3)
+    pos[..., spec.body_index("left_wrist_yaw_link"), 0].sum().backward()
+    assert q.grad is not None and q.grad.abs().sum() > 0
+
+
+# -------------------------------------------------------------------------------- losses
+def test_joint_range_hinge_zero_inside_98_percent_positive_outside():
+    lim = torch.as_tensor(range_98(), dtype=T64)
+    inside = (lim[:, 0] + 0.5 * (lim[:, 1] - lim[:, 0]))[None].repeat(4, 1)
+    assert L.joint_range_hinge(inside, lim[:, 0], lim[:, 1]) == 0.0
+    edge = lim[:, 1][None].clone()
+    assert L.joint_range_hinge(edge, lim[:, 0], lim[:, 1]) == 0.0
+    full = torch.as_tensor(kinematic_model().jnt_range[1:, 1], dtype=T64)[None]
+    assert L.joint_range_hinge(full, lim[:, 0], lim[:, 1]) > 0.0  # at the real limit: outside 98%
+    assert L.joint_range_hinge(lim[:, 0][None] - 0.1, lim[:, 0], lim[:, 1]) == pytest.approx(0.1)
+
+
+def test_smoothness_zero_for_linear_positive_for_jerky():
+    t = torch.linspace(0, 1, 20, dtype=T64)[:, None]
+    linear = 0.3 + 2.0 * t.repeat(1, 29)
+    assert L.second_difference(linear) == pytest.approx(0.0, abs=1e-20)
+    jerky = linear.clone()
+    jerky[10] += 0.1
+    assert L.second_difference(jerky) > 0.0
+
+
+def test_velocity_hinge_zero_below_limit_positive_above():
+    dt = 1 / 30
+    limit = torch.full((29,), 10.0, dtype=T64)
+    slow = torch.arange(5, dtype=T64)[:, None].repeat(1, 29) * 9.0 * dt
+    fast = torch.arange(5, dtype=T64)[:, None].repeat(1, 29) * 12.0 * dt
+    assert L.velocity_hinge(slow, limit, dt) == 0.0
+    assert L.velocity_hinge(fast, limit, dt) == pytest.approx(2.0)
+
+
+def test_contact_skating_zero_for_still_foot_positive_for_sliding():
+    contact = torch.ones(10, 4, dtype=T64)
+    still = torch.zeros(10, 4, 2, dtype=T64) + 0.3
+    assert L.contact_skating(still, contact, 1 / 30) == pytest.approx(0.0, abs=1e-4)
+    sliding = still + torch.arange(10, dtype=T64)[:, None, None] * 0.01  # 0.3 m/s per axis
+    assert L.contact_skating(sliding, contact, 1 / 30) == pytest.approx(0.3 * np.sqrt(2), rel=1e-4)
+    assert L.contact_skating(sliding, contact * 0, 1 / 30) == 0.0  # no contact, no cost
+
+
+def test_contact_height_only_counts_contact_frames():
+    z = torch.tensor([[0.0, 0.02], [0.05, 0.0]], dtype=T64)
+    c = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=T64)
+    assert L.contact_height(z, c) == 0.0
+    assert L.contact_height(z, 1 - c) == pytest.approx((0.02**2 + 0.05**2) / 4)
+
+
+def test_ground_penetration_only_below_floor():
+    assert L.ground_penetration(torch.tensor([0.0, 0.1], dtype=T64)) == 0.0
+    assert L.ground_penetration(torch.tensor([-0.02, 0.1], dtype=T64)) == pytest.approx(0.01)
+
+
+def test_keypoint_and_bone_losses():
+    a = torch.randn(5, 7, 3, dtype=T64)
+    assert L.keypoint_l1(a, a) == 0.0
+    assert L.keypoint_l1(a + 0.1, a) == pytest.approx(0.1)
+    assert L.bone_direction_length(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert L.bone_direction_length(a, 2 * a) > 0.0  # same direction, other length
+    assert L.bone_direction_length(a, -a) > 1.9  # opposite direction
+    assert L.scale_regularisation(torch.ones(3, 10, dtype=T64)) == 0.0
+    assert L.scale_regularisation(torch.full((10,), 1.1, dtype=T64)) > 0.0
+
+
+def test_default_weights_are_phumas():
+    w = L.LossWeights()
+    assert (w.keypoint, w.bone, w.smooth, w.scale) == (0.1, 2.0, 0.05, 0.001)
+    assert (w.joint_limit, w.velocity_limit, w.foot_height, w.foot_skate) == (
+        1000.0, 1000.0, 10.0, 0.002)  # fmt: skip
+
+
+# ----------------------------------------------------------- adaptation, contacts, filters
+def test_keypoint_table_and_symmetric_scales():
+    assert len(SCALE_GROUPS) == 10
+    human = _standing_human()
+    a = adapt(human)
+    assert a.group_scale.shape == (len(SCALE_GROUPS),) and np.all(a.group_scale > 0.3)
+    # T-pose facing +x: the G1 pelvis is upright, facing +x.
+    assert np.allclose(a.root_quat, rot.IDENTITY_WXYZ, atol=1e-9)
+    assert np.allclose(rot.multiply(sk.REST_QUAT_FACING_X, PELVIS_FRAME_OFFSET), [1, 0, 0, 0])
+    kp = a.scaled_keypoints()
+    names = [k[0] for k in KEYPOINTS]
+    left, right = kp[0, names.index("left_hand")], kp[0, names.index("right_hand")]
+    assert left[1] == pytest.approx(-right[1]) and left[2] == pytest.approx(right[2])
+
+
+def test_foot_spheres_come_from_the_model():
+    body, centre, radius, kind = foot_contact_spheres()
+    assert len(body) == 8 and set(kind) == {0, 1}
+    assert np.all(centre[kind == 0, 0] < 0) and np.all(centre[kind == 1, 0] > 0)
+
+
+def test_contacts_still_feet_on_floor_and_none_when_lifted():
+    human = _standing_human()
+    assert detect_foot_contacts(human).min() == 1.0
+    lifted = human.replace(joint_pos=human.joint_pos + [0.0, 0.0, 0.3])
+    assert detect_foot_contacts(lifted).max() == 0.0
+    t = np.arange(human.n_frames)[:, None, None] / human.fps
+    sliding = human.replace(joint_pos=human.joint_pos + t * [2.0, 0.0, 0.0])  # 2 m/s
+    assert detect_foot_contacts(sliding).max() == 0.0
+
+
+def test_lowpass_keeps_slow_removes_fast_and_clip():
+    fps = 30.0
+    t = np.arange(300) / fps
+    slow, fast = np.sin(2 * np.pi * 0.5 * t), 0.5 * np.sin(2 * np.pi * 12.0 * t)
+    out = filters.lowpass((slow + fast)[:, None], fps, 6.0)[:, 0]
+    assert np.abs(out - slow)[30:-30].max() < 0.02
+    lim = range_98()
+    q = np.tile(kinematic_model().jnt_range[1:, 1], (3, 1))
+    assert np.all(filters.clip_to_range(q, lim) <= lim[:, 1])
+
+
+# ---------------------------------------------------------------------------------- init
+def test_analytic_init_recovers_g1_poses():
+    """A human whose segments rotate exactly as a G1 pose's links gives back that pose."""
+    from scipy.interpolate import CubicSpline
+
+    rng = np.random.default_rng(3)
+    n, lim = 90, range_98()
+    keys = rng.uniform(0.75 * lim[:, 0] + 0.25 * lim[:, 1], 0.25 * lim[:, 0] + 0.75 * lim[:, 1],
+                       (4, spec.NUM_JOINTS))  # fmt: skip
+    q = CubicSpline(np.linspace(0, n - 1, 4), keys)(np.arange(n))
+    q = np.clip(q, lim[:, 0], lim[:, 1])
+    root_quat = rot.from_axis_angle(rng.normal(scale=0.5, size=(n, 3)))
+    robot = RobotMotion(30.0, np.zeros((n, 3)), root_quat, q)
+    hq = np.tile(sk.REST_QUAT_FACING_X, (n, sk.NUM_JOINTS, 1))
+    hq[:, 0] = rot.multiply(robot.root_quat, rot.conjugate(PELVIS_FRAME_OFFSET))
+    rest = rot.to_matrix(sk.REST_QUAT_FACING_X)
+    for plan, _group in zip(_group_plans(), JOINT_GROUPS, strict=True):
+        jidx, rest_end, hc = plan[0], plan[5], plan[7]
+        link = rot.to_matrix(robot.body_quat_w[:, jidx[-1] + 1])
+        hq[:, hc] = rot.from_matrix(link @ rest_end.T @ rest)
+    human = HumanMotion(30.0, sk.SMPL_JOINT_NAMES, np.zeros((n, 24, 3)), hq, 1.7)
+    assert np.abs(initial_joint_pos(human) - q).max() < 1e-6
+
+
+# ------------------------------------------------------------------------ the retargeter
+def test_windows_cover_and_blend_to_one():
+    starts, length = window_starts(200, 60, 20)
+    assert starts[0] == 0 and starts[-1] + length == 200
+    w = blend_weights(starts, length, 200, 20)
+    total = np.zeros(200)
+    for s, wi in zip(starts, w, strict=True):
+        total[s : s + length] += wi
+    assert np.all(total > 0.0) and w.min() > 0.0
+    assert window_starts(50, 60, 20) == ([0], 50)
+
+
+def test_registered_and_produces_valid_motion():
+    assert "phuma" in retargeters.registered()
+    human = _walking_human(60)
+    r = retargeters.make("phuma", iterations=15)
+    robot = r(human)
+    assert isinstance(robot, RobotMotion)
+    assert robot.n_frames == human.n_frames and robot.fps == human.fps
+    lim = range_98()
+    assert np.all(robot.joint_pos >= lim[:, 0] - 1e-9) and np.all(
+        robot.joint_pos <= lim[:, 1] + 1e-9
+    )
+    assert np.abs(np.diff(robot.joint_pos, axis=0)).max() <= 0.5  # no joint jumps
+    assert robot.metadata["retargeter"] == "phuma"
+
+
+def test_rejects_non_canonical_skeleton():
+    from nmr_gym.errors import MotionError
+
+    human = _standing_human(5)
+    odd = HumanMotion(30.0, [f"j{i}" for i in range(24)], human.joint_pos, human.joint_quat, 1.7)
+    with pytest.raises(MotionError, match="24 canonical"):
+        retargeters.make("phuma")(odd)
+
+
+def test_optimisation_lowers_the_loss():
+    human = _walking_human(60)
+    r = retargeters.make("phuma", iterations=40, tol=0.0, filter=False)
+    r(human)
+    first = retargeters.make("phuma", iterations=1, tol=0.0, filter=False)
+    first(human)
+    assert r.last_info["final_loss"][0] < first.last_info["final_loss"][0]
+
+
+def test_windowed_and_whole_clip_agree():
+    """Tolerance: windows of 40 frames (overlap 20) vs one 90-frame window, 30 iterations:
+    joints agree to 0.05 rad on average and 0.25 rad at worst (each window solves its own
+    problem, with its own edge effects and scale multipliers), root to 2 cm."""
+    human = _walking_human(90)
+    opts = dict(iterations=30, tol=0.0)
+    whole = retargeters.make("phuma", window=200, **opts)(human)
+    windowed = retargeters.make("phuma", window=40, overlap=20, **opts)(human)
+    dq = np.abs(whole.joint_pos - windowed.joint_pos)
+    assert dq.mean() < 0.05 and dq.max() < 0.25
+    assert np.abs(whole.root_pos - windowed.root_pos).max() < 0.02
+
+
+def test_deterministic_for_a_seed():
+    human = _walking_human(45)
+    a = retargeters.make("phuma", iterations=10, seed=7)(human)
+    b = retargeters.make("phuma", iterations=10, seed=7)(human)
+    assert np.array_equal(a.joint_pos, b.joint_pos) and np.array_equal(a.root_pos, b.root_pos)
+
+
+def test_bad_options_raise():
+    with pytest.raises(ValueError, match="schedule"):
+        retargeters.make("phuma", schedule="slow")
+    with pytest.raises(ValueError, match="window"):
+        retargeters.make("phuma", window=10, overlap=10)
