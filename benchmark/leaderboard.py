@@ -143,10 +143,10 @@ def render_text(df: pd.DataFrame) -> str:
     return "\n\n".join(parts)
 
 
-def _markdown_table(shown: pd.DataFrame) -> str:
+def _markdown_table(shown: pd.DataFrame, n_index: int = 1) -> str:
     # Hand-written: pandas' to_markdown needs the optional 'tabulate' package.
     head = "| " + " | ".join(str(c) for c in shown.columns) + " |"
-    sep = "|" + "|".join("---" if i < 2 else "---:" for i in range(len(shown.columns))) + "|"
+    sep = "|" + "|".join("---" if i < n_index else "---:" for i in range(len(shown.columns))) + "|"
     rows = ["| " + " | ".join(str(v) for v in r) + " |" for r in shown.itertuples(index=False)]
     return "\n".join([head, sep, *rows])
 
@@ -155,7 +155,9 @@ def render_markdown(df: pd.DataFrame) -> str:
     """Every leaderboard table as Markdown, best values in bold."""
     parts = []
     for name, t in tables(df).items():
-        parts.append(f"### {_TITLES[name]}\n\n" + _markdown_table(_formatted(t, "**{}**")))
+        parts.append(
+            f"### {_TITLES[name]}\n\n" + _markdown_table(_formatted(t, "**{}**"), t.index.nlevels)
+        )
     return "\n\n".join(parts)
 
 

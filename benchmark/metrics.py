@@ -282,18 +282,8 @@ class Scan:
     collision: np.ndarray | None  # (T,) bool, contact between bodies, hands excluded
     collision_hands: np.ndarray | None  # (T,) bool, any contact between bodies
 
-    def take(self, index: np.ndarray) -> Scan:
-        f = lambda a: None if a is None else a[index]  # noqa: E731
-        return Scan(
-            f(self.keypoint_pos_w),
-            f(self.geom_pos_w),
-            f(self.geom_zrow),
-            f(self.collision),
-            f(self.collision_hands),
-        )
 
-
-def _scan_chunk(qpos: np.ndarray, self_collision: bool) -> Scan:
+def _mujoco_scan(qpos: np.ndarray, self_collision: bool) -> Scan:
     """One ``mj_kinematics`` (+ ``mj_collision``) per frame of ``qpos`` (T, 36)."""
     geo = _geometry()
     model = _collision_model()
@@ -322,40 +312,40 @@ def _scan_chunk(qpos: np.ndarray, self_collision: bool) -> Scan:
     return Scan(kp, gpos, zrow, col, col_h)
 
 
-def _concat(scans: list[Scan]) -> Scan:
-    cat = lambda name: (  # noqa: E731
-        None
-        if getattr(scans[0], name) is None
-        else np.concatenate([getattr(s, name) for s in scans])
-    )
-    return Scan(
-        *(
-            cat(n)
-            for n in ("keypoint_pos_w", "geom_pos_w", "geom_zrow", "collision", "collision_hands")
-        )
-    )
-
-
 def scan(qpos: np.ndarray, *, self_collision: bool = True, workers: int = 1) -> Scan:
     """Kinematics (and self-collision) of every frame of ``qpos`` (T, 36).
 
     Consecutive identical frames are computed once (exact: the result depends on the pose
     only). With ``workers > 1`` and enough distinct frames, chunks run in parallel processes.
+    (A numpy forward kinematics vectorised over frames was tried and was no faster than
+    ``mj_kinematics`` per frame on a 2-core machine, so MuJoCo does the kinematics.)
     """
     qpos = np.ascontiguousarray(qpos, dtype=float)
     changed = np.concatenate([[True], np.any(qpos[1:] != qpos[:-1], axis=1)])
-    distinct = np.flatnonzero(changed)
-    slot = np.cumsum(changed) - 1  # frame -> row in the distinct scan
-    q = qpos[distinct]
+    slot = np.cumsum(changed) - 1  # frame -> row among the distinct frames
+    q = qpos[changed]
     n_workers = max(1, min(int(workers), len(q) // MIN_FRAMES_PER_WORKER))
     if n_workers == 1:
-        result = _scan_chunk(q, self_collision)
+        parts = [_mujoco_scan(q, self_collision)]
     else:
-        chunks = np.array_split(q, n_workers)
         with concurrent.futures.ProcessPoolExecutor(n_workers) as pool:
-            parts = list(pool.map(_scan_chunk, chunks, [self_collision] * n_workers))
-        result = _concat(parts)
-    return result if len(distinct) == len(qpos) else result.take(slot)
+            parts = list(
+                pool.map(_mujoco_scan, np.array_split(q, n_workers), [self_collision] * n_workers)
+            )
+    if len(parts) == 1 and len(q) == len(qpos):
+        return parts[0]
+
+    def cat(name: str) -> np.ndarray | None:
+        if getattr(parts[0], name) is None:
+            return None
+        return np.concatenate([getattr(p, name) for p in parts])[slot]
+
+    return Scan(
+        *(
+            cat(f)
+            for f in ("keypoint_pos_w", "geom_pos_w", "geom_zrow", "collision", "collision_hands")
+        )
+    )
 
 
 # ------------------------------------------------------------------- ground metrics
@@ -376,35 +366,37 @@ def lowest_point_z(s: Scan, below: float = math.inf) -> np.ndarray:
     box reaches below both ``below`` and an actual point of some geom in that frame.
     """
     geo = _geometry()
-    zc = s.geom_pos_w[..., 2]  # (T, G)
-    low = zc - geo.rbound  # lower bounds: bounding spheres, then boxes, then exact
+    # (G, T) layout: every step below works on one geom's frames, contiguous
+    zc = np.ascontiguousarray(s.geom_pos_w[..., 2].T)
+    low = zc - geo.rbound[:, None]  # lower bounds: bounding spheres, then boxes, then exact
     high = np.full_like(low, np.inf)  # upper bounds: actual points
     meshes = []
     for gi, kind in enumerate(int(k) for k in geo.kind):
-        rows = np.flatnonzero(low[:, gi] < below)
+        rows = np.flatnonzero(low[gi] < below)
         if rows.size == 0:
             continue
         zr = s.geom_zrow[rows, gi]  # (n, 3): world z of the geom's x, y, z axes
+        z = zc[gi, rows]
         size = geo.size[gi]
         if kind == _SPHERE:
-            low[rows, gi] = high[rows, gi] = zc[rows, gi] - size[0]
+            low[gi, rows] = high[gi, rows] = z - size[0]
         elif kind in (_CYLINDER, _CAPSULE):
             az = np.abs(zr[:, 2])
             rad = size[0] * (np.sqrt(np.clip(1 - az**2, 0, 1)) if kind == _CYLINDER else 1.0)
-            low[rows, gi] = high[rows, gi] = zc[rows, gi] - size[1] * az - rad
+            low[gi, rows] = high[gi, rows] = z - size[1] * az - rad
         elif kind == _MESH:
             hull = geo.hulls[gi]
-            low[rows, gi] = zc[rows, gi] + zr @ hull.box_center - np.abs(zr) @ hull.box_half
-            high[rows, gi] = zc[rows, gi] + (zr @ hull.rep.T).min(axis=1)
+            low[gi, rows] = z + zr @ hull.box_center - np.abs(zr) @ hull.box_half
+            high[gi, rows] = z + (zr @ hull.rep.T).min(axis=1)
             meshes.append(gi)
         else:  # pragma: no cover - the G1 has no other collision shapes
             raise NotImplementedError(f"collision geom type {kind}")
-    cut = np.minimum(high.min(axis=1), below)  # (T,) the answer is at most this
+    cut = np.minimum(high.min(axis=0), below)  # (T,) the answer is at most this
     for gi in meshes:
-        rows = np.flatnonzero(low[:, gi] < cut)
+        rows = np.flatnonzero(low[gi] < cut)
         if rows.size:
-            low[rows, gi] = zc[rows, gi] + geo.hulls[gi].lowest(s.geom_zrow[rows, gi])
-    return low.min(axis=1)
+            low[gi, rows] = zc[gi, rows] + geo.hulls[gi].lowest(s.geom_zrow[rows, gi])
+    return low.min(axis=0)
 
 
 def penetration(

@@ -8,7 +8,8 @@ Scores robot motion files (default: the original GMR outputs in
 with realistic joint-space movement) concatenated and tiled up to ``--frames`` frames (default
 119,000: the NMR paper's test-suite size). Prints frames/s of the full score, of the score
 without the self-collision pass, the ratio between them, of the full score with ``--workers``
-processes, and of a plain ``mj_kinematics`` + ``mj_collision`` loop for reference. Also shows
+processes, of a plain ``mj_kinematics`` + ``mj_collision`` loop and of the kinematic pass alone
+(``mj_kinematics`` per frame with its outputs copied) for reference. Also shows
 the gain from scoring consecutive identical frames once by scoring a clip with every frame
 repeated. Timings on a shared machine are noisy: rerun it when the machine is quiet.
 """
@@ -85,6 +86,7 @@ def main() -> None:
     par = _rate(lambda: metrics.score(motion, workers=args.workers), n)
     m = min(n, 20_000)
     plain = _rate(lambda: _plain_loop(motion.qpos[:m]), m)
+    ref = _rate(lambda: metrics._mujoco_scan(motion.qpos[:m], False), m)
     slow = motion[: n // 4]
     doubled = RobotMotion.from_qpos(np.repeat(slow.qpos, 2, axis=0), 60.0)
     dup = _rate(lambda: metrics.score(doubled), doubled.n_frames)
@@ -95,6 +97,7 @@ def main() -> None:
     print(f"  speed-up from workers      : {par / full:10.2f}")
     print(f"every frame twice (dedup)    : {dup:10.0f} frames/s")
     print(f"plain mj_kinematics+collision: {plain:10.0f} frames/s (reference, {m} frames)")
+    print(f"kinematics, mj_kinematics    : {ref:10.0f} frames/s (per frame + copies, {m} frames)")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,14 @@ class Retargeter(abc.ABC):
 _REGISTRY: dict[str, Callable[..., Retargeter]] = {}
 T = TypeVar("T", bound=type[Retargeter])
 
+#: Built-in retargeters and the module that registers each one. They are imported only when
+#: first made, so ``make("gmr")`` never pays for ``phuma``'s PyTorch import.
+BUILTIN: dict[str, str] = {
+    "direct": "retargeters.direct",
+    "gmr": "retargeters.gmr",
+    "phuma": "retargeters.phuma",
+}
+
 
 def register(name: str) -> Callable[[T], T]:
     """Class decorator that registers a retargeter under ``name``."""
@@ -60,30 +68,21 @@ def register(name: str) -> Callable[[T], T]:
 
 
 def registered() -> list[str]:
-    """Names of every registered retargeter, in registration order."""
-    _load_builtin()
-    return list(_REGISTRY)
+    """Names of every registered retargeter: the built-in ones first, then the user's."""
+    return list(BUILTIN) + [n for n in _REGISTRY if n not in BUILTIN]
+
+
+def get(name: str) -> Callable[..., Retargeter]:
+    """The class registered under ``name`` (importing a built-in one on first use)."""
+    if name not in _REGISTRY and name in BUILTIN:
+        import importlib
+
+        importlib.import_module(BUILTIN[name])
+    if name not in _REGISTRY:
+        raise UnknownNameError("retargeter", name, registered())
+    return _REGISTRY[name]
 
 
 def make(name: str, **options: Any) -> Retargeter:
     """Build a registered retargeter by name with its options."""
-    _load_builtin()
-    if name not in _REGISTRY:
-        raise UnknownNameError("retargeter", name, list(_REGISTRY))
-    return _REGISTRY[name](**options)
-
-
-#: Modules that register the built-in retargeters on import (missing ones are skipped so a
-#: partial install still works).
-BUILTIN_MODULES = ("retargeters.direct", "retargeters.gmr", "retargeters.phuma", "retargeters.nmr")
-
-
-def _load_builtin() -> None:
-    import importlib
-
-    for mod in BUILTIN_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
+    return get(name)(**options)

@@ -137,7 +137,11 @@ def test_scan_dedup_and_workers_match_a_plain_pass(monkeypatch):
     jp[::3] += rng.normal(0, 0.4, (len(jp[::3]), 29))  # runs of repeated poses in between
     jp[10:14] = posed(ARM_IN_TORSO)
     q = stand_motion(n, jp).qpos
-    plain = metrics._scan_chunk(q, True)
+    q[:, :3] += rng.normal(0, 0.3, (n, 3))  # the root moves and turns too
+    q[:, 3:7] = rng.normal(size=(n, 4))
+    q[:, 3:7] /= np.linalg.norm(q[:, 3:7], axis=1, keepdims=True)
+    q[1::3] = q[::3][: len(q[1::3])]  # repeated poses
+    plain = metrics._mujoco_scan(q, True)
     fast = metrics.scan(q)
     monkeypatch.setattr(metrics, "MIN_FRAMES_PER_WORKER", 5)
     parallel = metrics.scan(q, workers=2)
@@ -145,8 +149,9 @@ def test_scan_dedup_and_workers_match_a_plain_pass(monkeypatch):
         np.testing.assert_array_equal(other.collision, plain.collision)
         np.testing.assert_array_equal(other.collision_hands, plain.collision_hands)
         np.testing.assert_array_equal(other.geom_pos_w, plain.geom_pos_w)
+        np.testing.assert_array_equal(other.geom_zrow, plain.geom_zrow)
         np.testing.assert_array_equal(other.keypoint_pos_w, plain.keypoint_pos_w)
-    assert plain.collision[10:14].all()
+    assert plain.collision[11:14].all()  # the folded-arm frames (10 copies frame 9)
 
 
 # ------------------------------------------------------------------------ ground contact

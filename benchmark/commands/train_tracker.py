@@ -357,9 +357,18 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_progress:
         cbs.append(progress_cls(args.timesteps))
     remaining = max(args.timesteps - model.num_timesteps, 0)
-    model.learn(
-        remaining, callback=CallbackList(cbs), reset_num_timesteps=not latest, tb_log_name="ppo"
-    )
+    try:
+        model.learn(
+            remaining,
+            callback=CallbackList(cbs),
+            reset_num_timesteps=not latest,
+            tb_log_name="ppo",
+        )
+    except KeyboardInterrupt:  # keep what was learnt; --resume continues from here
+        model.save(str(ckpt / f"ppo_{model.num_timesteps}_steps.zip"))
+        venv.save(str(ckpt / f"ppo_vecnormalize_{model.num_timesteps}_steps.pkl"))
+        venv.close()
+        raise
     if curve.rows and not np.isfinite(curve.rows[-1].get("eval_success", np.nan)):
         curve.rows[-1].update(curve.evaluate())  # a final evaluation on the clips
         curve.save()

@@ -47,7 +47,7 @@ PHUMA_ITERATIONS = 3000
 PHUMA_LR = 0.005
 #: The default fast schedule: at most this many Adam iterations, stopping once the loss improves
 #: by less than FAST_TOL (relative) over 25 iterations.
-FAST_ITERATIONS = 200
+FAST_ITERATIONS = 100
 FAST_LR = 0.005
 FAST_TOL = 1e-3
 #: Frame rate the optimisation runs at [Hz]; the result is resampled back to the input's rate.
