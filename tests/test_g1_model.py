@@ -29,20 +29,27 @@ def test_names_are_menagerie_order():
 
 
 def test_joint_ranges_match_anchor_table():
-    np.testing.assert_allclose(g1.joint_ranges(g1.kinematic_model()), spec.JOINT_RANGES,
-                               atol=1e-4)
+    np.testing.assert_allclose(g1.joint_ranges(g1.kinematic_model()), spec.JOINT_RANGES, atol=1e-4)
 
 
 # anchors.md section 2: Kp/Kd/tau_max/scale per group
 _TABLE = {
-    "hip_pitch": (40.18, 2.558, 88, 0.548), "hip_yaw": (40.18, 2.558, 88, 0.548),
-    "waist_yaw": (40.18, 2.558, 88, 0.548), "hip_roll": (99.10, 6.309, 139, 0.351),
-    "knee": (99.10, 6.309, 139, 0.351), "ankle_pitch": (28.50, 1.814, 50, 0.439),
-    "ankle_roll": (28.50, 1.814, 50, 0.439), "waist_roll": (28.50, 1.814, 50, 0.439),
-    "waist_pitch": (28.50, 1.814, 50, 0.439), "shoulder_pitch": (14.25, 0.907, 25, 0.439),
-    "shoulder_roll": (14.25, 0.907, 25, 0.439), "shoulder_yaw": (14.25, 0.907, 25, 0.439),
-    "elbow": (14.25, 0.907, 25, 0.439), "wrist_roll": (14.25, 0.907, 25, 0.439),
-    "wrist_pitch": (16.78, 1.068, 5, 0.0745), "wrist_yaw": (16.78, 1.068, 5, 0.0745),
+    "hip_pitch": (40.18, 2.558, 88, 0.548),
+    "hip_yaw": (40.18, 2.558, 88, 0.548),
+    "waist_yaw": (40.18, 2.558, 88, 0.548),
+    "hip_roll": (99.10, 6.309, 139, 0.351),
+    "knee": (99.10, 6.309, 139, 0.351),
+    "ankle_pitch": (28.50, 1.814, 50, 0.439),
+    "ankle_roll": (28.50, 1.814, 50, 0.439),
+    "waist_roll": (28.50, 1.814, 50, 0.439),
+    "waist_pitch": (28.50, 1.814, 50, 0.439),
+    "shoulder_pitch": (14.25, 0.907, 25, 0.439),
+    "shoulder_roll": (14.25, 0.907, 25, 0.439),
+    "shoulder_yaw": (14.25, 0.907, 25, 0.439),
+    "elbow": (14.25, 0.907, 25, 0.439),
+    "wrist_roll": (14.25, 0.907, 25, 0.439),
+    "wrist_pitch": (16.78, 1.068, 5, 0.0745),
+    "wrist_yaw": (16.78, 1.068, 5, 0.0745),
 }
 
 

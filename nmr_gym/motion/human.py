@@ -14,7 +14,10 @@ from nmr_gym.skeleton import SMPL_JOINT_NAMES
 
 
 @dataclass(eq=False)
-class HumanMotion:
+class HumanMotion(v.FrameSeries):
+    _POSITION_FIELDS = ("joint_pos",)
+    _ROTATION_FIELDS = ("joint_quat",)
+
     """A human motion in nmr-gym's conventions (see :mod:`nmr_gym.skeleton`).
 
     Attributes:
@@ -58,21 +61,6 @@ class HumanMotion:
             raise MotionError(f"height must be in [0.5, 2.5] m, got {self.height}", src)
 
     @property
-    def n_frames(self) -> int:
-        return self.joint_pos.shape[0]
-
-    def __len__(self) -> int:
-        return self.n_frames
-
-    @property
-    def dt(self) -> float:
-        return 1.0 / self.fps
-
-    @property
-    def duration(self) -> float:
-        return (self.n_frames - 1) / self.fps
-
-    @property
     def is_canonical(self) -> bool:
         return self.joint_names == SMPL_JOINT_NAMES
 
@@ -89,34 +77,16 @@ class HumanMotion:
 
     def replace(self, **changes: Any) -> HumanMotion:
         fields = dict(
-            fps=self.fps, joint_names=self.joint_names, joint_pos=self.joint_pos,
-            joint_quat=self.joint_quat, height=self.height, source=self.source,
+            fps=self.fps,
+            joint_names=self.joint_names,
+            joint_pos=self.joint_pos,
+            joint_quat=self.joint_quat,
+            height=self.height,
+            source=self.source,
             metadata=dict(self.metadata),
         )
         fields.update(changes)
         return HumanMotion(**fields)
-
-    def __getitem__(self, index: slice) -> HumanMotion:
-        if not isinstance(index, slice):
-            raise TypeError("HumanMotion supports slicing only, e.g. motion[10:200]")
-        start, stop, step = index.indices(self.n_frames)
-        if step < 1:
-            raise ValueError(f"slice step must be >= 1, got {step}")
-        sl = slice(start, stop, step)
-        return self.replace(
-            fps=self.fps / step, joint_pos=self.joint_pos[sl], joint_quat=self.joint_quat[sl]
-        )
-
-    def resample(self, fps: float) -> HumanMotion:
-        """The same motion at another frame rate: linear for positions, slerp for rotations."""
-        fps = v.check_fps(fps, self.source)
-        if fps == self.fps:
-            return self
-        i0, w = v.resample_times(self.n_frames, self.fps, fps)
-        i1 = np.minimum(i0 + 1, self.n_frames - 1)
-        pos = self.joint_pos[i0] + (self.joint_pos[i1] - self.joint_pos[i0]) * w[:, None, None]
-        quat = rot.slerp(self.joint_quat[i0], self.joint_quat[i1], w[:, None])
-        return self.replace(fps=fps, joint_pos=pos, joint_quat=quat)
 
     def __repr__(self) -> str:
         return (

@@ -16,7 +16,10 @@ from nmr_gym.motion import _validate as v
 
 
 @dataclass(eq=False)
-class RobotMotion:
+class RobotMotion(v.FrameSeries):
+    _POSITION_FIELDS = ("root_pos", "joint_pos")
+    _ROTATION_FIELDS = ("root_quat",)
+
     """A G1 motion: floating base plus 29 joint positions, sampled at ``fps``.
 
     Attributes:
@@ -50,22 +53,6 @@ class RobotMotion:
 
     # ----------------------------------------------------------------------------- basics
     @property
-    def n_frames(self) -> int:
-        return self.root_pos.shape[0]
-
-    def __len__(self) -> int:
-        return self.n_frames
-
-    @property
-    def dt(self) -> float:
-        return 1.0 / self.fps
-
-    @property
-    def duration(self) -> float:
-        """Seconds from the first to the last frame."""
-        return (self.n_frames - 1) / self.fps
-
-    @property
     def qpos(self) -> np.ndarray:
         """MuJoCo generalised positions (T, 36): root xyz, root wxyz, 29 joints."""
         return np.concatenate([self.root_pos, self.root_quat, self.joint_pos], axis=1)
@@ -74,45 +61,23 @@ class RobotMotion:
     def from_qpos(cls, qpos: np.ndarray, fps: float, **kwargs: Any) -> RobotMotion:
         qpos = np.asarray(qpos, dtype=float)
         if qpos.ndim != 2 or qpos.shape[1] != 7 + spec.NUM_JOINTS:
-            raise MotionError(f"qpos has shape {qpos.shape}, expected (T, 36)", kwargs.get(
-                "source"))
+            raise MotionError(
+                f"qpos has shape {qpos.shape}, expected (T, 36)", kwargs.get("source")
+            )
         return cls(fps, qpos[:, :3], qpos[:, 3:7], qpos[:, 7:], **kwargs)
 
     def replace(self, **changes: Any) -> RobotMotion:
         """A copy with some fields replaced (validated again)."""
         fields = dict(
-            fps=self.fps, root_pos=self.root_pos, root_quat=self.root_quat,
-            joint_pos=self.joint_pos, source=self.source, metadata=dict(self.metadata),
+            fps=self.fps,
+            root_pos=self.root_pos,
+            root_quat=self.root_quat,
+            joint_pos=self.joint_pos,
+            source=self.source,
+            metadata=dict(self.metadata),
         )
         fields.update(changes)
         return RobotMotion(**fields)
-
-    def __getitem__(self, index: slice) -> RobotMotion:
-        """Frames ``index`` (a slice with step >= 1) as a new motion at the matching fps."""
-        if not isinstance(index, slice):
-            raise TypeError("RobotMotion supports slicing only, e.g. motion[10:200]")
-        start, stop, step = index.indices(self.n_frames)
-        if step < 1:
-            raise ValueError(f"slice step must be >= 1, got {step}")
-        sl = slice(start, stop, step)
-        return self.replace(
-            fps=self.fps / step, root_pos=self.root_pos[sl], root_quat=self.root_quat[sl],
-            joint_pos=self.joint_pos[sl],
-        )
-
-    def resample(self, fps: float) -> RobotMotion:
-        """The same motion at another frame rate: linear for positions, slerp for rotations."""
-        fps = v.check_fps(fps, self.source)
-        if fps == self.fps:
-            return self
-        i0, w = v.resample_times(self.n_frames, self.fps, fps)
-        i1 = np.minimum(i0 + 1, self.n_frames - 1)
-        lerp = lambda a: a[i0] + (a[i1] - a[i0]) * w[:, None]  # noqa: E731
-        return self.replace(
-            fps=fps, root_pos=lerp(self.root_pos),
-            root_quat=rot.slerp(self.root_quat[i0], self.root_quat[i1], w),
-            joint_pos=lerp(self.joint_pos),
-        )
 
     # ------------------------------------------------------------------- derived quantities
     @functools.cached_property

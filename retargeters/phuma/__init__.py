@@ -13,7 +13,8 @@ Schedules (``schedule=``):
   :data:`FAST_LR` for at most :data:`FAST_ITERATIONS` iterations with convergence-based stopping,
   on the clip resampled to :data:`OPT_FPS`. Practical for the benchmark on 2 CPU cores.
 - ``"full"``: PHUMA's schedule, Adam lr 0.005 for 3000 iterations, no early stopping (same
-  warm start). About 20x slower; see benchmarks/bench_phuma_speed.py for the metric difference.
+  warm start). 15-110x slower on the clips measured; benchmarks/bench_phuma_speed.py prints
+  the metric difference.
 
 Any of ``iterations``, ``lr``, ``tol`` given explicitly overrides the schedule.
 """
@@ -73,6 +74,11 @@ class PhumaRetargeter(Retargeter):
         opt_fps: frame rate of the optimisation (None: the input's).
         init: "analytic" (warm start from the human's joint rotations) or "zero" (zero pose).
         filter: apply PHUMA's Butterworth low-pass before the final clip.
+        reground: after the optimisation, shift the root height so the lowest foot sphere of a
+            foot in contact touches the floor (interpolated between contacts). Not in PHUMA:
+            with a short schedule Adam leaves the root a few cm high (the keypoint L1 pulls
+            up at a constant rate, the squared height term only weakly near z = 0; 3 cm on the
+            standing suite clips after 100 iterations).
         contact_height_margin, contact_speed: foot-contact thresholds (:mod:`.contacts`).
         device: torch device ("cpu", "cuda"); dtype: "float32" or "float64".
         seed: seeds torch (the optimisation itself is deterministic on CPU).
@@ -92,6 +98,7 @@ class PhumaRetargeter(Retargeter):
         opt_fps: float | None = OPT_FPS,
         init: str = "analytic",
         filter: bool = True,
+        reground: bool = True,
         contact_height_margin: float = CONTACT_HEIGHT_MARGIN,
         contact_speed: float = CONTACT_SPEED,
         device: str = "cpu",
@@ -113,7 +120,7 @@ class PhumaRetargeter(Retargeter):
             weights = LossWeights(**weights)
         if window < 3 or not 0 <= overlap < window:
             raise ValueError(f"need window >= 3 and 0 <= overlap < window, got {window}, {overlap}")
-        self.schedule, self.init, self.filter = schedule, init, filter
+        self.schedule, self.init, self.filter, self.reground = schedule, init, filter, reground
         self.opt_fps = opt_fps
         self.contact_height_margin, self.contact_speed = contact_height_margin, contact_speed
         self.config = OptimConfig(
@@ -137,6 +144,7 @@ class PhumaRetargeter(Retargeter):
             "schedule": self.schedule, "iterations": c.iterations, "lr": c.lr, "tol": c.tol,
             "weights": c.weights.as_dict(), "window": c.window, "overlap": c.overlap,
             "opt_fps": self.opt_fps, "init": self.init, "filter": self.filter,
+            "reground": self.reground,
             "contact_height_margin": self.contact_height_margin,
             "contact_speed": self.contact_speed, "device": c.device,
             "dtype": str(c.dtype).removeprefix("torch."), "seed": c.seed,
@@ -159,6 +167,8 @@ class PhumaRetargeter(Retargeter):
         root0 = ground_contacts(initial_root(adaptation), adaptation.root_quat, q0, contacts)
         res = optimize_windows(adaptation, contacts, q0, root0, fps, self.config)
         root_pos, root_quat, joint_pos = res.root_pos, adaptation.root_quat, res.joint_pos
+        if self.reground:
+            root_pos = ground_contacts(root_pos, root_quat, joint_pos, contacts)
         if self.filter:
             root_pos, root_quat, joint_pos = filters.filter_motion(
                 root_pos, root_quat, joint_pos, fps
