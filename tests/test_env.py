@@ -382,3 +382,104 @@ def test_render_rgb_array(motion):
     img = env.render()
     assert img.shape == (480, 640, 3) and img.dtype == np.uint8 and img.std() > 0
     env.close()
+
+
+def test_sampler_draws_bins_with_their_probabilities():
+    s = AdaptiveSampler(np.array([200, 60]), alpha=0.5)
+    s.record(start_bin=2, steps=1, failed=True)
+    s.record(start_bin=4, steps=1, failed=True)
+    rng = np.random.default_rng(0)
+    counts = np.bincount([s.sample(rng)[2] for _ in range(20000)], minlength=s.n_bins)
+    np.testing.assert_allclose(counts / counts.sum(), s.probabilities(), atol=0.015)
+
+
+def test_reset_noise_rotation_is_roll_pitch_yaw_about_world_axes():
+    from nmr_gym.envs import randomization as dr
+
+    r, p, y = 0.3, -0.2, 1.1
+    expected = rot.multiply(
+        rot.from_axis_angle(np.array([0.0, 0.0, y])),
+        rot.multiply(
+            rot.from_axis_angle(np.array([0.0, p, 0.0])),
+            rot.from_axis_angle(np.array([r, 0.0, 0.0])),
+        ),
+    )
+    np.testing.assert_allclose(dr._rpy_quat(r, p, y), expected, atol=1e-12)
+    q = rot.normalize(np.array([0.9, 0.1, -0.3, 0.2]))
+    np.testing.assert_allclose(dr._quat_mul(expected, q), rot.multiply(expected, q), atol=1e-12)
+
+
+def test_reset_state_is_the_reference_standing_on_the_floor(motion):
+    """Evaluation reset: qpos/qvel of the reference, feet on the floor, state fully computed."""
+    from nmr_gym.envs.motion_source import _lowest_foot_point
+
+    env = G1TrackingEnv(motion, evaluation=True)
+    obs, _ = env.reset(seed=0)
+    ref = env.library
+    np.testing.assert_allclose(env.data.qpos, ref.qpos(0))
+    np.testing.assert_allclose(env.data.qvel, ref.qvel(0))
+    assert abs(_lowest_foot_point(env.data.qpos)) < 0.005  # neither sunk nor floating [m]
+    # Reset runs only MuJoCo's position/velocity stages: the observation equals mj_forward's.
+    mujoco.mj_forward(env.model, env.data)
+    env._read_state()
+    np.testing.assert_array_equal(obs, env.actor_observation())
+    assert env._terminated() == (False, "")
+
+
+def _rollout_length(env, policy, steps: int) -> tuple[int, str, float]:
+    env.reset(seed=0)
+    errors = []
+    for n in range(1, steps + 1):
+        _, _, terminated, truncated, info = env.step(policy(env))
+        errors.append(info["error_body_pos"])
+        if terminated or truncated:
+            break
+    return n, info["termination"], float(np.mean(errors))
+
+
+def test_zero_action_holds_a_standing_reference_and_pd_tracks_better(motion):
+    """a = 0 targets the default pose: on a reference standing in it the robot stays up for
+    a while (BeyondMimic's soft ankle gains cannot balance it statically: it then tips over,
+    as an inverted pendulum, in ~1.3 s); on the waving reference, PD targets at the reference
+    track it more closely than a = 0."""
+    stand = motion.replace(
+        root_pos=np.repeat(motion.root_pos[:1], len(motion.root_pos), 0),
+        root_quat=np.repeat(motion.root_quat[:1], len(motion.root_quat), 0),
+        joint_pos=np.repeat(motion.joint_pos[:1], len(motion.joint_pos), 0),
+    )
+    np.testing.assert_allclose(stand.joint_pos[0], G1TrackingEnv(stand).default_joint_pos)
+    env = G1TrackingEnv(stand, evaluation=True)
+    n, reason, err = _rollout_length(env, lambda e: np.zeros(29, np.float32), 500)
+    assert n >= 40  # 0.8 s before it has tipped over
+    n, reason, err = _rollout_length(env, lambda e: np.zeros(29, np.float32), 25)
+    assert (n, reason) == (25, "") and err < 0.03
+    env = G1TrackingEnv(motion, evaluation=True)
+    zero = _rollout_length(env, lambda e: np.zeros(29, np.float32), 500)
+    pd = _rollout_length(env, lambda e: e.action_for_joint_targets(e.reference_joint_pos()), 500)
+    assert pd[0] >= zero[0] and pd[2] < zero[2]
+
+
+def test_default_clip_cache_is_keyed_by_content_options_and_code(tmp_path, monkeypatch):
+    import retargeters
+
+    from nmr_gym import suite
+    from nmr_gym.envs import motion_source as ms
+
+    human = suite.get_clip("wave_short").motion()
+    rt = retargeters.make("direct")
+    key = ms.reference_cache_key(human, rt, "direct")
+    assert key == ms.reference_cache_key(human, retargeters.make("direct"), "direct")
+    moved = human.replace(joint_pos=human.joint_pos + 1e-6)
+    assert ms.reference_cache_key(moved, rt, "direct") != key  # the clip's content
+    monkeypatch.setattr(rt, "options", lambda: {"changed": True})
+    assert ms.reference_cache_key(human, rt, "direct") != key  # the retargeter's options
+    # Round trip through the disk cache: the second call loads the file the first wrote.
+    monkeypatch.setenv(ms.CACHE_ENV_VAR, str(tmp_path))
+    ms.builtin_reference.cache_clear()
+    first = ms.builtin_reference("wave_short", "direct")
+    ms.builtin_reference.cache_clear()
+    second = ms.builtin_reference("wave_short", "direct")
+    ms.builtin_reference.cache_clear()
+    assert [p.name.split("--")[2] for p in tmp_path.iterdir()] == [f"{key}.npz"]
+    assert second.metadata["cached"] and not first.metadata.get("cached")
+    np.testing.assert_allclose(second.joint_pos, first.joint_pos)

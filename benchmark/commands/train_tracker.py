@@ -89,6 +89,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--learning-rate", type=float, default=PPO_DEFAULTS["learning_rate"])
     parser.add_argument("--net-arch", type=int, nargs="+", default=NET_ARCH)
     parser.add_argument(
+        "--target-kl",
+        type=float,
+        default=PPO_DEFAULTS["target_kl"],
+        help="KL early stopping of an update (0: none)",
+    )
+    parser.add_argument(
         "--init-std",
         type=float,
         default=1.0,
@@ -319,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
             vf_coef=PPO_DEFAULTS["vf_coef"],
             max_grad_norm=PPO_DEFAULTS["max_grad_norm"],
             learning_rate=args.learning_rate,
-            target_kl=PPO_DEFAULTS["target_kl"],
+            target_kl=args.target_kl or None,
             seed=args.seed,
             device="cpu",
             tensorboard_log=str(out / "tb"),
@@ -341,6 +347,7 @@ def run(args: argparse.Namespace) -> int:
         "init_std": args.init_std,
         "seed": args.seed,
         **{k: v for k, v in PPO_DEFAULTS.items() if k not in ("n_steps", "learning_rate")},
+        "target_kl": args.target_kl,
     }
     (out / "config.json").write_text(json.dumps(config, indent=1))
     t_start = time.time()

@@ -36,6 +36,9 @@ class MotionLibrary:
         body_pos_w (N, B, 3), body_quat_w (N, B, 4), body_lin_vel_w, body_ang_vel_w (N, B, 3)
         anchor_pos_w (N, 3), anchor_quat_w (N, 4), anchor_mat_w (N, 3, 3)
         body_rel_anchor_w: (N, B, 3) body positions minus the anchor position, world axes
+        body_rel_anchor_h: (N, B, 4) the same with a column of ones (homogeneous rows)
+        body_vel6_w: (N, B, 6) [ang_vel, lin_vel] of the bodies (MuJoCo's cvel order)
+        qpos_all (N, 36), qvel_all (N, 35): MuJoCo states of the frames
         ee_z: (N, 4) heights of feet and hands [m]
     """
 
@@ -73,6 +76,21 @@ class MotionLibrary:
             self.body_pos_w - self.anchor_pos_w[:, None, :]
         )
         self.ee_z = np.ascontiguousarray(self.body_pos_w[:, END_EFFECTORS_IN_TRACKED, 2])
+        # Fused layouts for the step's reward: [body_rel_anchor_w, 1] (N, B, 4), so that one
+        # matmul applies the re-anchoring rotation and offset; [ang_vel, lin_vel] (N, B, 6), in
+        # the order of MuJoCo's cvel rows.
+        ones = np.ones((*self.body_rel_anchor_w.shape[:2], 1))
+        self.body_rel_anchor_h = np.ascontiguousarray(
+            np.concatenate([self.body_rel_anchor_w, ones], 2)
+        )
+        self.body_vel6_w = np.ascontiguousarray(
+            np.concatenate([self.body_ang_vel_w, self.body_lin_vel_w], 2)
+        )
+        # MuJoCo states per frame (resets copy rows): free-joint angular velocity in the pelvis
+        # frame, as MuJoCo's qvel holds it.
+        self.qpos_all = np.concatenate([self.root_pos, self.root_quat, self.joint_pos], 1)
+        ang_local = rot.rotate_inverse(self.root_quat, self.root_ang_vel_w)
+        self.qvel_all = np.concatenate([self.root_lin_vel_w, ang_local, self.joint_vel], 1)
 
     @property
     def num_clips(self) -> int:
@@ -88,9 +106,8 @@ class MotionLibrary:
 
     def qpos(self, g: int) -> np.ndarray:
         """MuJoCo qpos (36,) of global frame ``g``."""
-        return np.concatenate([self.root_pos[g], self.root_quat[g], self.joint_pos[g]])
+        return self.qpos_all[g].copy()
 
     def qvel(self, g: int) -> np.ndarray:
         """MuJoCo qvel (35,) of global frame ``g`` (free-joint angular part in the pelvis frame)."""
-        ang_local = rot.rotate_inverse(self.root_quat[g], self.root_ang_vel_w[g])
-        return np.concatenate([self.root_lin_vel_w[g], ang_local, self.joint_vel[g]])
+        return self.qvel_all[g].copy()

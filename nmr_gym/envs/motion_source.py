@@ -25,8 +25,8 @@ from nmr_gym.motion import HumanMotion, RobotMotion
 DEFAULT_RETARGETER = "gmr"
 #: Where retargeted default references are cached (override with $NMR_GYM_CACHE).
 CACHE_ENV_VAR = "NMR_GYM_CACHE"
-#: Bump when the cached content changes meaning.
-CACHE_VERSION = 1
+#: Bump when the cached file layout changes meaning (content changes are in the key).
+CACHE_VERSION = 2
 
 # Procedural fallback motion: duration [s], frame rate, arm swing amplitude [rad] and frequency.
 _PROC_SECONDS = 4.0
@@ -125,25 +125,63 @@ def retarget(retargeter: str, human: HumanMotion, **options: Any) -> RobotMotion
     return robot.replace(metadata=meta)
 
 
+def _code_digest(obj: Any) -> str:
+    """sha1 of the source files implementing ``obj``'s class: its subpackage of ``retargeters``
+    (every ``.py`` under it) or its module file, plus ``retargeters/base.py``."""
+    import importlib
+
+    module = importlib.import_module(type(obj).__module__)
+    path = Path(module.__file__)
+    parts = type(obj).__module__.split(".")
+    files = sorted(path.parent.rglob("*.py")) if len(parts) > 2 else [path]
+    base = path.parents[len(parts) - 2] / "base.py"
+    h = hashlib.sha1()
+    for f in [*files, base]:
+        if f.is_file():
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def reference_cache_key(human: HumanMotion, retargeter_obj: Any, name: str) -> str:
+    """Cache key of ``human`` retargeted by ``retargeter_obj``: a hash of the human motion's
+    content, the retargeter's name, options and source code, and :data:`CACHE_VERSION` -- so a
+    changed suite clip, option or retargeter can never reuse a stale file."""
+    h = hashlib.sha1(f"{CACHE_VERSION}:{name}:".encode())
+    h.update(repr(sorted(retargeter_obj.options().items())).encode())
+    h.update(_code_digest(retargeter_obj).encode())
+    h.update(np.float64(human.fps).tobytes())
+    h.update(repr(list(human.joint_names)).encode())
+    for a in (human.joint_pos, human.joint_quat):
+        h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+    h.update(repr(human.height).encode())
+    return h.hexdigest()[:16]
+
+
 @functools.lru_cache(maxsize=32)
 def builtin_reference(clip: str, retargeter: str = DEFAULT_RETARGETER) -> RobotMotion:
     """Built-in suite clip ``clip`` retargeted with ``retargeter``, cached on disk.
 
-    The cache (``$NMR_GYM_CACHE`` or ``~/.cache/nmr_gym``) is keyed by clip, retargeter and
-    :data:`CACHE_VERSION`; a broken cache file is recomputed.
+    The cache (``$NMR_GYM_CACHE`` or ``~/.cache/nmr_gym``) is keyed by
+    :func:`reference_cache_key` (clip content, retargeter options and code); a broken cache
+    file is recomputed.
     """
+    import retargeters
+
     from nmr_gym import suite
 
     if clip not in suite.clip_names():
         raise UnknownNameError("built-in clip", clip, suite.clip_names())
-    key = hashlib.sha1(f"{CACHE_VERSION}:{clip}:{retargeter}".encode()).hexdigest()[:12]
+    human = suite.get_clip(clip).motion()
+    rt = retargeters.make(retargeter)
+    key = reference_cache_key(human, rt, retargeter)
     path = cache_dir() / f"{clip}--{retargeter}--{key}.npz"
     if path.is_file():
         try:
             return _load_npz(path)
         except (OSError, ValueError, KeyError, MotionError):
-            pass  # a stale or broken cache file is recomputed
-    robot = retarget(retargeter, suite.get_clip(clip).motion())
+            pass  # a broken cache file is recomputed
+    robot = rt.retarget(human)
     robot = robot.replace(metadata={**robot.metadata, "name": clip, "retargeter": retargeter})
     try:
         _save_npz(robot, path)

@@ -189,6 +189,8 @@ class G1TrackingEnv(gym.Env):
         self._undesired_bodies = np.array(
             [b for b in range(1, self.model.nbody) if b not in excluded]
         )
+        self._contact_force_sq = np.full(self.model.nbody, np.inf)
+        self._contact_force_sq[self._undesired_bodies] = self.undesired_contact_force**2
         self._limit_mid = 0.5 * (self.joint_lower + self.joint_upper)
         self._limit_half = 0.5 * (self.joint_upper - self.joint_lower)
         self._inv_sigma_sq = [1.0 / self.reward_sigmas[k] ** 2 for k in rw.REWARD_TERMS[:6]]
@@ -248,11 +250,10 @@ class G1TrackingEnv(gym.Env):
         # Episode state and preallocated buffers.
         self._actor = np.zeros(n_actor)
         self._actor_ori = self._actor[61:67].reshape(3, 2)  # a view: 6D rows written in place
-        self._noise_scale2 = (2.0 * self._noise_scale).astype(np.float32)
-        self._noise_scale = self._noise_scale.astype(np.float32)
-        self._rz_t = np.eye(3)
+        self._noise_low = -self._noise_scale
+        self._rz_t = np.zeros((4, 3))
+        self._rz_t[2, 2] = 1.0
         self._lq_t = np.zeros((4, 4))
-        self._offset = np.zeros(3)
         self._clip_start = 0
         self._action = np.zeros(nj)
         self._last_action = np.zeros(nj)
@@ -318,7 +319,9 @@ class G1TrackingEnv(gym.Env):
         d.qpos[:] = qpos
         d.qvel[:] = lib.qvel(self._g)
         d.ctrl[:] = qpos[7:]
-        mujoco.mj_forward(m, d)
+        # Position and velocity stages only (kinematics, CoM velocities): what observations need
+        # and what the next step's mj_step2 expects; mj_forward would also solve the dynamics.
+        mujoco.mj_step1(m, d)
         self._action[:] = 0.0
         self._last_action[:] = 0.0
         self._steps = 0
@@ -350,8 +353,11 @@ class G1TrackingEnv(gym.Env):
             # Per-body contact forces (cfrc_ext) of the last sub-step, whose contacts and
             # constraint forces are consistent here (before mj_step1 recomputes contacts).
             mujoco.mj_rnePostConstraint(m, d)
-            n_undesired = rw.undesired_contacts(
-                d.cfrc_ext[self._undesired_bodies, 3:], self.undesired_contact_force
+            # rewards.undesired_contacts over every body at once: the threshold is infinite for
+            # the world, feet and hands.
+            f = d.cfrc_ext[:, 3:]
+            n_undesired = float(
+                np.count_nonzero(np.einsum("ij,ij->i", f, f) > self._contact_force_sq)
             )
         mujoco.mj_step1(m, d)
         self._steps += 1
@@ -483,7 +489,7 @@ class G1TrackingEnv(gym.Env):
         o[131:160] = self._action
         out = o.astype(np.float32)
         if noise:
-            out += self.np_random.random(o.size) * self._noise_scale2 - self._noise_scale
+            out += self.np_random.uniform(self._noise_low, self._noise_scale)
         return out
 
     def nmr_observation(self) -> np.ndarray:
@@ -539,13 +545,16 @@ class G1TrackingEnv(gym.Env):
         d = self.data
         self._xpos = d.xpos[_TB]  # (14, 3)
         self._xquat = d.xquat[_TB]  # (14, 4)
-        cvel = d.cvel[_TB]  # (14, 6) [rot, lin] about the pelvis subtree CoM, world axes
-        self._ang_vel = cvel[:, :3]
-        # Velocity of each body origin: v = v_com + w x (p - com). einsum with the Levi-Civita
-        # tensor: np.cross costs ~20 us on 14 rows, this ~4 us.
-        self._lin_vel = cvel[:, 3:] + np.einsum(
-            "ijk,bj,bk->bi", _LEVI_CIVITA, self._ang_vel, self._xpos - d.subtree_com[1]
+        # (14, 6) [rot, lin] from cvel (about the pelvis subtree CoM, world axes), the linear part
+        # moved to each body origin in place: v = v_com + w x (p - com). einsum with the
+        # Levi-Civita tensor: np.cross costs ~20 us on 14 rows, this ~4 us.
+        vel = d.cvel[_TB]
+        vel[:, 3:] += np.einsum(
+            "ijk,bj,bk->bi", _LEVI_CIVITA, vel[:, :3], self._xpos - d.subtree_com[1]
         )
+        self._vel6 = vel
+        self._ang_vel = vel[:, :3]
+        self._lin_vel = vel[:, 3:]
         self._anchor_pos = self._xpos[ANCHOR_IN_TRACKED]
         self._anchor_mat = d.xmat[self._anchor_id].reshape(3, 3)
 
@@ -579,26 +588,24 @@ class G1TrackingEnv(gym.Env):
         check it against them): Python floats for the anchor, one numpy op per body quantity.
         """
         lib, g, inv = self.library, self._g, self._inv_sigma_sq
-        ref_ap = lib.anchor_pos_w[g]
-        da = ref_ap - self._anchor_pos
-        self._d_anchor = da
-        anchor_pos_sq = float(da @ da)
+        ax, ay, az = self._anchor_pos.tolist()
+        rx, ry, rz = lib.anchor_pos_w[g].tolist()
+        anchor_pos_sq = (rx - ax) ** 2 + (ry - ay) ** 2 + (rz - az) ** 2
         qdot = abs(float(lib.anchor_quat_w[g] @ self._xquat[ANCHOR_IN_TRACKED]))
         anchor_ori = 2.0 * math.acos(min(qdot, 1.0))
-        # Re-anchoring: heading of R_robot R_ref^T, reference moved to the robot anchor's xy.
-        rel = self._anchor_mat @ lib.anchor_mat_w[g].T
-        yaw = math.atan2(rel.item(3), rel.item(0))
+        # Re-anchoring: heading of R_robot R_ref^T (its first column is R_robot @ ref row 0),
+        # the reference moved to the robot anchor's xy, keeping its own z.
+        c0, c1, _ = (self._anchor_mat @ lib.anchor_mat_w[g, 0]).tolist()
+        yaw = math.atan2(c1, c0)
         c, s_ = math.cos(yaw), math.sin(yaw)
-        rz = self._rz_t  # R_z(yaw)^T
-        rz[0, 0] = rz[1, 1] = c
-        rz[0, 1] = s_
-        rz[1, 0] = -s_
-        off = self._offset
-        off[0] = self._anchor_pos.item(0)
-        off[1] = self._anchor_pos.item(1)
-        off[2] = ref_ap.item(2)
-        e = lib.body_rel_anchor_w[g] @ rz
-        e += off
+        t = self._rz_t  # rows 0-2: R_z(yaw)^T; row 3: the offset (homogeneous reference rows)
+        t[0, 0] = t[1, 1] = c
+        t[0, 1] = s_
+        t[1, 0] = -s_
+        t[3, 0] = ax
+        t[3, 1] = ay
+        t[3, 2] = rz
+        e = lib.body_rel_anchor_h[g] @ t
         e -= self._xpos
         body_pos_sq = float(np.vdot(e, e)) / 14.0
         ch, sh = math.cos(0.5 * yaw), math.sin(0.5 * yaw)
@@ -609,10 +616,10 @@ class G1TrackingEnv(gym.Env):
         dots = np.abs(np.einsum("ij,ij->i", lib.body_quat_w[g] @ lq, self._xquat))
         ang = np.arccos(np.minimum(dots, 1.0, out=dots), out=dots)
         body_ori_sq = 4.0 * float(ang @ ang) / 14.0
-        e = lib.body_lin_vel_w[g] - self._lin_vel
-        lin_sq = float(np.vdot(e, e)) / 14.0
-        e = lib.body_ang_vel_w[g] - self._ang_vel
-        ang_sq = float(np.vdot(e, e)) / 14.0
+        e = lib.body_vel6_w[g] - self._vel6
+        sw0, sw1, sw2, sv0, sv1, sv2 = np.einsum("ij,ij->j", e, e).tolist()
+        ang_sq = (sw0 + sw1 + sw2) / 14.0
+        lin_sq = (sv0 + sv1 + sv2) / 14.0
         da = self._action - self._last_action
         q = self.data.qpos[7:]
         v = np.abs(q - self._limit_mid)

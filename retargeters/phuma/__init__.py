@@ -74,8 +74,9 @@ class PhumaRetargeter(Retargeter):
         opt_fps: frame rate of the optimisation (None: the input's).
         init: "analytic" (warm start from the human's joint rotations) or "zero" (zero pose).
         filter: apply PHUMA's Butterworth low-pass before the final clip.
-        reground: after the optimisation, shift the root height so the lowest foot sphere of a
-            foot in contact touches the floor (interpolated between contacts). Not in PHUMA:
+        reground: after the optimisation, shift the root height by one constant so the clip's
+            lowest foot point touches the floor (as GMR grounds its clips; a per-frame shift
+            made walking clips skate and penetrate). Not in PHUMA:
             with a short schedule Adam leaves the root a few cm high (the keypoint L1 pulls
             up at a constant rate, the squared height term only weakly near z = 0; 3 cm on the
             standing suite clips after 100 iterations).
@@ -168,7 +169,7 @@ class PhumaRetargeter(Retargeter):
         res = optimize_windows(adaptation, contacts, q0, root0, fps, self.config)
         root_pos, root_quat, joint_pos = res.root_pos, adaptation.root_quat, res.joint_pos
         if self.reground:
-            root_pos = ground_contacts(root_pos, root_quat, joint_pos, contacts)
+            root_pos = ground_contacts(root_pos, root_quat, joint_pos, contacts, per_frame=False)
         if self.filter:
             root_pos, root_quat, joint_pos = filters.filter_motion(
                 root_pos, root_quat, joint_pos, fps

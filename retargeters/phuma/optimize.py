@@ -228,13 +228,19 @@ def _adam(obj: _Objective, params: tuple[torch.Tensor, ...], cfg: OptimConfig) -
 
 
 def ground_contacts(
-    root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray, contacts: np.ndarray
+    root_pos: np.ndarray,
+    root_quat: np.ndarray,
+    joint_pos: np.ndarray,
+    contacts: np.ndarray,
+    per_frame: bool = True,
 ) -> np.ndarray:
     """Root positions (T, 3) shifted in z so the feet touch the floor where the human's do.
 
-    In frames with a human foot contact the lowest G1 foot sphere of a foot in contact is put
-    on z = 0; other frames get the shift interpolated linearly in time (unchanged when the
-    clip has no contact). Part of the warm start; uses the torch FK without gradients.
+    ``per_frame``: in frames with a human foot contact the lowest G1 foot sphere of a foot in
+    contact is put on z = 0, other frames get the shift interpolated linearly in time (the warm
+    start). Otherwise one constant shift that puts the clip's lowest foot point on the floor
+    (no added jitter, nothing below the floor; used after the optimisation). Unchanged when the
+    clip has no contact. Torch FK, no gradients.
     """
     fk = G1TorchFK(dtype=torch.float64)
     with torch.no_grad():
@@ -249,7 +255,10 @@ def ground_contacts(
     if frames.size == 0:
         return root_pos
     lowest = np.where(touching, bottom, np.inf).min(axis=1)[frames]
-    shift = np.interp(np.arange(len(root_pos)), frames, -lowest)
+    if per_frame:
+        shift = np.interp(np.arange(len(root_pos)), frames, -lowest)
+    else:
+        shift = -float(bottom.min())
     out = root_pos.copy()
     out[:, 2] += shift
     return out
