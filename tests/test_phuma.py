@@ -153,6 +153,90 @@ def test_default_weights_are_phumas():
     assert (w.keypoint, w.bone, w.smooth, w.scale) == (0.1, 2.0, 0.05, 0.001)
     assert (w.joint_limit, w.velocity_limit, w.foot_height, w.foot_skate) == (
         1000.0, 1000.0, 10.0, 0.002)  # fmt: skip
+    # The two terms not in PHUMA's list can be switched off.
+    off = L.LossWeights(ground=0.0, foot_orientation=0.0)
+    assert off.ground == 0.0 and off.foot_orientation == 0.0
+
+
+def test_axis_alignment_zero_when_aligned_two_when_opposite():
+    a = torch.nn.functional.normalize(torch.randn(4, 6, 2, 3, dtype=T64), dim=-1)
+    assert L.axis_alignment(a, a) == pytest.approx(0.0, abs=1e-12)
+    assert L.axis_alignment(a, -a) == pytest.approx(2.0)
+    tilted = torch.tensor([0.0, np.cos(0.2), np.sin(0.2)], dtype=T64)
+    assert L.axis_alignment(tilted, torch.tensor([0.0, 1.0, 0.0], dtype=T64)) == pytest.approx(
+        1 - np.cos(0.2)
+    )
+
+
+def test_range_fraction_and_margin_shrink_the_range():
+    full = range_98(fraction=1.0)
+    assert np.allclose(full, kinematic_model().jnt_range[1:])
+    r98 = range_98()
+    width = full[:, 1] - full[:, 0]
+    assert np.allclose(r98[:, 1] - r98[:, 0], 0.98 * width)
+    m = range_98(margin=0.06)
+    assert np.allclose(m[:, 0], r98[:, 0] + 0.06) and np.allclose(m[:, 1], r98[:, 1] - 0.06)
+    with pytest.raises(ValueError, match="range_fraction"):
+        retargeters.make("phuma", range_fraction=1.5)
+
+
+def test_limit_margin_keeps_joints_inside():
+    human = _walking_human(30)
+    robot = retargeters.make("phuma", iterations=5, limit_margin=0.06)(human)
+    lim = kinematic_model().jnt_range[1:]
+    assert np.all(robot.joint_pos >= lim[:, 0] + 0.06) and np.all(
+        robot.joint_pos <= lim[:, 1] - 0.06
+    )
+
+
+def test_flat_feet_slopes_match_and_sole_is_flat_at_zero_pose():
+    """SMPL's rest ankle -> ball slope (built-in skeleton) equals the G1's flat-sole keypoint
+    slope, and the G1 sole spheres are level in the ankle-roll frame (flat at zero pose)."""
+    from retargeters.phuma.adaptation import flat_foot_pitch, g1_flat_foot_slope
+
+    off = sk.rest_offsets(1.7)[sk.SMPL_JOINT_NAMES.index("left_foot")]  # (x left, y up, z fwd)
+    human_slope = np.arctan2(-off[1], np.hypot(off[0], off[2]))
+    assert g1_flat_foot_slope() == pytest.approx(human_slope, abs=np.radians(1.0))
+    _, centre, _, _ = foot_contact_spheres()
+    assert np.ptp(centre[:, 2]) == 0.0
+    human = _standing_human()
+    c = detect_foot_contacts(human)
+    assert np.allclose(flat_foot_pitch(human, c), g1_flat_foot_slope() - human_slope)
+    assert np.all(flat_foot_pitch(human, np.zeros_like(c)) == 0.0)  # no stance: no change
+
+
+def test_rest_alignment_gives_the_g1_rest_geometry():
+    from retargeters.phuma.adaptation import (
+        g1_tpose_keypoints,
+        human_rest_keypoints,
+        layout,
+        rest_align,
+    )
+
+    human = _standing_human(3)
+    lay = layout()
+    hk = human.joint_pos[:, lay.human_index]
+    assert np.allclose(human_rest_keypoints(human), hk[0] - hk[0, 0], atol=1e-12)
+    aligned, g = rest_align(human, hk)[0], g1_tpose_keypoints()
+    hb = aligned[lay.bone_child] - aligned[lay.bone_parent]
+    gb = g[lay.bone_child] - g[lay.bone_parent]
+    cos = np.sum(hb * gb, axis=1) / np.linalg.norm(hb, axis=1) / np.linalg.norm(gb, axis=1)
+    assert np.all(cos > 1 - 1e-9)  # same directions as the G1 T-pose
+    assert np.allclose(np.linalg.norm(hb, axis=1), np.linalg.norm(hk[0, lay.bone_child]
+                       - hk[0, lay.bone_parent], axis=1))  # fmt: skip  # human lengths kept
+
+
+def test_standing_human_gives_flat_g1_ankles():
+    robot = retargeters.make("phuma", iterations=60)(_standing_human(30))
+    ankles = [spec.joint_index(f"{s}_ankle_{a}_joint") for s in ("left", "right")
+              for a in ("pitch", "roll")]  # fmt: skip
+    assert np.abs(robot.joint_pos[:, ankles]).max() < 0.05
+
+
+def test_foot_lateral_axes_follow_the_human_feet():
+    a = adapt(_standing_human(5))
+    # T-pose facing +x: both foot lateral axes point to world +y (left).
+    assert np.allclose(a.foot_lateral, [0.0, 1.0, 0.0], atol=1e-9)
 
 
 # ----------------------------------------------------------- adaptation, contacts, filters

@@ -7,6 +7,18 @@ root orientation from the human (:mod:`.optimize`, :mod:`.losses`, FK in :mod:`.
 foot contacts from the human (:mod:`.contacts`), then PHUMA's low-pass filter and clip to 98%
 of the joint range (:mod:`.filters`).
 
+Deviations from PHUMA's loss, each switchable: ``LossWeights.ground`` (foot points below the
+floor in every frame) and ``LossWeights.foot_orientation`` (each G1 sole's lateral axis follows
+the human foot's). The latter removed most ankle-roll saturation: PHUMA's single ankle -> ball
+keypoint fixes foot pitch but not roll, and the G1 ankle (pitch and roll, no yaw) could only
+reach a toed-out ball point by rolling to its limit (joint-limit frames on the AMASS examples
+02_01 / C13: 34.9% / 64.2% without it, 6.2% / 39.3% with it; the human's own ankle angles are
+within 0.05 rad of or beyond the G1's ranges in 14% / 52% of frames). The ankle-pitch limit
+frames left on the suite's kicks and spins are the human's: its swing foot dorsiflexes past the
+G1's 30 deg. ``limit_margin=0.06`` (GMR's margin) keeps every joint out of the metric's
+0.05 rad band (0% limit frames on those clips at no fidelity cost); the default keeps PHUMA's
+98% range (benchmarks/compare_phuma_gmr.py prints both).
+
 Schedules (``schedule=``):
 
 - ``"fast"`` (default): warm start from the analytic solution (:mod:`.init`), Adam at
@@ -32,7 +44,7 @@ from nmr_gym.g1 import spec
 from nmr_gym.motion import HumanMotion, RobotMotion
 from retargeters.base import Retargeter, register
 from retargeters.phuma import filters
-from retargeters.phuma.adaptation import adapt, range_98
+from retargeters.phuma.adaptation import RANGE_FRACTION, adapt, range_98
 from retargeters.phuma.contacts import CONTACT_HEIGHT_MARGIN, CONTACT_SPEED, detect_foot_contacts
 from retargeters.phuma.init import initial_joint_pos
 from retargeters.phuma.losses import LossWeights
@@ -81,6 +93,18 @@ class PhumaRetargeter(Retargeter):
             up at a constant rate, the squared height term only weakly near z = 0; 3 cm on the
             standing suite clips after 100 iterations).
         contact_height_margin, contact_speed: foot-contact thresholds (:mod:`.contacts`).
+        flat_feet: pitch each human foot bone so the human's flat stance foot (measured on the
+            clip) maps to a flat G1 sole (:func:`.adaptation.flat_foot_pitch`; not in PHUMA).
+            Off by default: SMPL's rest ankle -> ball slope already equals the G1's (21.8 deg
+            on the suite and both AMASS examples), the contact height term keeps stance soles
+            flat without it (02_01: median stance pitch -0.1 deg off, -0.9 deg on), and on
+            the AMASS examples it doubled foot skating (0.45 -> 0.93 m/s on 02_01).
+        rest_alignment: turn each human bone so the human's rest pose matches the G1's
+            (:func:`.adaptation.rest_align`; not in PHUMA, whose SMPL shape fit does this).
+        range_fraction: fraction of each joint's range kept by the limit hinge and the final
+            clip (PHUMA: 0.98).
+        limit_margin: extra margin [rad] inside that range, at each end (default 0, PHUMA's;
+            GMR-style 0.06 keeps joints out of benchmark.metrics' 0.05 rad near-limit band).
         device: torch device ("cpu", "cuda"); dtype: "float32" or "float64".
         seed: seeds torch (the optimisation itself is deterministic on CPU).
         num_threads: torch intra-op threads (default 1, see optimize.DEFAULT_THREADS).
@@ -102,6 +126,10 @@ class PhumaRetargeter(Retargeter):
         reground: bool = True,
         contact_height_margin: float = CONTACT_HEIGHT_MARGIN,
         contact_speed: float = CONTACT_SPEED,
+        flat_feet: bool = False,
+        rest_alignment: bool = False,
+        range_fraction: float = RANGE_FRACTION,
+        limit_margin: float = 0.0,
         device: str = "cpu",
         dtype: str = "float32",
         seed: int = 0,
@@ -113,6 +141,7 @@ class PhumaRetargeter(Retargeter):
             raise ValueError(f"init must be 'analytic' or 'zero', got {init!r}")
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        range_98(fraction=range_fraction, margin=limit_margin)  # validates
         sched = dict(SCHEDULES[schedule])
         for key, val in (("iterations", iterations), ("lr", lr), ("tol", tol)):
             if val is not None:
@@ -136,7 +165,10 @@ class PhumaRetargeter(Retargeter):
             dtype=getattr(torch, dtype),
             seed=seed,
             num_threads=num_threads,
+            range_fraction=range_fraction,
+            limit_margin=limit_margin,
         )
+        self.flat_feet, self.rest_alignment = flat_feet, rest_alignment
         self.last_info: dict[str, Any] = {}
 
     def options(self) -> dict[str, Any]:
@@ -147,7 +179,9 @@ class PhumaRetargeter(Retargeter):
             "opt_fps": self.opt_fps, "init": self.init, "filter": self.filter,
             "reground": self.reground,
             "contact_height_margin": self.contact_height_margin,
-            "contact_speed": self.contact_speed, "device": c.device,
+            "contact_speed": self.contact_speed, "flat_feet": self.flat_feet,
+            "rest_alignment": self.rest_alignment,
+            "range_fraction": c.range_fraction, "limit_margin": c.limit_margin, "device": c.device,
             "dtype": str(c.dtype).removeprefix("torch."), "seed": c.seed,
         }  # fmt: skip
 
@@ -159,8 +193,10 @@ class PhumaRetargeter(Retargeter):
             )
         work = human.resample(self.opt_fps) if self.opt_fps else human
         fps = work.fps
-        adaptation = adapt(work)
         contacts = detect_foot_contacts(work, self.contact_height_margin, self.contact_speed)
+        adaptation = adapt(
+            work, contacts, flat_feet=self.flat_feet, rest_alignment=self.rest_alignment
+        )
         if self.init == "analytic":
             q0 = initial_joint_pos(work)
         else:
@@ -174,12 +210,14 @@ class PhumaRetargeter(Retargeter):
             root_pos, root_quat, joint_pos = filters.filter_motion(
                 root_pos, root_quat, joint_pos, fps
             )
-        joint_pos = filters.clip_to_range(joint_pos, range_98())
+        limits = range_98(fraction=self.config.range_fraction, margin=self.config.limit_margin)
+        joint_pos = filters.clip_to_range(joint_pos, limits)
         self.last_info = {
             "iterations": res.iterations,
             "final_loss": res.final_loss,
             "scale": (adaptation.group_scale * res.scale_multipliers).tolist(),
             "contact_fraction": float(contacts.mean()),
+            "foot_pitch_correction": adaptation.foot_pitch_correction.tolist(),
         }
         robot = RobotMotion(
             fps,

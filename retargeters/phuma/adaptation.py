@@ -21,8 +21,8 @@ from nmr_gym import rotations as rot
 from nmr_gym.g1 import kinematic_model, spec
 from nmr_gym.motion import HumanMotion
 from nmr_gym.motion.robot import forward_kinematics
-from nmr_gym.skeleton import REST_QUAT_FACING_X, SMPL_JOINT_NAMES
-from retargeters.phuma.contacts import ANKLE_HEIGHT_FRACTION
+from nmr_gym.skeleton import REST_QUAT_FACING_X, SMPL_JOINT_NAMES, SMPL_PARENTS
+from retargeters.phuma.contacts import ANKLE_HEIGHT_FRACTION, detect_foot_contacts
 
 #: Keypoint table: (SMPL joint, G1 body, offset [m] in the G1 body frame, parent keypoint,
 #: scale group of the bone parent -> this keypoint). Body origins sit on the joint axes
@@ -31,7 +31,9 @@ from retargeters.phuma.contacts import ANKLE_HEIGHT_FRACTION
 #: - pelvis: 6 cm below the G1 pelvis origin, so the pelvis->hip bones slope down as SMPL's do;
 #: - spine3 / head: 15 cm / 40 cm above the torso_link origin (chest; centre of the head mesh);
 #: - foot (SMPL's ball of the foot): 10 cm forward and 4 cm below the ankle, so the ankle->ball
-#:   direction of a flat G1 foot (22 deg below horizontal) matches SMPL's;
+#:   direction of a flat G1 foot (21.8 deg below horizontal; the sole spheres are level in
+#:   ankle_roll_link) matches SMPL's rest foot (21.8 deg measured in the ankle joint frame on
+#:   the built-in skeleton and both AMASS examples; see also :func:`flat_foot_pitch`);
 #: - hand: 10 cm beyond the wrist centre, at the palm of the G1 hand (part of wrist_yaw_link).
 KEYPOINTS: tuple[tuple[str, str, tuple[float, float, float], str | None, str | None], ...] = (
     ("pelvis", "pelvis", (0.0, 0.0, -0.06), None, None),
@@ -78,11 +80,18 @@ _VEL_BY_KIND = {"7520-14": 32.0, "7520-22": 20.0, "2x5020": 37.0, "5020": 37.0, 
 VELOCITY_LIMIT = np.array([_VEL_BY_KIND[spec._joint_kind(j)] for j in spec.JOINT_NAMES])
 
 
-def range_98(model: mujoco.MjModel | None = None, fraction: float = RANGE_FRACTION) -> np.ndarray:
-    """Joint ranges (29, 2) [rad] shrunk about their centres to ``fraction`` of their width."""
+def range_98(
+    model: mujoco.MjModel | None = None, fraction: float = RANGE_FRACTION, margin: float = 0.0
+) -> np.ndarray:
+    """Joint ranges (29, 2) [rad] shrunk about their centres to ``fraction`` of their width,
+    then by ``margin`` [rad] at each end (at most to the centre)."""
+    if not 0.0 < fraction <= 1.0 or margin < 0.0:
+        raise ValueError(f"need 0 < range_fraction <= 1 and limit_margin >= 0, got {fraction}, "
+                         f"{margin}")  # fmt: skip
     model = kinematic_model() if model is None else model
     r = np.array(model.jnt_range[1:], dtype=float)
     mid, half = r.mean(axis=1), 0.5 * (r[:, 1] - r[:, 0]) * fraction
+    half = np.maximum(half - margin, 0.0)
     return np.stack([mid - half, mid + half], axis=1)
 
 
@@ -168,6 +177,11 @@ class Adaptation:
     group_scale: np.ndarray  # (G,) s0 = G1 bone length / human bone length per scale group
     root_scale: np.ndarray  # (3,) pelvis trajectory scale: xy by leg length, z by pelvis height
     root_quat: np.ndarray  # (T, 4) G1 pelvis orientation from the human pelvis (wxyz)
+    #: (T, 2, 3) unit lateral (left) axis of each human foot, left foot first, world frame:
+    #: the target of the G1 sole's lateral axis (``LossWeights.foot_orientation``).
+    foot_lateral: np.ndarray | None = None
+    #: (2,) pitch correction [rad] applied to each human foot bone (:func:`flat_foot_pitch`).
+    foot_pitch_correction: np.ndarray | None = None
 
     def scaled_keypoints(self, multipliers: np.ndarray | None = None) -> np.ndarray:
         """Adapted human keypoints (T, K, 3): scaled pelvis trajectory plus scaled bones."""
@@ -179,8 +193,126 @@ class Adaptation:
         return root + np.einsum("kb,tbd->tkd", lay.ancestry, bones)
 
 
-def adapt(human: HumanMotion) -> Adaptation:
-    """Human keypoints, per-group scales and root orientation for the G1 (see module doc)."""
+#: Frames with heel and toe of a foot in contact needed to estimate that foot's flat slope.
+FLAT_FOOT_MIN_FRAMES = 10
+#: Largest flat-foot pitch correction [rad] (beyond it the stance estimate is distrusted).
+FLAT_FOOT_MAX_CORRECTION = np.radians(15.0)
+#: SMPL joints (ankle, ball) per foot, left foot first.
+FOOT_JOINTS: tuple[tuple[str, str], ...] = (
+    ("left_ankle", "left_foot"),
+    ("right_ankle", "right_foot"),
+)
+
+
+def g1_flat_foot_slope() -> float:
+    """Slope [rad] below horizontal of the G1 ankle -> foot keypoint vector, sole flat."""
+    off = dict((k[0], k[2]) for k in KEYPOINTS)["left_foot"]
+    return float(np.arctan2(-off[2], np.hypot(off[0], off[1])))
+
+
+def flat_foot_pitch(human: HumanMotion, contacts: np.ndarray) -> np.ndarray:
+    """Per foot (2,) the pitch [rad] that maps the human's flat stance foot to a flat G1 sole.
+
+    The human's flat-foot slope of the ankle -> ball vector is measured on the clip: the
+    median over frames where heel and toe of that foot are in contact (``contacts`` (T, 2, 2)).
+    The G1's is fixed by its foot keypoint (:func:`g1_flat_foot_slope`, the G1 sole flat).
+    Rotating the human foot bone about the ankle's lateral axis by the difference (positive:
+    toes down) makes a flat human foot give a flat G1 sole, whatever the subject's ankle and
+    ball joint heights. Feet with fewer than :data:`FLAT_FOOT_MIN_FRAMES` stance frames get 0
+    (the rest-pose geometry, which matches the G1's for SMPL), and the correction is clipped to
+    :data:`FLAT_FOOT_MAX_CORRECTION`.
+    """
+    out = np.zeros(2)
+    for f, (a, b) in enumerate(FOOT_JOINTS):
+        stance = contacts[:, f].min(axis=1) > 0
+        if stance.sum() < FLAT_FOOT_MIN_FRAMES:
+            continue
+        v = human.joint_pos[stance, human.index(b)] - human.joint_pos[stance, human.index(a)]
+        slope = np.arctan2(-v[:, 2], np.linalg.norm(v[:, :2], axis=1))
+        out[f] = g1_flat_foot_slope() - float(np.median(slope))
+    return np.clip(out, -FLAT_FOOT_MAX_CORRECTION, FLAT_FOOT_MAX_CORRECTION)
+
+
+def _foot_geometry(
+    human: HumanMotion, hk: np.ndarray, pitch: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Human keypoints with pitch-corrected foot bones, and the foot lateral axes (T, 2, 3)."""
+    hk = hk.copy()
+    lateral = np.zeros((human.n_frames, 2, 3))
+    for f, (a, b) in enumerate(FOOT_JOINTS):
+        quat = human.joint_quat[:, human.index(a)]
+        lat = rot.rotate(quat, np.array([1.0, 0.0, 0.0]))  # SMPL joint frame x = body left
+        lateral[:, f] = lat / np.linalg.norm(lat, axis=-1, keepdims=True)
+        ka, kb = KEYPOINT_NAMES.index(a), KEYPOINT_NAMES.index(b)
+        if pitch[f] != 0.0:
+            # Toes down by pitch[f]: rotate about the foot's lateral axis (right-handed, +y left).
+            spin = rot.from_axis_angle(lateral[:, f] * pitch[f])
+            hk[:, kb] = hk[:, ka] + rot.rotate(spin, hk[:, kb] - hk[:, ka])
+    return hk, lateral
+
+
+def human_rest_keypoints(human: HumanMotion) -> np.ndarray:
+    """The human's rest-pose keypoints (K, 3) [m], facing +x, pelvis at the origin.
+
+    Each joint's offset from its parent in the parent's joint frame is constant for a rigid
+    skeleton (SMPL); it is measured as the median over the clip, and the offsets are chained
+    with every joint frame at rest (``REST_QUAT_FACING_X``).
+    """
+    parents = np.array(SMPL_PARENTS)
+    pos, quat = human.joint_pos, human.joint_quat
+    rest = np.zeros((len(SMPL_JOINT_NAMES), 3))
+    for j in range(1, len(SMPL_JOINT_NAMES)):
+        p = parents[j]
+        local = np.median(rot.rotate_inverse(quat[:, p], pos[:, j] - pos[:, p]), axis=0)
+        rest[j] = rest[p] + rot.rotate(REST_QUAT_FACING_X, local)
+    return rest[layout().human_index]
+
+
+def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Smallest rotation (wxyz) taking direction ``a`` (3,) to direction ``b`` (3,)."""
+    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
+    axis = np.cross(a, b)
+    s, c = np.linalg.norm(axis), float(a @ b)
+    if s < 1e-12:
+        return rot.IDENTITY_WXYZ.copy()
+    return rot.from_axis_angle(axis / s * np.arctan2(s, c))
+
+
+def rest_align(human: HumanMotion, hk: np.ndarray) -> np.ndarray:
+    """Human keypoints (T, K, 3) with every bone turned so the rest pose matches the G1's.
+
+    Per bone, the smallest rotation from the human's rest bone direction
+    (:func:`human_rest_keypoints`) to the G1 T-pose's is applied in the frame of the bone's
+    parent joint, every frame: ``b'(t) = R_p(t) C R_p(t)^T b(t)``. The adapted human then has
+    the G1's rest geometry (the analogue of PHUMA fitting the SMPL shape to the robot), so a
+    human rest posture asks for the G1 rest posture (e.g. the AMASS 02_01 subject's chest sits
+    7.5 deg forward of the pelvis axis at rest, which otherwise bends the G1's waist forward).
+    """
+    lay = layout()
+    h_rest, g_rest = human_rest_keypoints(human), g1_tpose_keypoints()
+    out = hk.copy()
+    for p, c in zip(lay.bone_parent, lay.bone_child, strict=True):
+        corr_w = _rotation_between(h_rest[c] - h_rest[p], g_rest[c] - g_rest[p])
+        # Rest joint frames are REST_QUAT_FACING_X: the correction in the parent joint frame.
+        corr_l = rot.multiply(rot.conjugate(REST_QUAT_FACING_X),
+                              rot.multiply(corr_w, REST_QUAT_FACING_X))  # fmt: skip
+        q_p = human.joint_quat[:, lay.human_index[p]]
+        spin = rot.multiply(q_p, rot.multiply(corr_l, rot.conjugate(q_p)))  # (T, 4)
+        out[:, c] = out[:, p] + rot.rotate(spin, hk[:, c] - hk[:, p])
+    return out
+
+
+def adapt(
+    human: HumanMotion,
+    contacts: np.ndarray | None = None,
+    flat_feet: bool = False,
+    rest_alignment: bool = False,
+) -> Adaptation:
+    """Human keypoints, per-group scales and root orientation for the G1 (see module doc).
+
+    ``contacts`` (T, 2, 2) from :func:`.contacts.detect_foot_contacts` (computed when None);
+    ``flat_feet`` applies :func:`flat_foot_pitch` to the human foot bones.
+    """
     if not human.is_canonical:
         raise ValueError(
             f"{human.source}: the phuma retargeter needs SMPL's 24 canonical joints, got "
@@ -188,6 +320,12 @@ def adapt(human: HumanMotion) -> Adaptation:
         )
     lay = layout()
     hk = human.joint_pos[:, lay.human_index]
+    if contacts is None:
+        contacts = detect_foot_contacts(human)
+    pitch = flat_foot_pitch(human, contacts) if flat_feet else np.zeros(2)
+    hk, lateral = _foot_geometry(human, hk, pitch)
+    if rest_alignment:
+        hk = rest_align(human, hk)
     g1_len = _group_lengths(g1_tpose_keypoints())
     human_len = _group_lengths(hk)
     group_scale = g1_len / np.maximum(human_len, 1e-3)
@@ -201,7 +339,7 @@ def adapt(human: HumanMotion) -> Adaptation:
     root_scale = np.array([xy_scale, xy_scale, z_scale])
     pelvis_quat = human.joint_quat[:, SMPL_JOINT_NAMES.index("pelvis")]
     root_quat = rot.make_continuous(rot.multiply(pelvis_quat, PELVIS_FRAME_OFFSET))
-    return Adaptation(hk, group_scale, root_scale, root_quat)
+    return Adaptation(hk, group_scale, root_scale, root_quat, lateral, pitch)
 
 
 @functools.lru_cache(maxsize=1)

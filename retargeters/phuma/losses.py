@@ -30,6 +30,13 @@ class LossWeights:
     #: swing foot passes lower than the G1's can pull the G1's foot into the floor. Set to 0 for
     #: PHUMA's exact loss.
     ground: float = 1000.0
+    #: Not in PHUMA's list: (1 - cos) between each G1 sole's lateral axis and the human foot's
+    #: (the ankle joint frame's), weighted like a bone. PHUMA's only foot target is one ankle ->
+    #: ball keypoint, which fixes pitch but not roll, and the G1's 2-DoF ankle (no yaw) can move
+    #: that point sideways only by rolling: the optimiser then rolled the ankle to its limit to
+    #: reproduce a toe-out the hip yaw should make (02_01 walk: 35% near-limit frames, the
+    #: human's own ankle roll 14%). Set to 0 for PHUMA's exact loss.
+    foot_orientation: float = 2.0
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -47,6 +54,11 @@ def bone_direction_length(robot_bone: torch.Tensor, target_bone: torch.Tensor) -
     t_len = target_bone.norm(dim=-1)
     cos = (robot_bone * target_bone).sum(-1) / (r_len * t_len + eps)
     return ((1.0 - cos) + (r_len - t_len).abs()).mean()
+
+
+def axis_alignment(robot_axis: torch.Tensor, target_axis: torch.Tensor) -> torch.Tensor:
+    """Mean (1 - cos angle) between unit axes (..., 3); 0 when aligned, 2 when opposite."""
+    return (1.0 - (robot_axis * target_axis).sum(-1)).mean()
 
 
 def second_difference(x: torch.Tensor) -> torch.Tensor:

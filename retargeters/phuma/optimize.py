@@ -20,6 +20,7 @@ import torch
 from nmr_gym import rotations as rot
 from retargeters.phuma import losses as L
 from retargeters.phuma.adaptation import (
+    RANGE_FRACTION,
     VELOCITY_LIMIT,
     Adaptation,
     foot_contact_spheres,
@@ -33,8 +34,10 @@ from retargeters.phuma.torch_fk import G1TorchFK, quat_to_matrix
 class OptimConfig:
     """Optimisation schedule and batching.
 
-    ``tol`` stops a batch early when its loss improved by less than ``tol`` (relative) over the
-    last ``check_every`` iterations; 0 runs all ``iterations`` (PHUMA's fixed schedule).
+    ``range_fraction`` / ``limit_margin`` [rad] set the joint-range hinge's bounds
+    (:func:`.adaptation.range_98`). ``tol`` stops a batch early when its loss improved by less
+    than ``tol`` (relative) over the last ``check_every`` iterations; 0 runs all
+    ``iterations`` (PHUMA's fixed schedule).
     """
 
     iterations: int = 3000
@@ -49,6 +52,8 @@ class OptimConfig:
     dtype: torch.dtype = torch.float32
     seed: int = 0
     num_threads: int | None = None
+    range_fraction: float = RANGE_FRACTION
+    limit_margin: float = 0.0
 
 
 #: Default torch intra-op threads. One: the tensors here are small (a few thousand frames x 30
@@ -125,7 +130,10 @@ class _Objective:
         self.sph_centre, self.sph_radius = t(centre), t(radius)
         foot = np.array([0 if b == body[0] else 1 for b in body])
         self.contact = t(contacts[sl][..., foot, kind])  # (N, L, 8)
-        lim = range_98()
+        self.foot_body = torch.as_tensor(np.unique(body), device=fk.device)  # left, right
+        lateral = adaptation.foot_lateral
+        self.foot_lateral = None if lateral is None else t(lateral[sl])  # (N, L, 2, 3)
+        lim = range_98(fraction=cfg.range_fraction, margin=cfg.limit_margin)
         self.lower, self.upper = t(lim[:, 0]), t(lim[:, 1])
         self.vel_limit = t(VELOCITY_LIMIT)
 
@@ -147,8 +155,13 @@ class _Objective:
             pos[..., self.sph_body, :]
             + (R[..., self.sph_body, :, :] @ self.sph_centre[..., None])[..., 0]
         )
+        if self.foot_lateral is None or self.w.foot_orientation == 0.0:
+            foot_orientation = q.sum() * 0.0
+        else:  # G1 body frame y = left
+            foot_orientation = L.axis_alignment(R[..., self.foot_body, :, 1], self.foot_lateral)
         return {
             "keypoint": L.keypoint_l1(kp, target),
+            "foot_orientation": foot_orientation,
             "bone": L.bone_direction_length(rb, tb),
             "smooth": L.second_difference(q) + L.second_difference(root),
             "scale": L.scale_regularisation(mult),
