@@ -429,12 +429,12 @@ def test_reset_state_is_the_reference_standing_on_the_floor(motion):
 def _rollout_length(env, policy, steps: int) -> tuple[int, str, float]:
     env.reset(seed=0)
     errors = []
-    for n in range(1, steps + 1):
+    for _ in range(steps):
         _, _, terminated, truncated, info = env.step(policy(env))
         errors.append(info["error_body_pos"])
         if terminated or truncated:
             break
-    return n, info["termination"], float(np.mean(errors))
+    return len(errors), info["termination"], float(np.mean(errors))
 
 
 def test_zero_action_holds_a_standing_reference_and_pd_tracks_better(motion):
@@ -461,7 +461,6 @@ def test_zero_action_holds_a_standing_reference_and_pd_tracks_better(motion):
 
 def test_default_clip_cache_is_keyed_by_content_options_and_code(tmp_path, monkeypatch):
     import retargeters
-
     from nmr_gym import suite
     from nmr_gym.envs import motion_source as ms
 

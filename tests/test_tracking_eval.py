@@ -110,3 +110,31 @@ def test_eval_tracker_cli_pd_baseline(tmp_path, capsys):
 
 def test_tracked_body_order_matches_spec():
     assert spec.TRACKED_BODIES[0] == spec.ROOT_BODY
+
+
+@pytest.mark.slow  # ~12 s of CPU (torch and stable-baselines3 imports, a tiny PPO run)
+def test_train_tracker_then_eval_tracker_end_to_end(tmp_path):
+    """A tiny PPO run writes model, normalisation, checkpoint and curve; eval-tracker reads it."""
+    pytest.importorskip("stable_baselines3")
+    pytest.importorskip("nmr_gym.io.robot_formats")
+    import pandas as pd
+
+    from benchmark.cli import main
+    from nmr_gym.io import save_robot_motion
+
+    path = tmp_path / "proc.npz"
+    save_robot_motion(procedural_motion(seconds=1.0), path)
+    out = tmp_path / "run"
+    args = ["train-tracker", str(path), "--out", str(out), "--timesteps", "128"]
+    args += ["--n-envs", "1", "--n-steps", "64", "--net-arch", "16", "--checkpoint-every", "64"]
+    assert main([*args, "--target-kl", "0", "--no-progress"]) == 0
+    assert {"model.zip", "vecnormalize.pkl", "curve.csv", "curve.png", "config.json"} <= {
+        p.name for p in out.iterdir()
+    }
+    curve = pd.read_csv(out / "curve.csv")
+    assert list(curve.timesteps) == [64, 128] and np.isfinite(curve.eval_mpjpe_m.iloc[-1])
+    assert list((out / "checkpoints").glob("ppo_*_steps.zip"))
+    rows = tmp_path / "rows.csv"
+    assert main(["eval-tracker", str(out), str(path), "--out", str(rows)]) == 0
+    df = pd.read_csv(rows)
+    assert df.tracker[0] == str(out) and 0 < df.episode_length[0] <= df.clip_length[0]

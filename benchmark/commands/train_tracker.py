@@ -253,28 +253,24 @@ def plot_curve(csv: Path, png: Path) -> None:
     from nmr_gym.io.atomic import atomic_path
 
     df = pd.read_csv(csv)
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, ax = plt.subplots(1, 3, figsize=(15, 3.8))
     ax[0].plot(df.timesteps, df.error_body_pos_m, label="body position (re-anchored) [m]")
     ax[0].plot(df.timesteps, df.error_anchor_pos_m, label="anchor position [m]")
     ax[0].plot(df.timesteps, df.error_joint_pos_rad, label="joint position [rad]")
-    ev = df.dropna(subset=["eval_w_mpjpe_clip_m"])
-    if len(ev):
-        ax[0].plot(
-            ev.timesteps,
-            ev.eval_w_mpjpe_clip_m,
-            "o-",
-            label="eval W-MPJPE over the clip (fail = 0.5) [m]",
-        )
-    ax[0].set_xlabel("env steps")
     ax[0].set_ylabel("training rollouts: mean error")
-    ax[0].legend(fontsize=8)
-    ax[1].plot(df.timesteps, df.ep_len_mean / 500.0, label="training episode length / 500")
-    if len(ev):
-        ax[1].plot(
-            ev.timesteps, ev.eval_tracked_fraction, "o-", label="eval: clip fraction tracked"
-        )
-    ax[1].set_xlabel("env steps")
-    ax[1].legend(fontsize=8)
+    ev = df.dropna(subset=["eval_w_mpjpe_clip_m"])
+    for col, label in (
+        ("eval_w_mpjpe_clip_m", "W-MPJPE over the clip (after a fall: 0.5) [m]"),
+        ("eval_w_mpjpe_m", "W-MPJPE while tracked [m]"),
+        ("eval_mpjpe_m", "MPJPE (root-relative) while tracked [m]"),
+    ):
+        ax[1].plot(ev.timesteps, ev[col], "o-", label=label)
+    ax[1].set_ylabel("evaluation (frame 0, no noise)")
+    ax[2].plot(df.timesteps, df.ep_len_mean / 500.0, label="training episode length / 500")
+    ax[2].plot(ev.timesteps, ev.eval_tracked_fraction, "o-", label="eval: clip fraction tracked")
+    for a in ax:
+        a.set_xlabel("env steps")
+        a.legend(fontsize=8)
     fig.tight_layout()
     with atomic_path(png) as tmp:
         fig.savefig(tmp, dpi=100)

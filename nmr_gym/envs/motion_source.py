@@ -167,7 +167,6 @@ def builtin_reference(clip: str, retargeter: str = DEFAULT_RETARGETER) -> RobotM
     file is recomputed.
     """
     import retargeters
-
     from nmr_gym import suite
 
     if clip not in suite.clip_names():
