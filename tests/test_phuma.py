@@ -375,3 +375,50 @@ def test_bad_options_raise():
         retargeters.make("phuma", schedule="slow")
     with pytest.raises(ValueError, match="window"):
         retargeters.make("phuma", window=10, overlap=10)
+    with pytest.raises(ValueError, match="max_step"):
+        retargeters.make("phuma", max_step=0.0)
+
+
+# ----------------------------------------------------------------------- joint jumps (issue 6)
+def test_limit_steps_bounds_steps_centres_the_ramp_and_keeps_smooth_input():
+    t = np.arange(40)
+    smooth = np.stack([0.1 * np.sin(0.2 * t), 0.02 * t], axis=1)
+    assert np.allclose(filters.limit_steps(smooth, 0.3), smooth)
+    step = np.where(t[:, None] < 20, 0.0, [2.0, -1.5])  # (40, 2): a 2 rad and a -1.5 rad jump
+    out = filters.limit_steps(step, np.array([0.4, 0.2]))
+    assert np.all(np.abs(np.diff(out, axis=0)) <= np.array([0.4, 0.2]) + 1e-12)
+    assert np.allclose(out[[0, -1]], step[[0, -1]])  # far from the jump: unchanged
+    assert np.allclose(out[19] + out[20], step[19] + step[20])  # ramp centred on the jump
+
+
+def _snapping_human(fps: float) -> HumanMotion:
+    """The walk with a left elbow that snaps 1.6 rad in one frame and back (a fast punch at a
+    low frame rate; the real clips' 30 fps dances and punches have 0.6-2 rad steps)."""
+    walk = _walking_human(int(3 * fps), fps)
+    aa = np.zeros((walk.n_frames, sk.NUM_JOINTS, 3))
+    aa[:, 16, 2], aa[:, 17, 2] = -1.2, 1.2
+    n = walk.n_frames
+    aa[n // 3 : 2 * n // 3, sk.SMPL_JOINT_NAMES.index("left_elbow"), 1] = 1.6
+    local = rot.from_axis_angle(aa)
+    root_quat = np.tile(sk.REST_QUAT_FACING_X, (n, 1))
+    root = walk.joint_pos[:, 0] - (walk.joint_pos[0, 0] - [0, 0, sk.rest_pelvis_height() - 0.03])
+    pos, quat = sk.forward_kinematics(root, root_quat, local, sk.rest_offsets())
+    pos[..., 2] -= pos[:, [7, 8, 10, 11], 2].min()
+    return HumanMotion(fps, sk.SMPL_JOINT_NAMES, pos, quat, sk.DEFAULT_HEIGHT, source="snap")
+
+
+@pytest.mark.parametrize("fps", [30.0, 24.0])
+def test_no_joint_jumps_on_a_snapping_elbow(fps):
+    from benchmark.metrics import JUMP_THRESHOLD_RAD
+    from retargeters.phuma.adaptation import VELOCITY_LIMIT
+
+    human = _snapping_human(fps)
+    off = retargeters.make("phuma", iterations=10, max_step=None)(human)
+    assert np.abs(np.diff(off.joint_pos, axis=0)).max() > JUMP_THRESHOLD_RAD  # the input jumps
+    robot = retargeters.make("phuma", iterations=10)(human)
+    steps = np.abs(np.diff(robot.joint_pos, axis=0))  # (T-1, 29)
+    bound = np.minimum(filters.MAX_STEP_RAD, VELOCITY_LIMIT / fps)
+    assert np.all(steps <= bound + 1e-9) and filters.MAX_STEP_RAD < JUMP_THRESHOLD_RAD
+    elbow = spec.joint_index("left_elbow_joint")
+    mid = robot.n_frames // 2  # the snap itself is kept, only spread over a few frames
+    assert abs(robot.joint_pos[mid, elbow] - off.joint_pos[mid, elbow]) < 0.05

@@ -5,7 +5,15 @@ G1: shape/scale adaptation of the human keypoints (:mod:`.adaptation`), one diff
 optimisation over all frames of joint positions, root translation and link scales with the
 root orientation from the human (:mod:`.optimize`, :mod:`.losses`, FK in :mod:`.torch_fk`),
 foot contacts from the human (:mod:`.contacts`), then PHUMA's low-pass filter and clip to 98%
-of the joint range (:mod:`.filters`).
+of the joint range (:mod:`.filters`). Not in PHUMA: a step projection (``max_step``, on by
+default, :func:`.filters.limit_steps`) bounds every joint's change per frame at the output rate
+by ``min(0.45 rad, G1 velocity limit / fps)``, applied to the warm start and to the result
+before the final clip. Without it the fast schedule left joint jumps on fast real clips
+(issue 6): shoulder pitch/yaw flips of 1.3-3 rad where the analytic warm start's Euler
+decomposition passes the shoulder's gimbal lock (roll near +-90 deg, arms raised sideways; 100
+Adam steps of lr 0.005 cannot travel that far, the velocity hinge starts only above the motor
+limits, 0.7-1.2 rad/frame at 30 fps, and the low-pass cannot remove a step), and 0.5-0.8 rad
+steps that are the human's own fast knees/elbows (dashes, punches) at 30 fps.
 
 Deviations from PHUMA's loss, each switchable: ``LossWeights.ground`` (foot points below the
 floor in every frame) and ``LossWeights.foot_orientation`` (each G1 sole's lateral axis follows
@@ -44,7 +52,7 @@ from nmr_gym.g1 import spec
 from nmr_gym.motion import HumanMotion, RobotMotion
 from retargeters.base import Retargeter, register
 from retargeters.phuma import filters
-from retargeters.phuma.adaptation import RANGE_FRACTION, adapt, range_98
+from retargeters.phuma.adaptation import RANGE_FRACTION, VELOCITY_LIMIT, adapt, range_98
 from retargeters.phuma.contacts import CONTACT_HEIGHT_MARGIN, CONTACT_SPEED, detect_foot_contacts
 from retargeters.phuma.init import initial_joint_pos
 from retargeters.phuma.losses import LossWeights
@@ -108,6 +116,15 @@ class PhumaRetargeter(Retargeter):
         device: torch device ("cpu", "cuda"); dtype: "float32" or "float64".
         seed: seeds torch (the optimisation itself is deterministic on CPU).
         num_threads: torch intra-op threads (default 1, see optimize.DEFAULT_THREADS).
+        max_step: largest joint change per frame [rad] (None: off). Not in PHUMA: the warm start
+            and the final output (at the output frame rate, before the final range clip) are
+            rate-limited to ``min(max_step, G1 velocity limit / fps)`` per joint
+            (:func:`.filters.limit_steps`). The analytic warm start flips between Euler
+            branches near the shoulders' gimbal lock (roll near +-90 deg, arms raised
+            sideways) and the fast schedule's Adam (at most 100 steps of ~lr) cannot travel
+            the 1-2 rad such a flip leaves; PHUMA's velocity hinge only starts above the
+            motor limit (20-37 rad/s, 0.7-1.2 rad per frame at 30 fps), above the 0.5 rad
+            joint-jump threshold, and the low-pass cannot remove a step.
     """
 
     def __init__(
@@ -134,6 +151,7 @@ class PhumaRetargeter(Retargeter):
         dtype: str = "float32",
         seed: int = 0,
         num_threads: int | None = None,
+        max_step: float | None = filters.MAX_STEP_RAD,
     ) -> None:
         if schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {schedule!r}; valid: {', '.join(SCHEDULES)}")
@@ -169,6 +187,9 @@ class PhumaRetargeter(Retargeter):
             limit_margin=limit_margin,
         )
         self.flat_feet, self.rest_alignment = flat_feet, rest_alignment
+        if max_step is not None and not max_step > 0:
+            raise ValueError(f"max_step must be > 0 or None, got {max_step!r}")
+        self.max_step = max_step
         self.last_info: dict[str, Any] = {}
 
     def options(self) -> dict[str, Any]:
@@ -183,6 +204,7 @@ class PhumaRetargeter(Retargeter):
             "rest_alignment": self.rest_alignment,
             "range_fraction": c.range_fraction, "limit_margin": c.limit_margin, "device": c.device,
             "dtype": str(c.dtype).removeprefix("torch."), "seed": c.seed,
+            "max_step": self.max_step,
         }  # fmt: skip
 
     def retarget(self, human: HumanMotion) -> RobotMotion:
@@ -201,6 +223,7 @@ class PhumaRetargeter(Retargeter):
             q0 = initial_joint_pos(work)
         else:
             q0 = np.zeros((work.n_frames, spec.NUM_JOINTS))
+        q0 = self._limit_steps(q0, fps)
         root0 = ground_contacts(initial_root(adaptation), adaptation.root_quat, q0, contacts)
         res = optimize_windows(adaptation, contacts, q0, root0, fps, self.config)
         root_pos, root_quat, joint_pos = res.root_pos, adaptation.root_quat, res.joint_pos
@@ -227,7 +250,21 @@ class PhumaRetargeter(Retargeter):
             source=human.source,
             metadata={"retargeter": "phuma", "options": self.options(), **self.last_info},
         )
-        return robot.resample(human.fps) if robot.fps != human.fps else robot
+        if robot.fps != human.fps:
+            robot = robot.resample(human.fps)
+        if self.max_step is not None:  # at the output rate; the range clip keeps steps bounded
+            robot = robot.replace(
+                joint_pos=filters.clip_to_range(
+                    self._limit_steps(robot.joint_pos, robot.fps), limits
+                )
+            )
+        return robot
+
+    def _limit_steps(self, joint_pos: np.ndarray, fps: float) -> np.ndarray:
+        """``joint_pos`` (T, 29) rate-limited per :attr:`max_step` at ``fps`` (see class doc)."""
+        if self.max_step is None:
+            return joint_pos
+        return filters.limit_steps(joint_pos, np.minimum(self.max_step, VELOCITY_LIMIT / fps))
 
 
 __all__ = ["LossWeights", "PhumaRetargeter"]

@@ -44,3 +44,31 @@ def filter_motion(
 def clip_to_range(joint_pos: np.ndarray, limits: np.ndarray) -> np.ndarray:
     """Joints (T, 29) clipped to ``limits`` (29, 2) [rad] (the 98% range)."""
     return np.clip(joint_pos, limits[:, 0], limits[:, 1])
+
+
+#: Largest joint change per frame [rad] the final step projection allows, whatever the frame
+#: rate: 10% under the 0.5 rad per frame that the NMR paper (IV-C) counts as a joint jump.
+MAX_STEP_RAD = 0.45
+
+
+def limit_steps(joint_pos: np.ndarray, max_step: np.ndarray | float) -> np.ndarray:
+    """Joints (T, J) whose per-frame change is at most ``max_step`` [rad] (scalar or (J,)).
+
+    Not in PHUMA, whose velocity-limit hinge only penalises fast steps: a step projection in
+    the spirit of its final clip. The sequence is rate-limited forwards and backwards in time
+    and the two averaged, so a discontinuity becomes a ramp centred on it (no lag), and the
+    average of two step-bounded sequences is step-bounded. Unchanged where already within.
+    Hand-written: scipy has no slew-rate limiter.
+    """
+    q = np.asarray(joint_pos, dtype=float)
+    if q.shape[0] < 2:
+        return q.copy()
+    m = np.broadcast_to(np.asarray(max_step, dtype=float), q.shape[1:])
+
+    def sweep(x: np.ndarray) -> np.ndarray:
+        out = x.copy()
+        for t in range(1, x.shape[0]):
+            out[t] = out[t - 1] + np.clip(x[t] - out[t - 1], -m, m)
+        return out
+
+    return 0.5 * (sweep(q) + sweep(q[::-1])[::-1])
