@@ -258,3 +258,77 @@ def test_every_shared_clip_retargets(shared_motions):
         human = human[: max(2, int(2.0 * human.fps))]
         out = retargeter.retarget(human)
         assert np.isfinite(out.qpos).all(), path
+
+
+# A pose (from a real clip's old output) whose right forearm (wrist_pitch_link) is 8 mm
+# inside the right hip_roll_link: the state every later frame inherited before the fix.
+_FOREARM_IN_HIP = {
+    "right_hip_pitch_joint": -0.37,
+    "right_hip_roll_joint": 0.08,
+    "right_hip_yaw_joint": -0.16,
+    "right_knee_joint": 1.11,
+    "right_shoulder_roll_joint": -0.13,
+    "right_shoulder_yaw_joint": 0.44,
+    "right_elbow_joint": 1.24,
+}
+
+
+def _forearm_hip_distance(model: mujoco.MjModel, data: mujoco.MjData) -> float:
+    def geom(body: str) -> int:
+        ids = np.flatnonzero(model.geom_bodyid == model.body(body).id)
+        return int(next(g for g in ids if model.geom_contype[g]))
+
+    fromto = np.zeros(6)
+    a, b = geom("right_hip_roll_link"), geom("right_wrist_pitch_link")
+    return mujoco.mj_geomDistance(model, data, a, b, 0.1, fromto)
+
+
+def test_collision_limit_guards_arms_against_every_leg_link():
+    """Every arm link (hands excepted) is kept apart from every leg link and the trunk."""
+    guarded = {frozenset((a, b)) for aa, bb in ik.COLLISION_GROUPS for a in aa for b in bb}
+    legs = ("hip_pitch", "hip_roll", "hip_yaw", "knee", "ankle_pitch", "ankle_roll")
+    for arm_side in ("left", "right"):
+        for leg_side in ("left", "right"):
+            for leg in legs:
+                for arm in ("shoulder_yaw", "elbow", "wrist_roll", "wrist_pitch"):
+                    pair = frozenset((f"{arm_side}_{arm}_link", f"{leg_side}_{leg}_link"))
+                    assert pair in guarded, sorted(pair)
+        for arm in ("elbow", "wrist_roll", "wrist_pitch"):
+            assert frozenset((f"{arm_side}_{arm}_link", "pelvis")) in guarded
+
+
+def test_ik_pushes_a_penetrating_forearm_out_of_the_hip():
+    """A frame that starts in penetration ends separated (mink alone only says 'no deeper')."""
+    model = kinematic_model()
+    q0 = np.concatenate([[0.0, 0.0, 0.75, 1.0, 0.0, 0.0, 0.0], np.zeros(spec.NUM_JOINTS)])
+    for name, value in _FOREARM_IN_HIP.items():
+        q0[7 + spec.joint_index(name)] = value
+    solver = ik.GMRSolver(model, load_table("smpl"), FPS)
+    solver.reset(q0)
+    assert _forearm_hip_distance(model, solver.data) < -0.005
+    closest = solver.collision_limit.linearize(solver.config, recover=True)
+    assert closest < -0.005  # the recovery rows see the penetration depth
+    assert (solver.collision_limit.rows(solver.config)[1] < 0).any()
+    ids = solver.body_ids  # targets = the penetrating pose itself
+    q = solver.solve_frame(solver.data.xpos[ids].copy(), solver.data.xquat[ids].copy())
+    data = mujoco.MjData(model)
+    data.qpos[:] = q
+    mujoco.mj_kinematics(model, data)
+    assert _forearm_hip_distance(model, data) > -1e-3
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not _HAS_LOADER, reason="nmr_gym.io.human_formats not available")
+def test_arm_down_clips_have_no_self_collision(shared_motions):
+    """Regression: Bandai Namco arm-down clips had forearms inside the hips in 89-100% of
+    frames (first-frame penetration kept for the whole clip; hip_pitch_link unguarded)."""
+    from benchmark.metrics import score
+    from nmr_gym.io import load_human_motion
+
+    for rel, n in (
+        ("bvh/bandai_namco/dataset-2_raise-up-left-hand_normal_001.bvh", 30),
+        ("bvh/bandai_namco/dataset-1_bye_normal_001.bvh", 40),
+    ):
+        human = load_human_motion(shared_motions / rel)[:n]
+        out = retargeters.make("gmr").retarget(human)
+        assert score(out, human)["self_collision_pct"] == 0.0, rel

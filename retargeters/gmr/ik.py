@@ -21,7 +21,9 @@ Two additions that GMR does not have, both on by default and both switchable (th
 makes the output beat the original on the benchmark's near-limit and self-collision columns):
 ``limit_margin`` keeps joints 0.06 rad inside the Menagerie ranges (GMR's own G1 file tightens
 several ranges instead), and ``avoid_self_collision`` adds mink's ``CollisionAvoidanceLimit``
-between legs, arms and trunk (linearised once per frame; see :class:`_FrameCollisionLimit`).
+between legs, arms and trunk (linearised once per frame, re-checked at the frame's solution, and
+a pair left too close is pushed apart by up to ``COLLISION_PASSES`` more stage-2 solves; see
+:class:`_FrameCollisionLimit`).
 With ``limit_margin=0, avoid_self_collision=False`` the method is GMR's with its limits fixed.
 
 Two backends compute exactly the same QPs:
@@ -70,7 +72,26 @@ LIMIT_MARGIN = 0.06
 COLLISION_DETECTION_M = 0.05
 COLLISION_MIN_DISTANCE_M = 0.005
 COLLISION_GAIN = 0.85
-_LEG = ("hip_roll_link", "hip_yaw_link", "knee_link", "ankle_pitch_link", "ankle_roll_link")
+#: After a frame's IK, the collision rows are evaluated again at its solution; while a guarded
+#: pair is closer than COLLISION_MIN_DISTANCE_M there, stage 2 runs again under the new rows,
+#: at most this many times. Needed because one linearisation per frame only sees pairs that
+#: were within COLLISION_DETECTION_M at the warm start: the first frame (warm-started from
+#: GMR's arms-out initial pose) and fast 30 fps arm swings move a forearm more than that within
+#: one frame, into the hip links, unguarded. mink's rows never push a penetrating pair apart
+#: (their bound is 0: "no deeper"), so such a contact then lasted for the whole clip (100% of
+#: the frames of several Bandai Namco clips); see _FrameCollisionLimit.linearize.
+COLLISION_PASSES = 2
+#: hip_pitch_link (the upper-thigh housing beside the pelvis) is where a hanging forearm meets
+#: the leg; leaving it out let forearms sink 2 cm into it in arm-down clips (Bandai Namco,
+#: ACCAD B13: 16-89% of frames).
+_LEG = (
+    "hip_pitch_link",
+    "hip_roll_link",
+    "hip_yaw_link",
+    "knee_link",
+    "ankle_pitch_link",
+    "ankle_roll_link",
+)
 _ARM = (
     "shoulder_roll_link",
     "shoulder_yaw_link",
@@ -180,12 +201,39 @@ class _FrameCollisionLimit(mink.CollisionAvoidanceLimit):
         self._q0 = np.zeros(model.nq)
         self._moved = np.zeros(model.nv)
 
-    def linearize(self, configuration: mink.Configuration) -> None:
+    def linearize(self, configuration: mink.Configuration, recover: bool = False) -> float:
+        """Rows at ``configuration``; with ``recover``, returns the smallest guarded-pair
+        distance [m] (inf if no pair is within the detection distance; nan without it).
+
+        mink bounds a pair closer than the minimum distance by 0 (it may not get closer, but
+        nothing moves it apart), so a penetration, once there, stays. With ``recover`` such a
+        pair gets mink's velocity-damper bound ``gain (d - d_min)`` also when it is negative,
+        which asks the step to separate the pair. Those rows can make the QP infeasible (a
+        joint limit in the way), so only the correction pass of ``solve_frame`` uses them.
+        """
         con = super().compute_qp_inequalities(configuration, 1.0)
-        active = np.isfinite(con.h)
+        active = np.flatnonzero(np.isfinite(con.h))
         self._g = np.ascontiguousarray(con.G[active])
-        self._h = con.h[active]
+        self._h = con.h[active].copy()
         self._q0[:] = configuration.data.qpos
+        if not recover:
+            return math.nan
+        closest = math.inf
+        if len(active):
+            closest = self.minimum_distance_from_collisions + float(np.min(self._h)) / self.gain
+        for row in np.flatnonzero(self._h <= self.bound_relaxation):
+            g1, g2 = self.geom_id_pairs[active[row]]
+            dist = mujoco.mj_geomDistance(
+                self.model,
+                configuration.data,
+                g1,
+                g2,
+                self.collision_detection_distance,
+                self._fromto,
+            )
+            self._h[row] = self.gain * (dist - self.minimum_distance_from_collisions)
+            closest = min(closest, dist)
+        return closest
 
     def rows(self, configuration: mink.Configuration) -> tuple[np.ndarray, np.ndarray]:
         """(G, h') of G dq <= h' at the current configuration."""
@@ -292,6 +340,7 @@ class GMRSolver:
         self._no_rows = np.zeros((0, model.nv))
         self._skew = np.zeros((n, 3, 3))
         self._q_prev: np.ndarray | None = None
+        self._rows_fresh = False  # collision rows already linearised at the current qpos
         self.n_solves = 0
 
     # ------------------------------------------------------------------ state and targets
@@ -300,6 +349,7 @@ class GMRSolver:
         self.data.qpos[:] = qpos
         self._fk()
         self._q_prev = None
+        self._rows_fresh = False
 
     def _fk(self) -> None:
         mujoco.mj_kinematics(self.model, self.data)
@@ -431,21 +481,40 @@ class GMRSolver:
         self._fk()
         self.n_solves += 1
 
+    def _run_stage(self, stage: int) -> None:
+        """GMR's loop for one stage: step while the error drops by more than ``tol``."""
+        err = self._stage_error(stage)
+        self._step(stage)
+        nxt = self._stage_error(stage)
+        extra = 0
+        while err - nxt > self.tol and extra < self.max_extra:
+            err = nxt
+            self._step(stage)
+            nxt = self._stage_error(stage)
+            extra += 1
+
     def solve_frame(self, pos: np.ndarray, quat: np.ndarray) -> np.ndarray:
         """IK for one frame's targets (B, 3) and (B, 4); returns qpos (36,)."""
         self._set_targets(pos, quat)
-        if self.collision_limit is not None:
-            self.collision_limit.linearize(self.config)
+        limit = self.collision_limit
+        if limit is not None and not self._rows_fresh:
+            limit.linearize(self.config)
         for stage in (0, 1):
-            err = self._stage_error(stage)
-            self._step(stage)
-            nxt = self._stage_error(stage)
-            extra = 0
-            while err - nxt > self.tol and extra < self.max_extra:
-                err = nxt
-                self._step(stage)
-                nxt = self._stage_error(stage)
-                extra += 1
+            self._run_stage(stage)
+        self._rows_fresh = False
+        if limit is not None:
+            for n_pass in range(COLLISION_PASSES + 1):
+                if limit.linearize(self.config, recover=True) >= COLLISION_MIN_DISTANCE_M:
+                    # no pair too close: these rows are mink's own at the output pose, i.e.
+                    # at the next frame's warm start, so that frame reuses them
+                    self._rows_fresh = True
+                    break
+                if n_pass == COLLISION_PASSES:
+                    break
+                try:
+                    self._run_stage(1)
+                except mink.NoSolutionFound:  # separation conflicts with a joint limit
+                    break
         q = self.data.qpos.copy()
         self._q_prev = q
         return q
