@@ -152,17 +152,8 @@ def _retarget_motion(plan: RunPlan, index: int) -> list[str]:
             if not isinstance(robot, RobotMotion):
                 raise TypeError(f"returned {type(robot).__name__}, not a RobotMotion")
         except Exception as exc:  # noqa: BLE001 - one failing method must not stop the run
-            complexity, length = classify(human, motion)
             row = res.make_row(
-                motion=motion.name,
-                source=motion.source,
-                retargeter=name,
-                complexity=complexity,
-                length=length,
-                n_frames=human.n_frames,
-                fps=human.fps,
-                seed=plan.seed,
-                error=f"{type(exc).__name__}: {exc}",
+                **_identity(plan, motion, human, name), error=f"{type(exc).__name__}: {exc}"
             )
             res.write_row(plan.rows_dir, row)
             errors.append(f"{name} on {motion.name}: {row['error']}")
@@ -184,6 +175,16 @@ def _retarget_motion(plan: RunPlan, index: int) -> list[str]:
     return errors
 
 
+def _identity(plan: RunPlan, motion: Any, human: Any, retargeter: str) -> dict[str, Any]:
+    """The identity columns of a result row (motion, retargeter, split labels, frames, seed)."""
+    complexity, length = classify(human, motion)
+    return dict(
+        motion=motion.name, source=motion.source, retargeter=retargeter,
+        complexity=complexity, length=length, n_frames=human.n_frames, fps=human.fps,
+        seed=plan.seed,
+    )  # fmt: skip
+
+
 def _score_motion(plan: RunPlan, index: int) -> list[str]:
     """Stage 2 for one motion: score every saved result whose row is missing."""
     from nmr_gym.io import load_robot_motion
@@ -198,21 +199,13 @@ def _score_motion(plan: RunPlan, index: int) -> list[str]:
     if not todo:
         return []
     human = motion.load()
-    complexity, length = classify(human, motion)
     for name in todo:
         path = plan.robot_file(motion.name, name)
         robot = load_robot_motion(path, "nmr")
         metrics = score(robot, human)
         meta = robot.metadata
         row = res.make_row(
-            motion=motion.name,
-            source=motion.source,
-            retargeter=name,
-            complexity=complexity,
-            length=length,
-            n_frames=human.n_frames,
-            fps=human.fps,
-            seed=plan.seed,
+            **_identity(plan, motion, human, name),
             options=str(meta.get("options", "")),
             robot_frames=robot.n_frames,
             robot_fps=robot.fps,
