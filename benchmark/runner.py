@@ -153,7 +153,9 @@ def _retarget_motion(plan: RunPlan, index: int) -> list[str]:
                 raise TypeError(f"returned {type(robot).__name__}, not a RobotMotion")
         except Exception as exc:  # noqa: BLE001 - one failing method must not stop the run
             row = res.make_row(
-                **_identity(plan, motion, human, name), error=f"{type(exc).__name__}: {exc}"
+                **_identity(plan, motion, human),
+                retargeter=name,
+                error=f"{type(exc).__name__}: {exc}",
             )
             res.write_row(plan.rows_dir, row)
             errors.append(f"{name} on {motion.name}: {row['error']}")
@@ -175,13 +177,12 @@ def _retarget_motion(plan: RunPlan, index: int) -> list[str]:
     return errors
 
 
-def _identity(plan: RunPlan, motion: Any, human: Any, retargeter: str) -> dict[str, Any]:
-    """The identity columns of a result row (motion, retargeter, split labels, frames, seed)."""
+def _identity(plan: RunPlan, motion: Any, human: Any) -> dict[str, Any]:
+    """The identity columns of a motion's result rows (add ``retargeter=``): classified once."""
     complexity, length = classify(human, motion)
     return dict(
-        motion=motion.name, source=motion.source, retargeter=retargeter,
-        complexity=complexity, length=length, n_frames=human.n_frames, fps=human.fps,
-        seed=plan.seed,
+        motion=motion.name, source=motion.source, complexity=complexity, length=length,
+        n_frames=human.n_frames, fps=human.fps, seed=plan.seed,
     )  # fmt: skip
 
 
@@ -199,13 +200,15 @@ def _score_motion(plan: RunPlan, index: int) -> list[str]:
     if not todo:
         return []
     human = motion.load()
+    identity = _identity(plan, motion, human)
     for name in todo:
         path = plan.robot_file(motion.name, name)
         robot = load_robot_motion(path, "nmr")
         metrics = score(robot, human)
         meta = robot.metadata
         row = res.make_row(
-            **_identity(plan, motion, human, name),
+            **identity,
+            retargeter=name,
             options=str(meta.get("options", "")),
             robot_frames=robot.n_frames,
             robot_fps=robot.fps,

@@ -79,24 +79,9 @@ ARM_IN_TORSO = {
     "left_shoulder_roll_joint": -1.0,
     "left_elbow_joint": 1.0,
 }
-HAND_ON_TORSO = dict(
-    zip(
-        [
-            f"left_{n}_joint"
-            for n in (
-                "shoulder_pitch",
-                "shoulder_roll",
-                "shoulder_yaw",
-                "elbow",
-                "wrist_roll",
-                "wrist_pitch",
-                "wrist_yaw",
-            )
-        ],
-        [-2.26, 1.17, -1.17, -0.63, -1.79, -1.05, -1.0],
-        strict=True,
-    )
-)
+_ARM_PREFIXES = ("left_shoulder", "left_elbow", "left_wrist")
+_LEFT_ARM = [j for j in spec.JOINT_NAMES if j.startswith(_ARM_PREFIXES)]
+HAND_ON_TORSO = dict(zip(_LEFT_ARM, [-2.26, 1.17, -1.17, -0.63, -1.79, -1.05, -1.0], strict=True))
 
 
 def posed(pose: dict[str, float]) -> np.ndarray:

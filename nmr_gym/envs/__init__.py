@@ -23,20 +23,15 @@ EVAL_ID = "NMRTrack-G1-Eval-v0"
 #: BeyondMimic's episode length: 10 s at 50 Hz.
 EPISODE_STEPS = 500
 
-if TRAIN_ID not in gym.registry:
-    gym.register(
-        id=TRAIN_ID,
-        entry_point="nmr_gym.envs.tracking_env:G1TrackingEnv",
-        max_episode_steps=EPISODE_STEPS,
-        kwargs={"evaluation": False},
-    )
-if EVAL_ID not in gym.registry:
-    # No step limit: the episode lasts exactly the clip (the env truncates at its last frame).
-    gym.register(
-        id=EVAL_ID,
-        entry_point="nmr_gym.envs.tracking_env:G1TrackingEnv",
-        max_episode_steps=None,
-        kwargs={"evaluation": True},
-    )
+# Training: 10 s episodes. Evaluation: no step limit, the episode lasts exactly the clip (the
+# env truncates at its last frame).
+for _id, _steps, _evaluation in ((TRAIN_ID, EPISODE_STEPS, False), (EVAL_ID, None, True)):
+    if _id not in gym.registry:
+        gym.register(
+            id=_id,
+            entry_point="nmr_gym.envs.tracking_env:G1TrackingEnv",
+            max_episode_steps=_steps,
+            kwargs={"evaluation": _evaluation},
+        )
 
 __all__ = ["CONTROL_FPS", "EPISODE_STEPS", "EVAL_ID", "TRAIN_ID", "G1TrackingEnv", "MotionLibrary"]
