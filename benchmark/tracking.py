@@ -1,6 +1,11 @@
-"""Tracking evaluation: run a tracker (a PPO policy or the training-free PD baseline) on the
+"""Tracking evaluation: run a tracker (a PPO policy or a training-free baseline) on the
 evaluation environment ``NMRTrack-G1-Eval-v0`` and score it per clip, plus MuJoCo inverse
 dynamics of the reference itself.
+
+Training-free baselines (:data:`BASELINES`): ``pd`` -- the PD servos track the next reference
+frame's joint positions; ``pd-ff`` -- the same plus the reference's inverse-dynamics joint
+torques as a feed-forward, folded into the PD target (:class:`PDFeedForwardPolicy`). Neither
+assists the root.
 
 Per clip (one episode from frame 0, no noise, pushes or randomisation):
 
@@ -24,14 +29,19 @@ qacc without contacts gives the generalised force the motion needs; the ground c
 of the root's share through the feet (non-negative forces in linearised friction cones at the
 foot contact spheres near the floor, fitted by non-negative least squares); what is left is the
 residual root force [N] and torque [N m] -- a non-physical "hand of god" (lower is more
-feasible). Joint torques are the joint part after subtracting the fitted contact forces; the
-fraction of frames where any exceeds the G1 effort limits is reported.
+feasible). Joint torques are the joint part after subtracting contact forces from a second fit:
+among the forces giving (almost exactly) that least-residual root wrench, the ones that need the
+least joint effort (torques in units of their effort limits), because the first fit's solution
+is a sparse vertex that jumps between feet from frame to frame. The fraction of frames where
+any joint torque exceeds the G1 effort limits is reported. :func:`reference_dynamics` returns
+the per-frame quantities (shared with the ``pd-ff`` baseline).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import mujoco
@@ -46,6 +56,13 @@ PHC_FAIL_DISTANCE = 0.5
 CONTACT_HEIGHT = 0.02
 #: Friction coefficient of the linearised friction cones (4 edges) used for the ground forces.
 ID_FRICTION = 1.0
+#: Inverse dynamics, second contact fit: weight [1/N] of the root-wrench rows against the joint
+#: torques in units of their effort limits, so that 0.01 N of root wrench weighs as much as a
+#: joint's whole effort limit (the root wrench of the first fit is kept almost exactly).
+ID_ROOT_WEIGHT = 100.0
+#: Inverse dynamics, second contact fit: weight [1/N] of the contact forces themselves (makes
+#: the fit unique where forces inside one foot cancel out in every joint).
+ID_FORCE_REGULARISATION = 1e-3
 #: Torque-limit check tolerance: |tau| > (1 + tol) * limit counts as exceeding.
 TORQUE_LIMIT_TOLERANCE = 0.0
 
@@ -58,6 +75,96 @@ def pd_baseline_policy(obs: Any, env: Any) -> np.ndarray:
     The root is free (no assistance); the actuators are the environment's PD servos.
     """
     return env.action_for_joint_targets(env.reference_joint_pos(1))
+
+
+def pd_gains(model: mujoco.MjModel) -> tuple[np.ndarray, np.ndarray]:
+    """Stiffness kp [N m/rad] and damping kd [N m s/rad] (29,) of the position actuators, in
+    G1 joint order, read from the compiled model (``gainprm[0]``, ``-biasprm[2]``)."""
+    kp, kd = np.zeros(spec.NUM_JOINTS), np.zeros(spec.NUM_JOINTS)
+    dof = model.jnt_dofadr[model.actuator_trnid[:, 0]] - 6  # actuator -> hinge index
+    kp[dof] = model.actuator_gainprm[:, 0]
+    kd[dof] = -model.actuator_biasprm[:, 2]
+    return kp, kd
+
+
+def feed_forward_offsets(
+    dyn: ReferenceDynamics,
+    joint_vel: np.ndarray,
+    kp: np.ndarray,
+    kd: np.ndarray,
+    damping_compensation: bool = True,
+) -> np.ndarray:
+    """PD target offsets (T, 29) [rad] that make a position actuator add a torque feed-forward.
+
+    MuJoCo's position actuator applies ``kp (ctrl - q) - kd qdot`` (its velocity target is 0).
+    On the reference (q = q_ref, qdot = qdot_ref), ``ctrl = q_ref + offset`` applies
+    ``kp offset - kd qdot_ref``; choosing ``offset = (tau_ff + kd qdot_ref) / kp`` makes it apply
+    ``tau_ff`` there, and off the reference the servo acts on the errors
+    ``kp (q_ref - q) + kd (qdot_ref - qdot)`` -- a PD with velocity target qdot_ref plus the
+    feed-forward. ``damping_compensation=False`` drops the ``kd qdot_ref`` term (offset
+    ``tau_ff / kp``). ``tau_ff`` is the inverse-dynamics joint torque clipped to the G1 effort
+    limits; ``joint_vel`` (T, 29) [rad/s] is the reference's.
+    """
+    tau = np.clip(dyn.joint_torque_nm, -spec.EFFORT_LIMIT, spec.EFFORT_LIMIT)  # (T, 29)
+    if damping_compensation:
+        tau = tau + kd * joint_vel
+    return tau / kp
+
+
+@dataclass
+class PDFeedForwardPolicy:
+    """Training-free tracker "pd-ff": PD targets at the next reference frame plus a torque
+    feed-forward from inverse dynamics, folded into the target (:func:`feed_forward_offsets`).
+
+    Same call signature as :func:`pd_baseline_policy`. The offsets of every frame of the env's
+    motion library are computed once (:func:`reference_dynamics` per clip on a copy of the env's
+    model, with its PD gains) and cached per library; a step only indexes a row.
+
+    Args:
+        lookahead: reference frames ahead of the current one whose position, velocity and
+            torque define the target (1, as the PD baseline).
+        damping_compensation: add ``kd qdot_ref / kp`` so that the actuator's damping acts on
+            the velocity error instead of the absolute velocity.
+    """
+
+    lookahead: int = 1
+    damping_compensation: bool = True
+    _cache: Any = field(
+        default_factory=weakref.WeakKeyDictionary, init=False, repr=False, compare=False
+    )
+
+    def offsets(self, env: Any) -> np.ndarray:
+        """Target offsets (N, 29) [rad] for every global frame of ``env.library`` (cached)."""
+        lib = env.library
+        out = self._cache.get(lib)
+        if out is None:
+            kp, kd = pd_gains(env.model)
+            parts = []
+            for clip in lib.motions:  # already resampled to the library's rate
+                dyn = reference_dynamics(clip, lib.fps, env.model)
+                parts.append(
+                    feed_forward_offsets(dyn, clip.joint_vel, kp, kd, self.damping_compensation)
+                )
+            out = np.ascontiguousarray(np.concatenate(parts))  # (N, 29)
+            self._cache[lib] = out
+        return out
+
+    def joint_targets(self, env: Any) -> np.ndarray:
+        """PD targets (29,) [rad] for the env's current frame."""
+        lib, clip = env.library, env.clip_index
+        g = lib.frame(clip, env.clip_frame)
+        k = min(g + self.lookahead, lib.frame(clip, int(lib.clip_length[clip]) - 1))
+        return lib.joint_pos[k] + self.offsets(env)[k]
+
+    def __call__(self, obs: Any, env: Any) -> np.ndarray:
+        return env.action_for_joint_targets(self.joint_targets(env))
+
+
+#: The "pd-ff" baseline (one shared instance: its cache is keyed by motion library).
+pd_ff_baseline_policy = PDFeedForwardPolicy()
+
+#: Training-free trackers by name (``nmr-bench eval-tracker NAME MOTION...``).
+BASELINES: dict[str, Policy] = {"pd": pd_baseline_policy, "pd-ff": pd_ff_baseline_policy}
 
 
 @dataclass
@@ -198,18 +305,39 @@ def _foot_spheres(model: mujoco.MjModel) -> tuple[np.ndarray, np.ndarray]:
     return sph, model.geom_size[sph, 0]
 
 
-def inverse_dynamics(motion: RobotMotion, fps: float = 50.0) -> dict[str, float]:
-    """Residual root force/torque and torque-limit violations of a reference motion.
+@dataclass(frozen=True)
+class ReferenceDynamics:
+    """Per-frame MuJoCo inverse dynamics of a reference (T frames at ``fps``).
 
-    Returns ``id_root_force_n`` / ``id_root_torque_nm`` (mean over frames of the residual's
-    norm), their maxima (``*_max``), and ``id_torque_limit_pct`` (percent of frames where any
-    joint torque exceeds its effort limit).
+    ``root_force_n`` (T, 3) [N] and ``root_torque_nm`` (T, 3) [N m]: the residual generalised
+    force on the free joint that the fitted ground forces cannot supply (world-frame force, the
+    torque in MuJoCo's free-joint convention, i.e. about the pelvis axes); ``joint_torque_nm``
+    (T, 29) [N m]: the joint torques the motion needs, contact forces subtracted, G1 joint order.
     """
+
+    fps: float
+    root_force_n: np.ndarray  # (T, 3)
+    root_torque_nm: np.ndarray  # (T, 3)
+    joint_torque_nm: np.ndarray  # (T, 29)
+
+
+def reference_dynamics(
+    motion: RobotMotion, fps: float = 50.0, model: mujoco.MjModel | None = None
+) -> ReferenceDynamics:
+    """Per-frame inverse dynamics of ``motion`` resampled to ``fps`` (see the module docstring).
+
+    ``model``: the MuJoCo model to use (copied; default ``nmr_gym.g1.tracking_model()``, whose
+    joints carry the armatures the actuators must also accelerate). qacc is the central
+    difference of qvel at ``fps``. One function for :func:`inverse_dynamics` (feasibility
+    columns) and :class:`PDFeedForwardPolicy` (torque feed-forward).
+    """
+    import copy
+
     from scipy.optimize import nnls
 
     from nmr_gym.g1 import tracking_model
 
-    m = tracking_model()
+    m = tracking_model() if model is None else copy.copy(model)
     m.opt.disableflags |= int(mujoco.mjtDisableBit.mjDSBL_CONTACT)
     d = mujoco.MjData(m)
     ref = motion.resample(fps) if motion.fps != fps else motion
@@ -221,7 +349,8 @@ def inverse_dynamics(motion: RobotMotion, fps: float = 50.0) -> dict[str, float]
     edges = np.array([[mu, 0, 1], [-mu, 0, 1], [0, mu, 1], [0, -mu, 1]], float)
     edges /= np.linalg.norm(edges, axis=1, keepdims=True)
     jacp = np.zeros((3, m.nv))
-    force, torque, over = [], [], []
+    inv_limit = (1.0 / spec.EFFORT_LIMIT)[:, None]  # (29, 1)
+    need_all = np.empty((ref.n_frames, m.nv))  # (T, 35)
     for t in range(ref.n_frames):
         d.qpos[:], d.qvel[:], d.qacc[:] = qpos[t], qvel[t], qacc[t]
         mujoco.mj_inverse(m, d)
@@ -233,15 +362,47 @@ def inverse_dynamics(motion: RobotMotion, fps: float = 50.0) -> dict[str, float]
             mujoco.mj_jac(m, d, jacp, None, point, int(m.geom_bodyid[g]))
             cols.append(jacp.T @ edges.T)  # (nv, 4): generalised force per unit edge force
         if cols:
-            basis = np.concatenate(cols, axis=1)
-            coef, _ = nnls(basis[:6], need[:6])
+            basis = np.concatenate(cols, axis=1)  # (nv, k)
+            coef, _ = nnls(basis[:6], need[:6])  # the least residual root wrench
+            root = need[:6] - basis[:6] @ coef
+            # Among the contact forces giving (almost) that root wrench, the ones needing the
+            # least joint effort: a vertex of the first fit (NNLS is sparse) can put the whole
+            # weight on one foot edge one frame and the other foot the next.
+            k = basis.shape[1]
+            system = np.concatenate(
+                [
+                    ID_ROOT_WEIGHT * basis[:6],
+                    basis[6:] * inv_limit,
+                    ID_FORCE_REGULARISATION * np.eye(k),
+                ]
+            )
+            rhs = np.concatenate(
+                [ID_ROOT_WEIGHT * (need[:6] - root), need[6:] * inv_limit[:, 0], np.zeros(k)]
+            )
+            coef, _ = nnls(system, rhs)
             need = need - basis @ coef
-        force.append(np.linalg.norm(need[:3]))
-        torque.append(np.linalg.norm(need[3:6]))
-        over.append(
-            bool(np.any(np.abs(need[6:]) > spec.EFFORT_LIMIT * (1.0 + TORQUE_LIMIT_TOLERANCE)))
-        )
-    force, torque = np.array(force), np.array(torque)
+            need[:6] = root
+        need_all[t] = need
+    return ReferenceDynamics(
+        fps=float(fps),
+        root_force_n=need_all[:, :3],
+        root_torque_nm=need_all[:, 3:6],
+        joint_torque_nm=need_all[:, 6:],
+    )
+
+
+def inverse_dynamics(motion: RobotMotion, fps: float = 50.0) -> dict[str, float]:
+    """Residual root force/torque and torque-limit violations of a reference motion.
+
+    Returns ``id_root_force_n`` / ``id_root_torque_nm`` (mean over frames of the residual's
+    norm), their maxima (``*_max``), and ``id_torque_limit_pct`` (percent of frames where any
+    joint torque exceeds its effort limit).
+    """
+    dyn = reference_dynamics(motion, fps)
+    force = np.linalg.norm(dyn.root_force_n, axis=1)
+    torque = np.linalg.norm(dyn.root_torque_nm, axis=1)
+    limit = spec.EFFORT_LIMIT * (1.0 + TORQUE_LIMIT_TOLERANCE)
+    over = np.any(np.abs(dyn.joint_torque_nm) > limit, axis=1)
     return {
         "id_root_force_n": float(force.mean()),
         "id_root_force_n_max": float(force.max()),

@@ -113,7 +113,10 @@ def test_tracked_body_order_matches_spec():
 
 
 @pytest.mark.slow  # ~12 s of CPU (torch and stable-baselines3 imports, a tiny PPO run)
-def test_train_tracker_then_eval_tracker_end_to_end(tmp_path):
+@pytest.mark.parametrize(
+    "vec_args", [[], ["--vec", "dummy", "--lr-schedule", "fixed"]], ids=["batched", "dummy"]
+)
+def test_train_tracker_then_eval_tracker_end_to_end(tmp_path, vec_args):
     """A tiny PPO run writes model, normalisation, checkpoint and curve; eval-tracker reads it."""
     pytest.importorskip("stable_baselines3")
     pytest.importorskip("nmr_gym.io.robot_formats")
@@ -127,7 +130,7 @@ def test_train_tracker_then_eval_tracker_end_to_end(tmp_path):
     out = tmp_path / "run"
     args = ["train-tracker", str(path), "--out", str(out), "--timesteps", "128"]
     args += ["--n-envs", "1", "--n-steps", "64", "--net-arch", "16", "--checkpoint-every", "64"]
-    assert main([*args, "--target-kl", "0", "--no-progress"]) == 0
+    assert main([*args, *vec_args, "--no-progress"]) == 0
     assert {"model.zip", "vecnormalize.pkl", "curve.csv", "curve.png", "config.json"} <= {
         p.name for p in out.iterdir()
     }
@@ -138,3 +141,21 @@ def test_train_tracker_then_eval_tracker_end_to_end(tmp_path):
     assert main(["eval-tracker", str(out), str(path), "--out", str(rows)]) == 0
     df = pd.read_csv(rows)
     assert df.tracker[0] == str(out) and 0 < df.episode_length[0] <= df.clip_length[0]
+
+
+def test_kl_adaptive_learning_rate_follows_rsl_rl_rule():
+    from benchmark.commands.train_tracker import KL_ADAPTIVE, KLAdaptiveLR
+
+    lr = KLAdaptiveLR(1e-3, desired_kl=0.01)
+    assert lr(0.5) == 1e-3
+    assert lr.update(0.03) == pytest.approx(1e-3 / KL_ADAPTIVE["factor"])  # KL > 2x desired
+    assert lr.update(0.01) == pytest.approx(1e-3 / KL_ADAPTIVE["factor"])  # within band: kept
+    assert lr.update(0.001) == pytest.approx(1e-3)  # KL < desired / 2
+    for _ in range(100):
+        lr.update(1.0)
+    assert lr.lr == KL_ADAPTIVE["min_lr"]
+    for _ in range(100):
+        lr.update(1e-6)
+    assert lr.lr == KL_ADAPTIVE["max_lr"]
+    with pytest.raises(ValueError, match="desired_kl"):
+        KLAdaptiveLR(1e-3, desired_kl=0.0)

@@ -1,14 +1,16 @@
 """``nmr-bench eval-tracker POLICY MOTION...``: tracking results per clip on NMRTrack-G1-Eval-v0.
 
-POLICY is a ``train-tracker`` output folder (or its model .zip), or ``pd`` for the training-free
-baseline (PD servos tracking the reference joint positions, root free); ``--baseline pd`` does
-the same with every positional argument a MOTION. Per clip: success (both rules: no early
-termination through the clip, and PHC's mean body distance never above 0.5 m, each also shown),
-MPJPE (root-relative) and W-MPJPE (world) over the 14 tracked bodies [m], mean joint error
-[rad], episode length. ``--inverse-dynamics`` adds the reference's residual root force/torque
-and torque-limit frames (MuJoCo inverse dynamics). ``--out FILE.csv`` writes the rows (keyed by
-motion and retargeter, the benchmark's tracking columns + extras); ``--results RESULTS.csv``
-merges the tracking columns into a benchmark results table in place.
+POLICY is a ``train-tracker`` output folder (or its model .zip), or a training-free baseline:
+``pd`` (PD servos tracking the reference joint positions, root free) or ``pd-ff`` (the same plus
+the reference's inverse-dynamics joint torques as a feed-forward folded into the PD targets);
+``--baseline NAME`` does the same with every positional argument a MOTION. Per clip: success
+(both rules: no early termination through the clip, and PHC's mean body distance never above
+0.5 m, each also shown), MPJPE (root-relative) and W-MPJPE (world) over the 14 tracked bodies
+[m], mean joint error [rad], episode length. ``--inverse-dynamics`` adds the reference's
+residual root force/torque and torque-limit frames (MuJoCo inverse dynamics). ``--out
+FILE.csv`` writes the rows (keyed by motion and retargeter, the benchmark's tracking columns +
+extras); ``--results RESULTS.csv`` merges the tracking columns into a benchmark results table in
+place.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ import argparse
 from benchmark.commands._common import add_json, emit_table
 
 NAME = "eval-tracker"
-HELP = "evaluate a tracking policy (or the PD baseline) per clip on NMRTrack-G1-Eval-v0"
+HELP = "evaluate a tracking policy (or a training-free baseline) per clip on NMRTrack-G1-Eval-v0"
 ORDER = 61
+#: The training-free baselines (``benchmark.tracking.BASELINES``; spelled here so that building
+#: the parser does not import MuJoCo).
+BASELINE_NAMES = ("pd", "pd-ff")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,14 +32,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "items",
         nargs="+",
         metavar="POLICY MOTION",
-        help="policy folder/.zip or 'pd', then motions (builtin:NAME, suite "
-        "clip name, 'builtin', robot or human motion files)",
+        help="policy folder/.zip or a baseline (pd, pd-ff), then motions (builtin:NAME, "
+        "suite clip name, 'builtin', robot or human motion files)",
     )
     parser.add_argument(
         "--baseline",
-        choices=("pd",),
+        choices=BASELINE_NAMES,
         default=None,
-        help="evaluate the training-free PD baseline; every positional is a MOTION",
+        help="evaluate a training-free baseline (pd: PD tracking; pd-ff: PD with an "
+        "inverse-dynamics torque feed-forward); every positional is a MOTION",
     )
     parser.add_argument(
         "--retargeter",
@@ -60,20 +66,20 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from benchmark.tracking import (
+        BASELINES,
         SB3Policy,
         evaluate,
         inverse_dynamics,
-        pd_baseline_policy,
         resolve_motion_specs,
     )
     from nmr_gym.errors import MotionError
 
     items = list(args.items)
-    if args.baseline is None and items[0] == "pd":
-        args.baseline = "pd"
+    if args.baseline is None and items[0] in BASELINES:
+        args.baseline = items[0]
         items = items[1:]
     if args.baseline:
-        policy, tracker, specs = pd_baseline_policy, "pd", items
+        policy, tracker, specs = BASELINES[args.baseline], args.baseline, items
     else:
         if len(items) < 2:
             raise MotionError("eval-tracker needs a POLICY and at least one MOTION")

@@ -1,15 +1,18 @@
 """``nmr-bench train-tracker MOTION... --out DIR``: PPO (stable-baselines3) on NMRTrack-G1-v0.
 
-BeyondMimic's PPO hyper-parameters (anchors.md section 2), adapted to a few CPU processes:
+BeyondMimic's PPO hyper-parameters (anchors.md section 2), adapted to one CPU machine:
 
-- rollout: 24 steps x 4096 GPU envs = 98k samples per update there; here ``--n-envs`` processes
-  (default: CPU count) x ``--n-steps`` 512, so an update still averages several episodes
-  (2 envs: 1024 samples) -- 24 steps of 2 envs would be far too noisy;
+- envs: ``--vec batched`` (default) runs ``--n-envs`` robots (default 32) in one process
+  (:class:`~nmr_gym.envs.G1TrackingVecEnv`, physics in ``--threads`` threads, one adaptive
+  sampler as on BeyondMimic's GPU); ``subproc``/``dummy`` run one ``G1TrackingEnv`` per env;
+- rollout: 24 steps x 4096 GPU envs = 98k samples per update there; here ``--n-envs`` x
+  ``--n-steps`` (32 x 64 = 2048 samples), so an update still averages many episodes;
 - 4 minibatches and 5 epochs as BeyondMimic; gamma 0.99, GAE lambda 0.95, clip 0.2, entropy
   0.005, value coefficient 1.0, gradient norm 1.0; actor and critic [512, 256, 128] ELU,
   initial action std 1.0, observation normalisation (``VecNormalize``, rewards not normalised);
-- learning rate: BeyondMimic adapts 1e-3 to a KL target of 0.01; stable-baselines3 has no
-  adaptive schedule, so a fixed 3e-4 with KL early stopping (``target_kl`` 0.02) plays that role;
+- learning rate: BeyondMimic's 1e-3 adapted to a KL of 0.01 (:class:`KLAdaptiveLR`, stepped
+  after each update rather than each minibatch); ``--lr-schedule fixed`` uses a fixed rate with
+  KL early stopping (``--target-kl``, default 0.02) instead;
 - the critic sees the actor's 160-dim observation: stable-baselines3's PPO has no asymmetric
   critic (the 286-dim privileged observation is available from the env's ``obs_mode="dict"``).
 
@@ -35,7 +38,8 @@ ORDER = 60
 
 NET_ARCH = [512, 256, 128]
 PPO_DEFAULTS = {
-    "n_steps": 512,
+    "n_envs": 32,
+    "n_steps": 64,
     "n_minibatches": 4,
     "n_epochs": 5,
     "gamma": 0.99,
@@ -44,7 +48,7 @@ PPO_DEFAULTS = {
     "ent_coef": 0.005,
     "vf_coef": 1.0,
     "max_grad_norm": 1.0,
-    "learning_rate": 3e-4,
+    "learning_rate": 1e-3,
     "target_kl": 0.02,
 }
 CURVE_COLUMNS = (
@@ -65,6 +69,34 @@ CURVE_COLUMNS = (
 )
 
 
+#: BeyondMimic's (rsl_rl's) KL-adaptive learning rate: after an update whose mean KL exceeds
+#: ``2 * desired_kl`` the rate is divided by ``factor``, below ``desired_kl / 2`` multiplied,
+#: within [min_lr, max_lr]. rsl_rl adapts after every minibatch; here after every update.
+KL_ADAPTIVE = {"desired_kl": 0.01, "factor": 1.5, "min_lr": 1e-5, "max_lr": 1e-2}
+
+
+class KLAdaptiveLR:
+    """A stable-baselines3 learning-rate schedule that :class:`AdaptLR` steers by the KL."""
+
+    def __init__(self, lr: float, desired_kl: float = KL_ADAPTIVE["desired_kl"]):
+        if not desired_kl > 0:
+            raise ValueError(f"desired_kl must be > 0, got {desired_kl}")
+        self.lr = float(lr)
+        self.desired_kl = float(desired_kl)
+
+    def __call__(self, progress_remaining: float) -> float:
+        return self.lr
+
+    def update(self, kl: float) -> float:
+        """The new rate after an update whose mean approximate KL was ``kl``."""
+        k = KL_ADAPTIVE
+        if kl > 2.0 * self.desired_kl:
+            self.lr = max(self.lr / k["factor"], k["min_lr"])
+        elif 0.0 < kl < 0.5 * self.desired_kl:
+            self.lr = min(self.lr * k["factor"], k["max_lr"])
+        return self.lr
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "motions",
@@ -79,7 +111,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="retargeter for built-in clips and human files (default gmr)",
     )
     parser.add_argument("--timesteps", type=int, default=1_000_000, help="env steps in total")
-    parser.add_argument("--n-envs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--n-envs",
+        type=int,
+        default=PPO_DEFAULTS["n_envs"],
+        help="robots (batched) or env processes (subproc; there use e.g. 2 x --n-steps 512)",
+    )
     parser.add_argument(
         "--n-steps",
         type=int,
@@ -91,8 +128,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target-kl",
         type=float,
-        default=PPO_DEFAULTS["target_kl"],
-        help="KL early stopping of an update (0: none)",
+        default=None,
+        help="KL early stopping of an update (0: none; default none with the adaptive "
+        f"learning rate, {PPO_DEFAULTS['target_kl']} with a fixed one)",
     )
     parser.add_argument(
         "--init-std",
@@ -112,10 +150,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from DIR's checkpoint")
     parser.add_argument(
         "--vec",
-        choices=("subproc", "dummy"),
-        default="subproc",
-        help="vector env kind (dummy: one process)",
+        choices=("batched", "subproc", "dummy"),
+        default="batched",
+        help="vector env kind: batched (G1TrackingVecEnv, one process, physics in --threads "
+        "threads), subproc (one process per env) or dummy (one process, env by env)",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="physics threads of the batched vector env",
+    )
+    parser.add_argument(
+        "--lr-schedule",
+        choices=("adaptive", "fixed"),
+        default="adaptive",
+        help="adaptive: BeyondMimic's KL-adaptive learning rate (desired KL --desired-kl)",
+    )
+    parser.add_argument("--desired-kl", type=float, default=KL_ADAPTIVE["desired_kl"])
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -164,6 +216,10 @@ def _callbacks(args, out: Path, motions, t_start: float):
             return True
 
         def _on_rollout_end(self) -> None:
+            lr = self.model.learning_rate
+            kl = self.model.logger.name_to_value.get("train/approx_kl")  # the last update's
+            if isinstance(lr, KLAdaptiveLR) and kl:
+                self.logger.record("train/adaptive_lr", lr.update(kl))
             mean = lambda k: float(np.mean(self.acc[k])) if self.acc.get(k) else np.nan  # noqa
             row = {
                 "timesteps": self.num_timesteps,
@@ -290,14 +346,35 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     motions = resolve_motion_specs(args.motions, args.retargeter)
-    torch.set_num_threads(1)
+    # Subprocess envs take the cores while torch trains in this one; the batched env's physics
+    # threads are idle during updates, so torch may use the same cores then.
+    torch.set_num_threads(max(1, args.threads) if args.vec == "batched" else 1)
     from gymnasium.wrappers import TimeLimit
 
     def make_env():
         return TimeLimit(G1TrackingEnv(motions), EPISODE_STEPS)
 
-    vec_cls = SubprocVecEnv if args.vec == "subproc" and args.n_envs > 1 else DummyVecEnv
-    venv = make_vec_env(make_env, n_envs=args.n_envs, seed=args.seed, vec_env_cls=vec_cls)
+    if args.vec == "batched":
+        from stable_baselines3.common.vec_env import VecMonitor
+
+        from nmr_gym.envs.sb3 import SB3VecEnv
+
+        venv = VecMonitor(
+            SB3VecEnv(
+                args.n_envs,
+                motions,
+                num_threads=max(1, args.threads),
+                max_episode_steps=EPISODE_STEPS,
+            )
+        )
+        venv.seed(args.seed)
+    else:
+        vec_cls = SubprocVecEnv if args.vec == "subproc" and args.n_envs > 1 else DummyVecEnv
+        venv = make_vec_env(make_env, n_envs=args.n_envs, seed=args.seed, vec_env_cls=vec_cls)
+    adaptive = args.lr_schedule == "adaptive"
+    lr = KLAdaptiveLR(args.learning_rate, args.desired_kl) if adaptive else args.learning_rate
+    if args.target_kl is None:
+        args.target_kl = 0.0 if adaptive else PPO_DEFAULTS["target_kl"]
     ckpt = out / "checkpoints"
     latest = _latest_checkpoint(ckpt) if args.resume else None
     n_steps = args.n_steps
@@ -320,7 +397,7 @@ def run(args: argparse.Namespace) -> int:
             ent_coef=PPO_DEFAULTS["ent_coef"],
             vf_coef=PPO_DEFAULTS["vf_coef"],
             max_grad_norm=PPO_DEFAULTS["max_grad_norm"],
-            learning_rate=args.learning_rate,
+            learning_rate=lr,
             target_kl=args.target_kl or None,
             seed=args.seed,
             device="cpu",
@@ -339,10 +416,17 @@ def run(args: argparse.Namespace) -> int:
         "n_steps": n_steps,
         "batch_size": batch,
         "learning_rate": args.learning_rate,
+        "lr_schedule": args.lr_schedule,
+        "desired_kl": args.desired_kl if args.lr_schedule == "adaptive" else None,
+        "vec": args.vec,
         "net_arch": list(args.net_arch),
         "init_std": args.init_std,
         "seed": args.seed,
-        **{k: v for k, v in PPO_DEFAULTS.items() if k not in ("n_steps", "learning_rate")},
+        **{
+            k: v
+            for k, v in PPO_DEFAULTS.items()
+            if k not in ("n_envs", "n_steps", "learning_rate", "target_kl")
+        },
         "target_kl": args.target_kl,
     }
     (out / "config.json").write_text(json.dumps(config, indent=1))

@@ -16,12 +16,11 @@ from __future__ import annotations
 import gymnasium as gym
 
 from nmr_gym.envs.motion_library import CONTROL_FPS, MotionLibrary
-from nmr_gym.envs.tracking_env import G1TrackingEnv
+from nmr_gym.envs.tracking_env import EPISODE_STEPS, G1TrackingEnv
+from nmr_gym.envs.vector_env import G1TrackingVecEnv
 
 TRAIN_ID = "NMRTrack-G1-v0"
 EVAL_ID = "NMRTrack-G1-Eval-v0"
-#: BeyondMimic's episode length: 10 s at 50 Hz.
-EPISODE_STEPS = 500
 
 # Training: 10 s episodes. Evaluation: no step limit, the episode lasts exactly the clip (the
 # env truncates at its last frame).
@@ -34,4 +33,12 @@ for _id, _steps, _evaluation in ((TRAIN_ID, EPISODE_STEPS, False), (EVAL_ID, Non
             kwargs={"evaluation": _evaluation},
         )
 
-__all__ = ["CONTROL_FPS", "EPISODE_STEPS", "EVAL_ID", "TRAIN_ID", "G1TrackingEnv", "MotionLibrary"]
+__all__ = [
+    "CONTROL_FPS",
+    "EPISODE_STEPS",
+    "EVAL_ID",
+    "TRAIN_ID",
+    "G1TrackingEnv",
+    "G1TrackingVecEnv",
+    "MotionLibrary",
+]

@@ -53,6 +53,8 @@ def _make_renderer(model: mujoco.MjModel, height: int, width: int) -> mujoco.Ren
 
 
 DECIMATION = 4
+#: BeyondMimic's episode length: 10 s at 50 Hz (the training id's ``max_episode_steps``).
+EPISODE_STEPS = 500
 #: Actions are unbounded in BeyondMimic; the Box needs finite bounds. 25 lets a target reach
 #: every joint limit (the wrist pitch/yaw scale is only 0.0745 rad per unit).
 ACTION_BOUND = 25.0
@@ -149,6 +151,7 @@ class G1TrackingEnv(gym.Env):
         push_lin_vel: tuple[float, float, float] = dr.PUSH_LIN_VEL,
         push_ang_vel: tuple[float, float, float] = dr.PUSH_ANG_VEL,
         menagerie_dir: str | os.PathLike | None = None,
+        model: mujoco.MjModel | None = None,
     ):
         if obs_mode not in OBS_MODES:
             raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
@@ -157,11 +160,20 @@ class G1TrackingEnv(gym.Env):
         self.evaluation = bool(evaluation)
         self.obs_mode = obs_mode
         self.render_mode = render_mode
-        self.model = g1_model.tracking_model(menagerie_dir)
+        # A caller-given model may be shared (the vector env shares one per physics thread):
+        # the env writes its randomised parameters into it before each use.
+        self.model = g1_model.tracking_model(menagerie_dir) if model is None else model
         self.data = mujoco.MjData(self.model)
         self.decimation = int(decimation)
         self.dt = self.model.opt.timestep * self.decimation  # control period [s]
-        self.library = MotionLibrary(resolve_motions(motion, retargeter), fps=1.0 / self.dt)
+        if isinstance(motion, MotionLibrary):  # shared by the sub-envs of a vector env
+            if abs(motion.fps - 1.0 / self.dt) > 1e-9:
+                raise ValueError(
+                    f"motion library at {motion.fps} fps; the env runs at {1 / self.dt} fps"
+                )
+            self.library = motion
+        else:
+            self.library = MotionLibrary(resolve_motions(motion, retargeter), fps=1.0 / self.dt)
 
         # Actions.
         self.default_joint_pos = np.array(
@@ -224,8 +236,10 @@ class G1TrackingEnv(gym.Env):
         self.push_ang_vel = push_ang_vel
         self._robot_geoms = np.flatnonzero(robot_geom & (self.model.geom_contype > 0))
         self._nominal_friction = self.model.geom_friction[self._robot_geoms, 0].copy()
+        self._friction = self._nominal_friction.copy()
         self._torso_id = self.model.body(spec.ANCHOR_BODY).id
         self._nominal_torso_ipos = self.model.body_ipos[self._torso_id].copy()
+        self._torso_ipos = self._nominal_torso_ipos.copy()
         self.sampler = (
             AdaptiveSampler(
                 self.library.clip_length, frames_per_bin, failure_ema_alpha, uniform_sampling_ratio
@@ -287,12 +301,9 @@ class G1TrackingEnv(gym.Env):
         self._clip_start = int(lib.clip_start[clip])
         m, d = self.model, self.data
         if self.randomize:
-            m.geom_friction[self._robot_geoms, 0] = dr.sample_friction(
-                rng, self._robot_geoms.size, self.friction_range
-            )
-            m.body_ipos[self._torso_id] = self._nominal_torso_ipos + dr.uniform(
-                rng, self.torso_com_offset
-            )
+            self._friction = dr.sample_friction(rng, self._robot_geoms.size, self.friction_range)
+            self._torso_ipos = self._nominal_torso_ipos + dr.uniform(rng, self.torso_com_offset)
+            self.apply_randomization()
             self._q_default = self.default_joint_pos + dr.uniform(
                 rng, np.full(spec.NUM_JOINTS, self.default_joint_offset)
             )
@@ -337,35 +348,10 @@ class G1TrackingEnv(gym.Env):
         return self._observation(), self._reset_info()
 
     def step(self, action):
-        m, d = self.model, self.data
         if not self._episode_open:
             raise RuntimeError("call reset() before step()")
-        self._last_action, self._action = self._action, self._last_action
-        # np.clip is ~3x slower than maximum + minimum on small arrays.
-        np.minimum(np.maximum(action, -self.action_bound), self.action_bound, out=self._action)
-        d.ctrl[:] = self._q_default + self.action_scale * self._action
-        if self._steps >= self._next_push_step:
-            self._apply_push()
-        mujoco.mj_step2(m, d)
-        for _ in range(self.decimation - 1):
-            mujoco.mj_step(m, d)
-        n_undesired = 0.0
-        # Only when a contact involves a body other than the feet and hands (rarely: standing
-        # on the feet touches nothing undesired), computing per-body forces costs a pass.
-        if d.ncon and self._undesired_geom[d.contact.geom[: d.ncon]].any():
-            # Per-body contact forces (cfrc_ext) of the last sub-step, whose contacts and
-            # constraint forces are consistent here (before mj_step1 recomputes contacts).
-            mujoco.mj_rnePostConstraint(m, d)
-            # rewards.undesired_contacts over every body at once: the threshold is infinite for
-            # the world, feet and hands.
-            f = d.cfrc_ext[:, 3:]
-            n_undesired = float(
-                np.count_nonzero(np.einsum("ij,ij->i", f, f) > self._contact_force_sq)
-            )
-        mujoco.mj_step1(m, d)
-        self._steps += 1
-        if self._g < self._g_end:  # past the clip's end (no reset yet) the last frame holds
-            self._g += 1
+        self._act(action)
+        n_undesired = self._simulate()
         self._read_state()
         terms = self._reward_terms(n_undesired)
         reward = self.dt * (
@@ -533,6 +519,52 @@ class G1TrackingEnv(gym.Env):
             return self.sampler.sample(rng)
         clip = int(rng.integers(lib.num_clips))
         return clip, int(rng.integers(int(lib.clip_length[clip]) - 1)), 0
+
+    def _act(self, action) -> None:
+        """Pre-physics: clip the action, set the PD targets, apply a due push."""
+        self._last_action, self._action = self._action, self._last_action
+        # np.clip is ~3x slower than maximum + minimum on small arrays.
+        np.minimum(np.maximum(action, -self.action_bound), self.action_bound, out=self._action)
+        self.data.ctrl[:] = self._q_default + self.action_scale * self._action
+        if self._steps >= self._next_push_step:
+            self._apply_push()
+
+    def _simulate(self) -> float:
+        """Physics of one control step; advances the reference. Returns the number of bodies
+        (other than feet and hands) in contact (the ``undesired_contacts`` term).
+
+        Touches only this env's ``MjData`` (MuJoCo releases the GIL): the vector env runs it
+        in threads.
+        """
+        m, d = self.model, self.data
+        mujoco.mj_step2(m, d)
+        for _ in range(self.decimation - 1):
+            mujoco.mj_step(m, d)
+        n_undesired = 0.0
+        # Only when a contact involves a body other than the feet and hands (rarely: standing
+        # on the feet touches nothing undesired), computing per-body forces costs a pass.
+        if d.ncon and self._undesired_geom[d.contact.geom[: d.ncon]].any():
+            # Per-body contact forces (cfrc_ext) of the last sub-step, whose contacts and
+            # constraint forces are consistent here (before mj_step1 recomputes contacts).
+            mujoco.mj_rnePostConstraint(m, d)
+            # rewards.undesired_contacts over every body at once: the threshold is infinite for
+            # the world, feet and hands.
+            f = d.cfrc_ext[:, 3:]
+            n_undesired = float(
+                np.count_nonzero(np.einsum("ij,ij->i", f, f) > self._contact_force_sq)
+            )
+        mujoco.mj_step1(m, d)
+        self._steps += 1
+        if self._g < self._g_end:  # past the clip's end (no reset yet) the last frame holds
+            self._g += 1
+        return n_undesired
+
+    def apply_randomization(self) -> None:
+        """Write this episode's randomised friction and torso CoM into ``self.model`` (needed
+        before stepping when several envs share one model)."""
+        if self.randomize:
+            self.model.geom_friction[self._robot_geoms, 0] = self._friction
+            self.model.body_ipos[self._torso_id] = self._torso_ipos
 
     def _apply_push(self) -> None:
         d = self.data

@@ -1,0 +1,196 @@
+"""G1TrackingVecEnv (batched robots) and its stable-baselines3 adapter."""
+
+from __future__ import annotations
+
+import pickle
+
+import mujoco
+import numpy as np
+import pytest
+from gymnasium.wrappers import TimeLimit
+
+from nmr_gym.envs import G1TrackingEnv, G1TrackingVecEnv, batched
+from nmr_gym.envs.motion_library import MotionLibrary
+from nmr_gym.envs.motion_source import procedural_motion
+from nmr_gym.envs.sb3 import SB3VecEnv
+
+N = 3
+#: A short time limit so that the rollouts below cross several autoresets.
+LIMIT = 40
+
+
+@pytest.fixture(scope="module")
+def motions():
+    # Two clips of different lengths, the second shifted so the clips differ.
+    a = procedural_motion(seconds=2.0)
+    b = procedural_motion(seconds=3.0)
+    b = b.replace(root_pos=b.root_pos + np.array([0.3, -0.2, 0.0]))
+    return [a, b]
+
+
+def _actions(rng: np.random.Generator, n: int = N) -> np.ndarray:
+    return (0.3 * rng.standard_normal((n, 29))).astype(np.float32)
+
+
+def _rollout(venv, steps: int, seed: int = 0) -> list[tuple]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(steps):
+        obs, rew, term, trunc, info = venv.step(_actions(rng, venv.num_envs))
+        out.append((obs.copy(), rew.copy(), term.copy(), trunc.copy(), info["error_body_pos"]))
+    return out
+
+
+def test_reproduces_independent_single_envs_step_for_step(motions):
+    """Same seeds and actions: N single envs (TimeLimit) and the batch agree on everything,
+    across autoresets, with domain randomisation writing into one shared model."""
+    venv = G1TrackingVecEnv(N, motions, shared_sampler=False, max_episode_steps=LIMIT)
+    assert all(e.model is venv.envs[0].model for e in venv.envs)
+    singles = [TimeLimit(G1TrackingEnv(motions), LIMIT) for _ in range(N)]
+    obs, _ = venv.reset(seed=5)
+    np.testing.assert_array_equal(
+        obs, np.stack([s.reset(seed=5 + i)[0] for i, s in enumerate(singles)])
+    )
+    rng = np.random.default_rng(0)
+    episodes = 0
+    for _ in range(150):
+        a = _actions(rng)
+        obs, rew, term, trunc, info = venv.step(a)
+        for i, s in enumerate(singles):
+            o, r, te, tr, inf = s.step(a[i])
+            assert (term[i], trunc[i]) == (te, tr)
+            for k in ("reward_body_pos", "reward_action_rate", "error_body_ori", "error_joint_pos"):
+                assert info[k][i] == pytest.approx(inf[k], abs=1e-9)
+            assert info["termination"][i] == inf["termination"]
+            assert rew[i] == pytest.approx(r, abs=1e-12)
+            if te or tr:
+                episodes += 1
+                np.testing.assert_allclose(info["final_obs"][i], o, atol=1e-5)
+                assert info["_final_obs"][i]
+                o, _ = s.reset()
+            np.testing.assert_allclose(obs[i], o, atol=1e-5)
+    assert episodes >= N  # the comparison crossed resets
+
+
+def test_threads_do_not_change_results(motions):
+    runs = []
+    for threads in (1, 2):
+        venv = G1TrackingVecEnv(4, motions, num_threads=threads, max_episode_steps=LIMIT)
+        venv.reset(seed=1)
+        runs.append(_rollout(venv, 60))
+        venv.close()
+    for a, b in zip(*runs, strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_one_model_per_thread_and_one_shared_sampler(motions):
+    venv = G1TrackingVecEnv(4, motions, num_threads=2)
+    models = {id(e.model) for e in venv.envs}
+    assert len(models) == 2
+    assert len({id(e.sampler) for e in venv.envs}) == 1
+    assert venv.envs[0].library is venv.envs[3].library
+    venv.reset(seed=0)
+    for _ in range(80):  # falls record failures in the shared sampler
+        venv.step(np.zeros((4, 29), np.float32))
+    assert venv.envs[0].sampler.score.sum() > 0
+
+
+def test_evaluation_batch_starts_each_robot_on_its_clip(motions):
+    venv = G1TrackingVecEnv(2, motions, evaluation=True)
+    assert venv.max_episode_steps == np.inf
+    _, info = venv.reset(seed=0)
+    np.testing.assert_array_equal(info["clip"], [0, 1])
+    np.testing.assert_array_equal(info["frame"], [0, 0])
+    obs, *_ = venv.step(np.zeros((2, 29), np.float32))
+    assert np.isfinite(obs).all()
+
+
+@pytest.mark.parametrize("obs_mode", ["critic", "dict", "nmr"])
+def test_other_observation_modes_match_the_single_env(motions, obs_mode):
+    venv = G1TrackingVecEnv(2, motions, evaluation=True, obs_mode=obs_mode)
+    single = G1TrackingEnv(motions, evaluation=True, obs_mode=obs_mode)
+    obs, _ = venv.reset(seed=0)
+    o, _ = single.reset(seed=0)
+    a = np.full((2, 29), 0.1, np.float32)
+    obs, *_ = venv.step(a)
+    o, *_ = single.step(a[0])
+    first = {k: v[0] for k, v in obs.items()} if obs_mode == "dict" else obs[0]
+    if obs_mode == "dict":
+        for k in o:
+            np.testing.assert_allclose(first[k], o[k], atol=1e-6)
+    else:
+        np.testing.assert_allclose(first, o, atol=1e-6)
+    assert venv.observation_space.contains(obs)
+
+
+def test_pickle_round_trip_continues_identically(motions):
+    venv = G1TrackingVecEnv(2, motions, max_episode_steps=LIMIT)
+    venv.reset(seed=3)
+    _rollout(venv, 5)
+    clone = pickle.loads(pickle.dumps(venv))
+    for a, b in zip(_rollout(venv, 30, seed=9), _rollout(clone, 30, seed=9), strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_bad_arguments_raise_early(motions):
+    with pytest.raises(ValueError, match="num_envs"):
+        G1TrackingVecEnv(0, motions)
+    with pytest.raises(ValueError, match="num_threads"):
+        G1TrackingVecEnv(2, motions, num_threads=0)
+    venv = G1TrackingVecEnv(2, motions)
+    with pytest.raises(RuntimeError, match="reset"):
+        venv.step(np.zeros((2, 29)))
+    venv.reset(seed=0)
+    with pytest.raises(ValueError, match=r"\(2, 29\)"):
+        venv.step(np.zeros(29))
+    with pytest.raises(ValueError, match="fps"):
+        G1TrackingEnv(MotionLibrary(motions, fps=30.0))
+
+
+def test_batched_terminations_follow_the_single_env_priority(motions):
+    env = G1TrackingEnv(motions, evaluation=True)
+    env.reset(seed=0)
+    venv = G1TrackingVecEnv(1, motions, evaluation=True)
+    venv.reset(seed=0)
+    d = venv.envs[0].data
+    d.qpos[2] -= 0.4  # the anchor drops past the height threshold (and the feet go down too)
+    mujoco.mj_kinematics(venv.envs[0].model, d)
+    mujoco.mj_comPos(venv.envs[0].model, d)
+    g = np.array([venv.envs[0]._g])
+    code = batched.terminations(venv.library, g, venv._robot_batch(), *venv._thresholds)
+    assert batched.TERMINATION_CODES[int(code[0])] == "anchor_height"
+
+
+def test_sb3_adapter_gives_terminal_observations_and_time_limits(motions):
+    venv = SB3VecEnv(2, motions, max_episode_steps=5, evaluation=False)
+    venv.seed(0)
+    obs = venv.reset()
+    assert obs.shape == (2, 160) and obs.dtype == np.float32
+    seen_timeout = False
+    for _ in range(12):
+        venv.step_async(
+            np.stack([e.action_for_joint_targets(e.reference_joint_pos(1)) for e in venv.venv.envs])
+        )
+        obs, rew, dones, infos = venv.step_wait()
+        assert rew.dtype == np.float32 and len(infos) == 2
+        assert {"reward_body_pos", "error_body_pos"} <= set(infos[0])
+        for done, info in zip(dones, infos, strict=True):
+            if done:
+                assert info["terminal_observation"].shape == (160,)
+                seen_timeout |= info["TimeLimit.truncated"]
+    assert seen_timeout
+    assert venv.get_attr("dt") == [0.02, 0.02]
+    assert venv.env_method("reference_joint_pos", indices=[1])[0].shape == (29,)
+
+
+def test_sb3_ppo_learns_a_few_updates(motions, tmp_path):
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
+
+    venv = VecNormalize(VecMonitor(SB3VecEnv(4, motions, num_threads=2)), norm_reward=False)
+    model = PPO("MlpPolicy", venv, n_steps=32, batch_size=64, n_epochs=1, seed=0, device="cpu")
+    model.learn(256)
+    assert model.num_timesteps >= 256
+    model.save(tmp_path / "m.zip")
