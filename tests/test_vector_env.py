@@ -84,6 +84,20 @@ def test_threads_do_not_change_results(motions):
             np.testing.assert_array_equal(x, y)
 
 
+def test_make_vec_builds_the_batched_env_with_the_registered_limits(motions):
+    import gymnasium as gym
+
+    from nmr_gym.envs import EPISODE_STEPS, EVAL_ID, TRAIN_ID
+
+    venv = gym.make_vec(TRAIN_ID, num_envs=2, motion=motions)
+    assert isinstance(venv, G1TrackingVecEnv) and venv.max_episode_steps == EPISODE_STEPS
+    assert not venv.evaluation
+    venv = gym.make_vec(EVAL_ID, num_envs=2, motion=motions)
+    assert venv.evaluation and venv.max_episode_steps == np.inf
+    sync = gym.make_vec(TRAIN_ID, num_envs=2, motion=motions, vectorization_mode="sync")
+    assert sync.single_observation_space == venv.single_observation_space
+
+
 def test_one_model_per_thread_and_one_shared_sampler(motions):
     venv = G1TrackingVecEnv(4, motions, num_threads=2)
     models = {id(e.model) for e in venv.envs}

@@ -8,7 +8,10 @@ Registered on import of ``nmr_gym``:
   pushes); the environment truncates itself at the end of the clip.
 
 ``gym.make("NMRTrack-G1-v0", motion=..., retargeter=..., obs_mode=...)``; see
-:class:`G1TrackingEnv` for every keyword.
+:class:`G1TrackingEnv` for every keyword. :class:`G1TrackingVecEnv` runs N robots of the same
+MDP in one process with the terms batched over robots (the fast way to train on a CPU;
+``gym.make_vec(TRAIN_ID, num_envs=N, num_threads=2)`` builds it), and
+:class:`nmr_gym.envs.sb3.SB3VecEnv` presents it to stable-baselines3.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ for _id, _steps, _evaluation in ((TRAIN_ID, EPISODE_STEPS, False), (EVAL_ID, Non
         gym.register(
             id=_id,
             entry_point="nmr_gym.envs.tracking_env:G1TrackingEnv",
+            # gym.make_vec(id, num_envs=N) builds the batched G1TrackingVecEnv.
+            vector_entry_point="nmr_gym.envs.vector_env:G1TrackingVecEnv",
             max_episode_steps=_steps,
             kwargs={"evaluation": _evaluation},
         )

@@ -46,7 +46,11 @@ def body_vel6(cvel: np.ndarray, body_pos_w: np.ndarray, com_w: np.ndarray) -> np
     moves to the body origin as v + w x (p - com).
     """
     out = cvel.copy()
-    out[..., 3:] += np.cross(cvel[..., :3], body_pos_w - com_w[:, None, :])
+    w, r = cvel[..., :3], body_pos_w - com_w[:, None, :]
+    # w x r written out: np.cross costs twice as much on these small arrays.
+    out[..., 3] += w[..., 1] * r[..., 2] - w[..., 2] * r[..., 1]
+    out[..., 4] += w[..., 2] * r[..., 0] - w[..., 0] * r[..., 2]
+    out[..., 5] += w[..., 0] * r[..., 1] - w[..., 1] * r[..., 0]
     return out
 
 

@@ -121,6 +121,11 @@ class G1TrackingVecEnv(gym.vector.VectorEnv):
         self._chunks = chunks
         self._pool = None
         self._started = False
+        self._noisy = np.array([e.observation_noise for e in self.envs])
+        self._noisy_idx = np.flatnonzero(self._noisy).tolist()
+        self._noise_u = np.zeros((n, first._noise_scale.size))
+        self._noise_scale = first._noise_scale.astype(float)
+        self._noise_scale2 = first._noise_scale2.astype(float)
         self._cache_views()
 
     # ------------------------------------------------------------------------------ gym API
@@ -264,9 +269,12 @@ class G1TrackingVecEnv(gym.vector.VectorEnv):
         out = batched.actor_observation(
             self.library, g, robot, self._q_default, self._action
         ).astype(np.float32)
-        for i, e in enumerate(self.envs):  # each robot's own noise stream, as the single env
-            if e.observation_noise:
-                out[i] += e.np_random.random(out.shape[1]) * e._noise_scale2 - e._noise_scale
+        if self._noisy.any():
+            # Each robot's own noise stream, as the single env draws it: U(-s, s) = 2 s u - s.
+            u = self._noise_u
+            for i in self._noisy_idx:
+                self.envs[i].np_random.random(out=u[i])
+            out += (u * self._noise_scale2 - self._noise_scale) * self._noisy[:, None]
         return out
 
     def _autoreset(self, idx: np.ndarray, terminated: np.ndarray, obs, infos: dict) -> None:
