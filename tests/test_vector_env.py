@@ -208,3 +208,23 @@ def test_sb3_ppo_learns_a_few_updates(motions, tmp_path):
     model.learn(256)
     assert model.num_timesteps >= 256
     model.save(tmp_path / "m.zip")
+
+
+def test_single_envs_sharing_a_model_keep_their_own_randomisation(motions):
+    from nmr_gym.g1 import tracking_model
+
+    shared = tracking_model()
+    pair = [G1TrackingEnv(motions, model=shared) for _ in range(2)]
+    alone = [G1TrackingEnv(motions) for _ in range(2)]
+    for i, (p, a) in enumerate(zip(pair, alone, strict=True)):
+        p.reset(seed=10 + i)
+        a.reset(seed=10 + i)
+    assert not np.array_equal(pair[0]._friction, pair[1]._friction)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        act = _actions(rng, 2)
+        for k in range(2):
+            o1, r1, *_ = pair[k].step(act[k])
+            o2, r2, *_ = alone[k].step(act[k])
+            np.testing.assert_array_equal(o1, o2)
+            assert r1 == r2

@@ -100,6 +100,9 @@ class G1TrackingEnv(gym.Env):
             episode lasts the clip. The ``*_noise``/``randomize``/``push`` keywords are ignored.
         obs_mode: "actor" (160), "critic" (286), "dict" ({"policy": 160, "critic": 286}) or
             "nmr" (the NMR paper's 509-dim expert observation).
+        model: a tracking model (``nmr_gym.g1.tracking_model()``) to use instead of a fresh
+            copy; envs may share one (the env writes its randomised parameters into it before
+            each use; :class:`~nmr_gym.envs.vector_env.G1TrackingVecEnv` does this).
         Others: the MDP's numbers (anchors.md section 2), defaults BeyondMimic's.
     """
 
@@ -163,6 +166,7 @@ class G1TrackingEnv(gym.Env):
         # A caller-given model may be shared (the vector env shares one per physics thread):
         # the env writes its randomised parameters into it before each use.
         self.model = g1_model.tracking_model(menagerie_dir) if model is None else model
+        self._shared_model = model is not None
         self.data = mujoco.MjData(self.model)
         self.decimation = int(decimation)
         self.dt = self.model.opt.timestep * self.decimation  # control period [s]
@@ -350,6 +354,8 @@ class G1TrackingEnv(gym.Env):
     def step(self, action):
         if not self._episode_open:
             raise RuntimeError("call reset() before step()")
+        if self._shared_model:
+            self.apply_randomization()
         self._act(action)
         n_undesired = self._simulate()
         self._read_state()
