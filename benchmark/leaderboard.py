@@ -4,14 +4,17 @@
   (complexity, length); motions whose retargeting failed (``error`` set) are counted in
   ``failed`` and left out of the means.
 - :func:`render_text` / :func:`render_markdown`: the tables with the best value of each column
-  marked (``*`` in text, bold in Markdown; lower is better except ``success``).
+  marked (``*`` in text, bold in Markdown; lower is better except the columns of
+  :data:`benchmark.results.HIGHER_IS_BETTER`: ``success``, ``pdff_tracked_pct``). Tracking and
+  physics columns appear once any row has a value.
 - :func:`bar_figure` / :func:`joint_angle_figure`: matplotlib figures (Agg backend).
-- :func:`publish`: all of it into a folder, with the command line that made it in README.md.
+- :func:`publish`: all of it into a folder, with the command lines that made it in README.md
+  (the run's, its follow-ups that filled columns -- ``benchmark.results.run_commands`` -- and
+  the publishing one).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -40,14 +43,15 @@ DIGITS = 3
 
 
 def value_columns(df: pd.DataFrame) -> list[str]:
-    """Metric columns, plus the tracking columns when any of them has a value."""
+    """Metric columns, plus the tracking and the physics columns that have a value."""
     cols = list(METRIC_COLUMNS)
-    cols += [c for c in res.TRACKING_COLUMNS if c in df.columns and df[c].notna().any()]
+    for group in (res.TRACKING_COLUMNS, res.PHYSICS_COLUMNS):
+        cols += [c for c in group if c in df.columns and df[c].notna().any()]
     return cols
 
 
 def _higher_is_better(col: str) -> bool:
-    return res.TRACKING_HIGHER_IS_BETTER.get(col, False)
+    return col in res.HIGHER_IS_BETTER
 
 
 def _summary(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -329,29 +333,24 @@ def publish(
         p = figs / f"joint_{res.slug(motion)}.png"
         written.append(_savefig(fig, p))
         joint_figs.append((motion, p))
-    run_info = results_path.parent / "run.json"
-    run_cmd = ""
-    if run_info.is_file():
-        try:
-            run_cmd = str(json.loads(run_info.read_text()).get("command", ""))
-        except json.JSONDecodeError:
-            run_cmd = ""
+    made_by = res.run_commands(results_path.parent)
     readme = [
         f"# Leaderboard: {dest.name}",
         "",
         "Made by the command(s) (do not edit by hand; rerun them):",
         "",
         "```bash",
-        *([run_cmd] if run_cmd else []),
+        *made_by,
         command,
         "```",
         "",
         f"{df['motion'].nunique()} motions x {df['retargeter'].nunique()} retargeters "
         f"({', '.join(sorted(df['retargeter'].unique()))}); metrics are defined in "
         "`benchmark/metrics.py` and measured on the one reference G1 (MuJoCo Menagerie). "
-        "Values are means over motions; lower is better (success: higher); the best value of "
+        f"Values are means over motions; lower is better{_higher_note(df)}; the best value of "
         "each column (per split class) is in bold. Percentages are 0-100, distances in m, "
         "speeds in m/s, joint velocity in rad/s.",
+        *_physics_note(df),
         "",
         render_markdown(df),
         "",
@@ -372,6 +371,42 @@ def publish(
     write_text_atomic(dest / "README.md", "\n".join(readme) + "\n")
     written.append(dest / "README.md")
     return written
+
+
+#: README.md's description of each physics column (``benchmark.results`` defines them).
+PHYSICS_NOTES: dict[str, str] = {
+    "id_root_force_n": "mean residual root force [N] that MuJoCo inverse dynamics of the "
+    "reference needs beyond the ground forces the feet can give (non-physical; lower = more "
+    "feasible)",
+    "id_root_torque_nm": "the same for the residual root torque [N m]",
+    "id_torque_limit_pct": "percent of frames where a joint torque exceeds the G1 effort limit",
+    "pdff_tracked_pct": "percent of the clip that the training-free pd-ff baseline (PD plus "
+    "inverse-dynamics feed-forward, no root help) tracks in simulation before an early "
+    "termination (higher is better)",
+    "pdff_w_mpjpe_clip_m": "its whole-clip world MPJPE over the 14 tracked bodies [m], frames "
+    "after an early termination counted at 0.5 m",
+}
+
+
+def _higher_note(df: pd.DataFrame) -> str:
+    """The note " (except COLUMN, ...: higher)" on the shown higher-is-better columns, or ""."""
+    up = [c for c in value_columns(df) if _higher_is_better(c)]
+    return f" (except {', '.join(up)}: higher)" if up else ""
+
+
+def _physics_note(df: pd.DataFrame) -> list[str]:
+    """README.md lines describing the physics columns shown (none when none is set)."""
+    shown = [c for c in res.PHYSICS_COLUMNS if c in value_columns(df)]
+    if not shown:
+        return []
+    return [
+        "",
+        "Physical feasibility and trackability of each retargeted reference (from "
+        "`nmr-bench eval-tracker --baseline pd-ff --inverse-dynamics`; see "
+        "`benchmark/results.py`):",
+        "",
+        *[f"- `{c}`: {PHYSICS_NOTES[c]}." for c in shown],
+    ]
 
 
 def _savefig(fig, path: Path) -> Path:
