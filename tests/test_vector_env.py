@@ -228,3 +228,11 @@ def test_single_envs_sharing_a_model_keep_their_own_randomisation(motions):
             o2, r2, *_ = alone[k].step(act[k])
             np.testing.assert_array_equal(o1, o2)
             assert r1 == r2
+
+
+def test_render_shows_the_first_robot(motions):
+    venv = G1TrackingVecEnv(2, motions, render_mode="rgb_array", evaluation=True)
+    venv.reset(seed=0)
+    frame = venv.render()
+    assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8 and frame.std() > 0
+    venv.close()
