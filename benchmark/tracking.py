@@ -39,6 +39,7 @@ the per-frame quantities (shared with the ``pd-ff`` baseline).
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -196,14 +197,28 @@ class SB3Policy:
                 path,
             )
         model = PPO.load(str(zip_path), device="cpu")
-        norm = zip_path.with_name(zip_path.stem.replace("model", "vecnormalize") + ".pkl")
-        if not norm.is_file():
-            norm = zip_path.parent / "vecnormalize.pkl"
-        if norm.is_file():
+        # Normalisation statistics beside the model: model.zip -> vecnormalize.pkl, a checkpoint
+        # PREFIX_N_steps.zip -> PREFIX_vecnormalize_N_steps.pkl (stable-baselines3's naming).
+        ckpt = re.fullmatch(r"(.*)_(\d+)_steps", zip_path.stem)
+        candidates = [zip_path.with_name(zip_path.stem.replace("model", "vecnormalize") + ".pkl")]
+        if ckpt:
+            candidates.append(
+                zip_path.with_name(f"{ckpt.group(1)}_vecnormalize_{ckpt.group(2)}_steps.pkl")
+            )
+        candidates.append(zip_path.parent / "vecnormalize.pkl")
+        norm = next((c for c in candidates if c.is_file()), None)
+        if norm is not None:
             with open(norm, "rb") as f:
                 vn = pickle.load(f)  # our own training output (trusted)
             return cls(model, vn.obs_rms.mean, vn.obs_rms.var, vn.clip_obs, vn.epsilon)
-        return cls(model)
+        # train-tracker always normalises: a policy without its statistics would act on raw
+        # observations and look broken, so say so instead of evaluating it.
+        raise MotionFormatError(
+            "no observation-normalisation statistics beside this policy (looked for "
+            + ", ".join(c.name for c in candidates)
+            + ")",
+            path,
+        )
 
     def __call__(self, obs: Any, env: Any) -> np.ndarray:
         o = np.asarray(obs, dtype=np.float32)
@@ -217,10 +232,12 @@ class SB3Policy:
         return action
 
 
-def run_episode(env: Any, policy: Policy, clip: int = 0) -> dict[str, Any]:
-    """One evaluation episode of clip ``clip``; per-frame arrays and how it ended."""
+def run_episode(env: Any, policy: Policy, clip: int = 0, start: int = 0) -> dict[str, Any]:
+    """One evaluation episode of clip ``clip`` from frame ``start`` to the clip's end;
+    per-frame arrays and how it ended."""
     u = env.unwrapped
-    obs, _ = env.reset(options={"clip": clip, "frame": 0})
+    obs, _ = env.reset(options={"clip": clip, "frame": start})
+    start = u.clip_frame  # as the env clamps it
     rob, ref, qerr = [u.robot_body_pos_w()], [u.reference_body_pos_w()], []
     terminated = False
     reason = ""
@@ -241,7 +258,7 @@ def run_episode(env: Any, policy: Policy, clip: int = 0) -> dict[str, Any]:
         "terminated": bool(terminated),
         "termination": reason,
         "steps": steps,
-        "clip_steps": int(u.library.clip_length[clip]) - 1,
+        "clip_steps": int(u.library.clip_length[clip]) - 1 - start,
     }
 
 

@@ -141,6 +141,15 @@ def test_train_tracker_then_eval_tracker_end_to_end(tmp_path, vec_args):
     assert main(["eval-tracker", str(out), str(path), "--out", str(rows)]) == 0
     df = pd.read_csv(rows)
     assert df.tracker[0] == str(out) and 0 < df.episode_length[0] <= df.clip_length[0]
+    if vec_args:
+        return
+    # A checkpoint finds its own normalisation statistics; a bare model without them is refused.
+    ckpt = sorted((out / "checkpoints").glob("ppo_*_steps.zip"))[-1]
+    assert main(["eval-tracker", str(ckpt), str(path)]) == 0
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "model.zip").write_bytes((out / "model.zip").read_bytes())
+    assert main(["eval-tracker", str(bare), str(path)]) == 2
 
 
 def test_kl_adaptive_learning_rate_follows_rsl_rl_rule():
