@@ -123,7 +123,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=PPO_DEFAULTS["n_steps"],
         help="rollout steps per env per update",
     )
-    parser.add_argument("--learning-rate", type=float, default=PPO_DEFAULTS["learning_rate"])
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        default=PPO_DEFAULTS["learning_rate"],
+        help="initial (adaptive) or fixed learning rate (default %(default)s)",
+    )
     parser.add_argument("--net-arch", type=int, nargs="+", default=NET_ARCH)
     parser.add_argument(
         "--target-kl",
@@ -167,7 +172,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="adaptive",
         help="adaptive: BeyondMimic's KL-adaptive learning rate (desired KL --desired-kl)",
     )
-    parser.add_argument("--desired-kl", type=float, default=KL_ADAPTIVE["desired_kl"])
+    parser.add_argument(
+        "--desired-kl",
+        type=float,
+        default=KL_ADAPTIVE["desired_kl"],
+        help="KL per update that the adaptive learning rate aims at (default %(default)s)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
