@@ -236,3 +236,27 @@ def test_render_shows_the_first_robot(motions):
     frame = venv.render()
     assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8 and frame.std() > 0
     venv.close()
+
+
+def test_shared_sampler_decays_once_per_batch_step(motions):
+    """BeyondMimic's failure EMA steps once per step of the env batch, whatever its size."""
+    venv = G1TrackingVecEnv(4, motions, max_episode_steps=LIMIT)
+    venv.reset(seed=0)
+    sampler = venv.envs[0].sampler
+    sampler.score[:] = 1.0
+    for k in range(1, 4):
+        actions = np.stack(
+            [e.action_for_joint_targets(e.reference_joint_pos(1)) for e in venv.envs]
+        )
+        _, _, term, trunc, _ = venv.step(actions)
+        assert not (term | trunc).any()
+        np.testing.assert_allclose(sampler.score, (1.0 - sampler.alpha) ** k)
+    # An early termination adds alpha to its start bin (and decays nothing more).
+    e = venv.envs[1]
+    before = sampler.score.copy()
+    e._failed = True
+    start_bin = e._start_bin
+    e.reset()
+    expected = before.copy()
+    expected[start_bin] += sampler.alpha
+    np.testing.assert_allclose(sampler.score, expected)

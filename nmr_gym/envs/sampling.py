@@ -56,11 +56,21 @@ class AdaptiveSampler:
         return clip, min(int(start), length - 2), b
 
     def record(self, start_bin: int, steps: int, failed: bool) -> None:
-        """Update the scores for an episode of ``steps`` control steps started in ``start_bin``.
+        """Update the scores for an episode of ``steps`` control steps started in ``start_bin``
+        (one env owning the sampler).
 
         Equivalent to the per-step EMA ``score <- (1 - alpha) score + alpha * failures``, applied
         once per episode (failures only happen at its end).
         """
-        self.score *= (1.0 - self.alpha) ** max(int(steps), 0)
+        self.decay(steps)
         if failed:
-            self.score[start_bin] += self.alpha
+            self.fail(start_bin)
+
+    def decay(self, steps: int = 1) -> None:
+        """The EMA's decay over ``steps`` control steps (a batch of envs sharing the sampler
+        decays it once per batch step, as one GPU env batch does)."""
+        self.score *= (1.0 - self.alpha) ** max(int(steps), 0)
+
+    def fail(self, start_bin: int) -> None:
+        """One early termination of an episode started in ``start_bin``."""
+        self.score[start_bin] += self.alpha

@@ -285,6 +285,7 @@ class G1TrackingEnv(gym.Env):
         self._next_push_step = np.inf
         self._eval_next_clip = 0
         self._episode_open = False
+        self._owns_sampler_decay = True
         self._renderer = None
         self._camera = None
         self._viewer = None
@@ -296,7 +297,9 @@ class G1TrackingEnv(gym.Env):
         rng = self.np_random
         options = options or {}
         if self._episode_open and self.sampler is not None:
-            self.sampler.record(self._start_bin, self._steps, self._failed)
+            # A vector env sharing the sampler decays it once per batch step itself.
+            steps = self._steps if self._owns_sampler_decay else 0
+            self.sampler.record(self._start_bin, steps, self._failed)
         clip, start, self._start_bin = self._choose_start(rng, options)
         lib = self.library
         self._clip = clip

@@ -92,9 +92,13 @@ class G1TrackingVecEnv(gym.vector.VectorEnv):
         if max_episode_steps == "default":
             max_episode_steps = None if first.evaluation else EPISODE_STEPS
         self.max_episode_steps = np.inf if max_episode_steps is None else int(max_episode_steps)
-        if shared_sampler and first.sampler is not None:
-            for e in self.envs[1:]:
-                e.sampler = first.sampler
+        # The shared sampler's EMA decays once per batch step (BeyondMimic updates it once per
+        # step of its env batch), not once per robot step.
+        self._shared_sampler = first.sampler if shared_sampler else None
+        if self._shared_sampler is not None:
+            for e in self.envs:
+                e.sampler = self._shared_sampler
+                e._owns_sampler_decay = False
         for i, e in enumerate(self.envs):  # evaluation: robot i starts with clip i
             e._eval_next_clip = i % lib.num_clips
         self.single_observation_space = first.observation_space
@@ -162,6 +166,8 @@ class G1TrackingVecEnv(gym.vector.VectorEnv):
                 e.apply_randomization()
                 e._apply_push()
         n_undesired = self._simulate()
+        if self._shared_sampler is not None:
+            self._shared_sampler.decay(1)
         g = np.fromiter((e._g for e in self.envs), np.int64, self.num_envs)
         robot = self._robot_batch()
         lib = self.library
