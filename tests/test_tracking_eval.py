@@ -143,6 +143,15 @@ def test_train_tracker_then_eval_tracker_end_to_end(tmp_path, vec_args):
     assert df.tracker[0] == str(out) and 0 < df.episode_length[0] <= df.clip_length[0]
     if vec_args:
         return
+    # --resume after an interruption: rows past the checkpoint are dropped and redone, the wall
+    # clock continues.
+    part = pd.read_csv(out / "curve.csv")
+    extra = part.iloc[[-1]].assign(timesteps=160, wall_s=part.wall_s.iloc[-1] + 50.0)
+    pd.concat([part, extra]).to_csv(out / "curve.csv", index=False)
+    assert main([*args[:5], "256", *args[6:], "--resume", "--no-progress"]) == 0
+    resumed = pd.read_csv(out / "curve.csv")
+    assert list(resumed.timesteps) == [64, 128, 192, 256]
+    assert resumed.wall_s.is_monotonic_increasing
     # A checkpoint finds its own normalisation statistics; a bare model without them is refused.
     ckpt = sorted((out / "checkpoints").glob("ppo_*_steps.zip"))[-1]
     assert main(["eval-tracker", str(ckpt), str(path)]) == 0

@@ -190,7 +190,7 @@ def _latest_checkpoint(ckpt: Path) -> tuple[Path, Path] | None:
     return (z, norm) if norm.is_file() else None
 
 
-def _callbacks(args, out: Path, motions, t_start: float):
+def _callbacks(args, out: Path, motions, t_start: float, resumed_steps: int | None = None):
     from stable_baselines3.common.callbacks import BaseCallback
 
     from benchmark.tracking import SB3Policy, evaluate
@@ -205,11 +205,16 @@ def _callbacks(args, out: Path, motions, t_start: float):
             self.ep_ret: list[float] = []
             self.rows: list[dict] = []
             self.last_eval = -np.inf
+            self.wall_offset = 0.0
             path = out / "curve.csv"
-            if args.resume and path.is_file():
+            if resumed_steps is not None and path.is_file():
                 import pandas as pd
 
-                self.rows = pd.read_csv(path).to_dict("records")
+                # Rows past the checkpoint belong to the interrupted part that is redone; the
+                # wall clock continues from the checkpoint's row.
+                rows = pd.read_csv(path).to_dict("records")
+                self.rows = [r for r in rows if r["timesteps"] <= resumed_steps]
+                self.wall_offset = float(self.rows[-1]["wall_s"]) if self.rows else 0.0
 
         def _on_step(self) -> bool:
             for info in self.locals["infos"]:
@@ -233,7 +238,7 @@ def _callbacks(args, out: Path, motions, t_start: float):
             mean = lambda k: float(np.mean(self.acc[k])) if self.acc.get(k) else np.nan  # noqa
             row = {
                 "timesteps": self.num_timesteps,
-                "wall_s": time.time() - t_start,
+                "wall_s": self.wall_offset + time.time() - t_start,
                 "episodes": len(self.ep_len),
                 "ep_len_mean": float(np.mean(self.ep_len)) if self.ep_len else np.nan,
                 "reward_mean": float(np.mean(self.ep_ret)) if self.ep_ret else np.nan,
@@ -441,7 +446,8 @@ def run(args: argparse.Namespace) -> int:
     }
     (out / "config.json").write_text(json.dumps(config, indent=1))
     t_start = time.time()
-    curve, progress_cls = _callbacks(args, out, motions, t_start)
+    resumed = model.num_timesteps if latest else None
+    curve, progress_cls = _callbacks(args, out, motions, t_start, resumed)
     cbs = [
         curve,
         CheckpointCallback(
