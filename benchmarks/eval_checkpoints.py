@@ -89,11 +89,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("motions", nargs="+", help="the clips it was trained on")
     p.add_argument("--retargeter", default="gmr")
     p.add_argument("--every", type=int, default=FRAMES_PER_BIN, help="start-frame spacing")
+    p.add_argument(
+        "--gap", type=int, default=0, metavar="STEPS", help="skip checkpoints closer than this"
+    )
     args = p.parse_args(argv)
     motions = resolve_motion_specs(args.motions, args.retargeter)
     envs = [G1TrackingEnv(m, evaluation=True) for m in motions]
-    rows = []
+    rows, last = [], -np.inf
     for steps, path in checkpoints(args.run):
+        if steps - last < args.gap:
+            continue
+        last = steps
         row = {"timesteps": steps, **evaluate_policy(SB3Policy.load(str(path)), envs, args.every)}
         rows.append(row)
         print(
