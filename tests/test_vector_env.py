@@ -163,18 +163,34 @@ def test_bad_arguments_raise_early(motions):
         G1TrackingEnv(MotionLibrary(motions, fps=30.0))
 
 
-def test_batched_terminations_follow_the_single_env_priority(motions):
-    env = G1TrackingEnv(motions, evaluation=True)
-    env.reset(seed=0)
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("drop", "anchor_height"),  # anchor 0.4 m down (the feet go down too: first rule wins)
+        ("tilt", "anchor_tilt"),  # pelvis rolled 90 degrees about x, height kept
+        ("hand", "end_effector_height"),  # one shoulder swung up, the body kept in place
+        ("none", ""),
+    ],
+)
+def test_batched_terminations_match_the_single_env_on_constructed_states(motions, change, expected):
     venv = G1TrackingVecEnv(1, motions, evaluation=True)
     venv.reset(seed=0)
-    d = venv.envs[0].data
-    d.qpos[2] -= 0.4  # the anchor drops past the height threshold (and the feet go down too)
-    mujoco.mj_kinematics(venv.envs[0].model, d)
-    mujoco.mj_comPos(venv.envs[0].model, d)
-    g = np.array([venv.envs[0]._g])
+    env = venv.envs[0]  # the batch's own robot: both sides read the same state
+    d = env.data
+    if change == "drop":
+        d.qpos[2] -= 0.4
+    elif change == "tilt":
+        d.qpos[3:7] = [np.cos(np.pi / 4), np.sin(np.pi / 4), 0.0, 0.0]
+    elif change == "hand":
+        from nmr_gym.g1 import spec
+
+        d.qpos[7 + spec.joint_index("left_shoulder_pitch_joint")] = -2.5
+    mujoco.mj_kinematics(env.model, d)
+    mujoco.mj_comPos(env.model, d)
+    env._read_state()
+    g = np.array([env._g])
     code = batched.terminations(venv.library, g, venv._robot_batch(), *venv._thresholds)
-    assert batched.TERMINATION_CODES[int(code[0])] == "anchor_height"
+    assert batched.TERMINATION_CODES[int(code[0])] == env._terminated()[1] == expected
 
 
 def test_sb3_adapter_gives_terminal_observations_and_time_limits(motions):
