@@ -94,7 +94,8 @@ def choose_frames(
     """``n_columns`` frames (of a timeline of ``n_frames`` at ``fps``) around the artifacts.
 
     Each artifact time (most severe first) brings its frame and the frame :data:`CONTEXT_S`
-    before it, until half the columns are used; evenly spaced frames fill the rest.
+    before it, until half the columns are used; evenly spaced frames at least that far from
+    them fill the rest (any unused frames when the clip is too short for that).
     """
     picked: list[int] = []
     back = max(1, round(CONTEXT_S * fps))
@@ -104,11 +105,14 @@ def choose_frames(
         f = int(np.clip(round(t * fps), 0, n_frames - 1))
         picked += [max(0, f - back), f]
     picked = sorted(set(picked))
-    for f in np.round(np.linspace(0, n_frames - 1, n_columns)).astype(int):
-        if len(picked) >= n_columns:
-            break
-        if all(abs(int(f) - p) > back for p in picked):
-            picked.append(int(f))
+    target = min(n_columns, n_frames)
+    even = [int(f) for f in np.round(np.linspace(0, n_frames - 1, n_columns))]
+    for f in even:  # evenly spaced frames away from the artifacts' context first
+        if len(picked) < target and all(abs(f - p) > back for p in picked):
+            picked.append(f)
+    for f in even + list(range(n_frames)):  # short clips: any frame not shown yet
+        if len(picked) < target and f not in picked:
+            picked.append(f)
     return sorted(set(picked))[:n_columns]
 
 

@@ -36,6 +36,13 @@ STRIP_GAP_PX = 2
 STRIP_LABEL_PX = 90
 
 
+def _readable(path: Path) -> None:
+    """Give a finished temporary file the permissions a plain ``open`` would (mkstemp: 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
 def check_extension(path: str | os.PathLike) -> str:
     """The lower-case extension of ``path`` if it is one of :data:`EXTENSIONS`."""
     ext = Path(path).suffix.lower()
@@ -154,6 +161,7 @@ def write_video(
                 )
         if n == 0:
             raise RenderError(f"{path}: no frames to write")
+        _readable(tmp)
     return n
 
 
@@ -200,4 +208,5 @@ def write_png(path: str | os.PathLike, image: np.ndarray) -> Path:
 
     with atomic_path(path) as tmp:
         Image.fromarray(image).save(tmp, format="PNG", optimize=True)
+        _readable(tmp)
     return Path(path)

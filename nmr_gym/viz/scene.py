@@ -232,6 +232,8 @@ class MotionRenderer:
 
     def _set_camera(self, frame: int, ks: list[int], human: bool) -> None:
         n_slots = len(ks) + int(human)
+        if n_slots == 0:  # an empty scene: the view the first track alone would get
+            ks, human = ([0], False) if self.robots else ([], True)
         cam = self._camera
         cam.azimuth, cam.elevation = CAMERA_AZIMUTH_DEG, CAMERA_ELEVATION_DEG
         dist = CAMERA_DISTANCE_M + CAMERA_DISTANCE_PER_SLOT_M * max(
