@@ -42,6 +42,8 @@ N_COLUMNS = 6
 CELL_SIZE: tuple[int, int] = (160, 200)
 #: Seconds before an artifact frame that its filmstrip also shows (the pose it jumped from).
 CONTEXT_S = 0.1
+#: Columns of a filmstrip kept for evenly spaced frames (the motion around the artifacts).
+MIN_CONTEXT_COLUMNS = 2
 
 
 def artifact_frames(robot: RobotMotion, self_collision: bool = True) -> dict[str, np.ndarray]:
@@ -94,22 +96,30 @@ def choose_frames(
     """``n_columns`` frames (of a timeline of ``n_frames`` at ``fps``) around the artifacts.
 
     Each artifact time (most severe first) brings its frame and the frame :data:`CONTEXT_S`
-    before it, until half the columns are used; evenly spaced frames at least that far from
-    them fill the rest (any unused frames when the clip is too short for that).
+    before it (only its frame when the room is short) while :data:`MIN_CONTEXT_COLUMNS` columns
+    stay free; evenly spaced frames at least that far from them fill the rest (any unused
+    frames when the clip is too short for that).
     """
     picked: list[int] = []
     back = max(1, round(CONTEXT_S * fps))
+    budget = max(1, n_columns - MIN_CONTEXT_COLUMNS)
     for t in artifact_times:
-        if len(picked) + 2 > max(2, n_columns // 2):
-            break
         f = int(np.clip(round(t * fps), 0, n_frames - 1))
-        picked += [max(0, f - back), f]
+        new = [x for x in (max(0, f - back), f) if x not in picked]
+        if len(picked) + len(new) > budget:  # no room for the frame before: the frame alone
+            new = [f] if f not in picked else []
+        if len(picked) + len(new) <= budget:
+            picked += new
     picked = sorted(set(picked))
     target = min(n_columns, n_frames)
     even = [int(f) for f in np.round(np.linspace(0, n_frames - 1, n_columns))]
-    for f in even:  # evenly spaced frames away from the artifacts' context first
-        if len(picked) < target and all(abs(f - p) > back for p in picked):
-            picked.append(f)
+    free = list(even)
+    while len(picked) < target and free:  # the even frame farthest from those shown first
+        gap = [min((abs(f - p) for p in picked), default=n_frames) for f in free]
+        best = int(np.argmax(gap))
+        if gap[best] <= back:
+            break
+        picked.append(free.pop(best))
     for f in even + list(range(n_frames)):  # short clips: any frame not shown yet
         if len(picked) < target and f not in picked:
             picked.append(f)

@@ -123,6 +123,23 @@ def test_png_filmstrip_one_row_per_track(files, tmp_path, capsys, background):
         assert visible_fraction(img[y : y + H, left : left + W], background) > 0.01
 
 
+def test_png_strip_around_the_worst_artifact(files, tmp_path, capsys):
+    out = tmp_path / "worst.png"
+    argv = [*files, "--out", out, "--size", f"{W}x{H}", "--strip-frames", "artifacts"]
+    code, io = run_cli(argv, capsys)
+    assert code == 0, io.err
+    shown = strip_frames(io.out)
+    assert 4 in shown and 1 in shown  # beta's jump frame and CONTEXT_S (3 frames) before it
+    code, io = run_cli([*argv, "--frames", "5:8"], capsys)
+    assert code == 0, io.err
+    assert strip_frames(io.out) == [5, 6, 7]  # no artifact inside the window: every frame
+
+
+def strip_frames(stdout: str) -> list[int]:
+    """The frames that ``render`` says its filmstrip shows ("...: filmstrip of frames 0,4, ...")."""
+    return [int(f) for f in stdout.rsplit("frames ", 1)[1].split(", ")[0].split(",")]
+
+
 def _human_file(tmp_path):
     p = tmp_path / "human.npz"  # joint positions: a human format the project reads
     if not p.exists():

@@ -34,6 +34,8 @@ ORDER = 75
 
 DEFAULT_SIZE = "640x480"
 DEFAULT_STRIP = 6
+#: ``--strip-frames`` value that picks frames around the worst artifacts.
+ARTIFACTS = "artifacts"
 #: Largest image side accepted [px] (MuJoCo's offscreen buffer is allocated at this size).
 MAX_SIDE_PX = 4096
 
@@ -77,7 +79,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f".png: N evenly spaced frames (default {DEFAULT_STRIP})",
     )
     strip.add_argument(
-        "--strip-frames", metavar="I,J,K", help=".png: these frames of the first motion"
+        "--strip-frames",
+        metavar="I,J,K|artifacts",
+        help=".png: these frames of the first motion, or 'artifacts': frames around each "
+        "motion's worst artifact (as leaderboard filmstrips choose them)",
     )
     parser.add_argument(
         "--labels", metavar="A,B,...", help="one label per motion (default: file names)"
@@ -139,6 +144,28 @@ def parse_strip_frames(text: str, frames: range) -> list[int]:
             f"--strip-frames {text!r}: frames must be in {frames.start}..{frames.stop - 1}"
         )
     return chosen
+
+
+def artifact_strip_frames(robots: list, flags: list[dict], frames: range) -> list[int]:
+    """:data:`DEFAULT_STRIP` frames of ``frames`` around each motion's worst artifact
+    (``benchmark.filmstrips.choose_frames``), in the first motion's frames."""
+    from benchmark.filmstrips import ARTIFACT_FLAGS, choose_frames, worst_artifact
+
+    import numpy as np
+
+    fps = robots[0].fps
+    t0, t1 = frames[0] / fps, frames[-1] / fps  # the window, in seconds
+    worst = []
+    for m, f in zip(robots, flags, strict=True):
+        t = np.arange(m.n_frames) / m.fps
+        inside = (t >= t0 - 0.5 / m.fps) & (t <= t1 + 0.5 / m.fps)
+        w = worst_artifact(m, {k: v & inside for k, v in f.items()})
+        if w is not None:
+            rank = list(ARTIFACT_FLAGS).index(w[1])
+            worst.append((rank, w[0] / m.fps - t0))
+    times = [t for _, t in sorted(worst)]
+    chosen = choose_frames(len(frames), fps, times, DEFAULT_STRIP)
+    return [frames[i] for i in chosen]
 
 
 def video_timeline(frames: range, motion_fps: float, out_fps: float) -> list[int]:
@@ -224,9 +251,11 @@ def run(args: argparse.Namespace) -> int:
     robots = [_load_robot(p, args) for p in args.motions]
     human = _load_human(args.human) if args.human else None
     frames = parse_frames(args.frames, robots[0].n_frames)
+    around = args.strip_frames is not None and args.strip_frames.strip() == ARTIFACTS
+    flags = [artifact_frames(m) if args.mark_artifacts or around else {} for m in robots]
     tracks = [
-        RobotTrack(m, label, artifact_frames(m) if args.mark_artifacts else {})
-        for m, label in zip(robots, labels, strict=True)
+        RobotTrack(m, label, f if args.mark_artifacts else {})
+        for m, label, f in zip(robots, labels, flags, strict=True)
     ]
     h = human_track(human) if human is not None else None
 
@@ -238,11 +267,12 @@ def run(args: argparse.Namespace) -> int:
 
     strip_frames = None
     if ext == ".png":
-        strip_frames = (
-            parse_strip_frames(args.strip_frames, frames)
-            if args.strip_frames
-            else evenly_spaced(frames, args.strip or DEFAULT_STRIP)
-        )
+        if around:
+            strip_frames = artifact_strip_frames(robots, flags, frames)
+        elif args.strip_frames:
+            strip_frames = parse_strip_frames(args.strip_frames, frames)
+        else:
+            strip_frames = evenly_spaced(frames, args.strip or DEFAULT_STRIP)
     with MotionRenderer(
         tracks,
         h,
@@ -257,7 +287,8 @@ def run(args: argparse.Namespace) -> int:
             rows = "tracks" if args.layout == "side" else "scene"
             image = filmstrip(r, strip_frames, rows=rows, mark=args.mark_artifacts)
             write_png(args.out, image)
-            print(f"{args.out}: filmstrip of {len(strip_frames)} frames, {rows} rows")
+            shown = ",".join(str(f) for f in strip_frames)
+            print(f"{args.out}: filmstrip of frames {shown}, {rows} rows")
             return 0
         out_fps = args.fps or r.fps
         timeline = video_timeline(frames, r.fps, out_fps)

@@ -67,8 +67,8 @@ def filmstrip(
 
     ``rows="tracks"`` (the NMR paper's Fig. 5): the human on top, then one row per robot,
     each rendered alone with the camera on it; ``rows="scene"``: one row, the renderer's
-    whole scene. With ``mark``, cells whose robot frame is flagged get a red border (and the
-    robot the artifact colour).
+    whole scene. With ``mark``, cells whose robot frame is flagged get a red border, the robot
+    the artifact colour and (``tracks`` rows) the flag names.
     """
     if rows not in ("tracks", "scene"):
         raise NmrGymError(f"filmstrip rows must be 'tracks' or 'scene', got {rows!r}")
@@ -77,6 +77,7 @@ def filmstrip(
     cells: list[list[np.ndarray]] = []
     marked: list[list[bool]] = []
     labels: list[str] = []
+    notes: list[list[str]] = []
     if rows == "scene":
         cells.append([r.render(f, mark=mark) for f in frames])
         marked.append([mark and any(r.flagged(f)) for f in frames])
@@ -84,9 +85,12 @@ def filmstrip(
     if r.human is not None:
         cells.append([r.render(f, robots=[], human=True) for f in frames])
         marked.append([False] * len(frames))
+        notes.append([""] * len(frames))
         labels.append(r.human.label)
     for k, track in enumerate(r.robots):
         cells.append([r.render(f, robots=[k], human=False, mark=mark) for f in frames])
-        marked.append([mark and bool(r.flagged(f)[k]) for f in frames])
+        flags = [r.flagged(f)[k] if mark else [] for f in frames]
+        marked.append([bool(fl) for fl in flags])
+        notes.append([", ".join(fl) for fl in flags])
         labels.append(track.label)
-    return compose_grid(cells, labels, col_labels, marked)
+    return compose_grid(cells, labels, col_labels, marked, notes)

@@ -170,9 +170,11 @@ def compose_grid(
     row_labels: Sequence[str] = (),
     col_labels: Sequence[str] = (),
     marked: Sequence[Sequence[bool]] | None = None,
+    notes: Sequence[Sequence[str]] | None = None,
 ) -> np.ndarray:
     """One image from rows of equally sized (H, W, 3) cells: row labels on the left, column
-    labels on top, :data:`MARK_RGB` borders around the ``marked`` cells."""
+    labels on top, :data:`MARK_RGB` borders around the ``marked`` cells, ``notes`` written at
+    the bottom of each cell."""
     from PIL import Image, ImageDraw
 
     if not cells or not cells[0]:
@@ -199,6 +201,11 @@ def compose_grid(
         draw.text((4, top + r * (h + g) + h // 2 - FONT_PX // 2), label, fill=TEXT_RGB, font=font)
     for c, label in enumerate(col_labels):
         draw.text((left + c * (w + g) + 4, 3), label, fill=TEXT_RGB, font=font)
+    for r, row_notes in enumerate(notes or ()):
+        for c, note in enumerate(row_notes):
+            if note:
+                y, x = top + r * (h + g) + h - FONT_PX - MARK_BORDER_PX - 2, left + c * (w + g)
+                draw.text((x + MARK_BORDER_PX + 2, y), note, fill=TEXT_RGB, font=font)
     return np.asarray(img)
 
 
