@@ -156,7 +156,7 @@ def test_marked_frames_get_a_red_border_only_when_flagged(files):
         strip = filmstrip(r, [3, 4], rows="scene", mark=True)
     top = strip.shape[0] - H - 2
     edge = strip[top + 1 : top + MARK_BORDER_PX - 1]  # inside each cell's top border
-    assert (edge[:, 2:W - 2] == MARK_RGB).all(axis=-1).mean() < 0.5  # frame 3: no border
+    assert (edge[:, 2 : W - 2] == MARK_RGB).all(axis=-1).mean() < 0.5  # frame 3: no border
     assert (edge[:, W + 4 : 2 * W] == MARK_RGB).all()  # frame 4: the jump frame
 
 
@@ -283,3 +283,52 @@ def test_overlay_tracks_share_one_slot():
     with MotionRenderer(tracks, width=W, height=H, layout="side") as r:
         off = r._offsets(2)
         assert np.linalg.norm(off[1] - off[0]) == pytest.approx(1.0)
+
+
+def test_viewer_loop_draws_the_other_robots_and_the_human(monkeypatch):
+    """The passive-viewer loop, with a stand-in viewer (no display here)."""
+    import contextlib
+
+    import mujoco
+
+    from nmr_gym.viz import interactive
+
+    class FakeViewer:
+        def __init__(self, model, data, key_callback):
+            self.user_scn = mujoco.MjvScene(model, 2000)
+            self.key, self.data, self.drawn = key_callback, data, []
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def is_running(self):
+            return len(self.drawn) < 3
+
+        def lock(self):
+            return contextlib.nullcontext()
+
+        def sync(self):
+            self.drawn.append((self.user_scn.ngeom, self.data.qpos[1]))
+            self.key(KEY_RIGHT)
+
+    made = []
+    monkeypatch.setattr(interactive, "has_display", lambda: True)
+    monkeypatch.setattr(
+        "mujoco.viewer.launch_passive", lambda *a, **k: made.append(FakeViewer(*a, **k)) or made[0]
+    )
+    tracks = [RobotTrack(robot(), "a"), RobotTrack(robot(), "b")]
+    interactive.view(tracks, filmstrips.human_track(human()), frames=[0, 1, 2])
+    from nmr_gym.g1 import scene_model
+    from nmr_gym.viz.scene import add_robot_geoms
+
+    model = scene_model()
+    scn, data = mujoco.MjvScene(model, 2000), mujoco.MjData(model)
+    mujoco.mj_kinematics(model, data)
+    add_robot_geoms(scn, model, data, (1.0, 0.0, 0.0))
+    n_human = 24 + 23  # a sphere per joint, a capsule per bone
+    assert [n for n, _ in made[0].drawn] == [scn.ngeom + n_human] * 3  # robot b + the human
+    # side layout, slots human | a | b: the viewer's own robot (a) stays in the middle
+    assert made[0].drawn[0][1] == pytest.approx(0.0, abs=1e-9)

@@ -56,9 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, help="output .mp4, .gif or .png (required unless --interactive)"
     )
-    parser.add_argument(
-        "--fps", type=float, help="video frame rate (default: the first motion's)"
-    )
+    parser.add_argument("--fps", type=float, help="video frame rate (default: the first motion's)")
     parser.add_argument(
         "--frames", metavar="A:B", help="frame range of the first motion, Python slice style"
     )
@@ -149,9 +147,9 @@ def parse_strip_frames(text: str, frames: range) -> list[int]:
 def artifact_strip_frames(robots: list, flags: list[dict], frames: range) -> list[int]:
     """:data:`DEFAULT_STRIP` frames of ``frames`` around each motion's worst artifact
     (``benchmark.filmstrips.choose_frames``), in the first motion's frames."""
-    from benchmark.filmstrips import ARTIFACT_FLAGS, choose_frames, worst_artifact
-
     import numpy as np
+
+    from benchmark.filmstrips import ARTIFACT_FLAGS, choose_frames, worst_artifact
 
     fps = robots[0].fps
     t0, t1 = frames[0] / fps, frames[-1] / fps  # the window, in seconds

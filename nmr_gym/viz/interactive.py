@@ -14,18 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import mujoco
-import numpy as np
 
 from nmr_gym.viz.backend import RenderError, has_display
 from nmr_gym.viz.scene import (
-    HUMAN_BONE_RADIUS_M,
-    HUMAN_JOINT_RADIUS_M,
-    HUMAN_RGBA,
     ROBOT_COLORS,
-    TINT_WEIGHT,
     HumanTrack,
     MotionRenderer,
     RobotTrack,
+    add_robot_geoms,
+    add_skeleton,
 )
 
 #: GLFW key codes the viewer passes to ``key_callback``.
@@ -73,7 +70,7 @@ def view(
     """Show the tracks in MuJoCo's passive viewer until its window is closed."""
     if not has_display():
         raise RenderError("interactive viewing needs a display (DISPLAY/WAYLAND_DISPLAY unset)")
-    import mujoco.viewer
+    from mujoco import viewer as mj_viewer
 
     # Timeline and layout of the offscreen renderer, without a GL context of its own.
     layout_of = MotionRenderer(robots, human, layout=layout, offscreen=False)
@@ -82,11 +79,10 @@ def view(
     play = Playback(len(frames))
     datas = [mujoco.MjData(model) for _ in robots]
     main = datas[0] if datas else mujoco.MjData(model)
-    opt, pert = mujoco.MjvOption(), mujoco.MjvPerturb()
     n_slots = len(robots) + int(human is not None)
     offsets = layout_of._offsets(n_slots)
     first = int(human is not None)
-    with mujoco.viewer.launch_passive(model, main, key_callback=play.key) as v:
+    with mj_viewer.launch_passive(model, main, key_callback=play.key) as v:
         while v.is_running():
             t0 = time.perf_counter()
             f = frames[play.frame]
@@ -98,41 +94,11 @@ def view(
                     d.qpos[:] = track.motion.qpos[layout_of.robot_frame(k, f)]
                     d.qpos[:3] += offsets[first + k]
                     mujoco.mj_kinematics(model, d)
-                    if k == 0:
-                        continue  # the viewer draws its own data
-                    start = scn.ngeom
-                    mujoco.mjv_addGeoms(model, d, opt, pert, mujoco.mjtCatBit.mjCAT_DYNAMIC, scn)
-                    c = np.asarray(ROBOT_COLORS[k % len(ROBOT_COLORS)])
-                    for i in range(start, scn.ngeom):
-                        g = scn.geoms[i]
-                        g.rgba[:3] = (1 - TINT_WEIGHT) * g.rgba[:3] + TINT_WEIGHT * c
+                    if k > 0:  # the viewer draws its own data (robot 0)
+                        add_robot_geoms(scn, model, d, ROBOT_COLORS[k % len(ROBOT_COLORS)])
                 if human is not None:
                     p = human.joint_pos_w[layout_of.human_frame(f)] + offsets[0]
-                    rgba = np.array(HUMAN_RGBA, np.float32)
-                    for j in range(p.shape[0]):
-                        if scn.ngeom + 2 > scn.maxgeom:
-                            break
-                        g = scn.geoms[scn.ngeom]
-                        mujoco.mjv_initGeom(
-                            g,
-                            mujoco.mjtGeom.mjGEOM_SPHERE,
-                            np.array([HUMAN_JOINT_RADIUS_M, 0, 0]),
-                            p[j],
-                            np.eye(3).ravel(),
-                            rgba,
-                        )
-                        scn.ngeom += 1
-                        parent = -1 if human.parents is None else human.parents[j]
-                        if parent >= 0:
-                            g = scn.geoms[scn.ngeom]
-                            mujoco.mjv_initGeom(
-                                g, mujoco.mjtGeom.mjGEOM_CAPSULE, np.zeros(3), p[j],
-                                np.eye(3).ravel(), rgba,
-                            )  # fmt: skip
-                            mujoco.mjv_connector(
-                                g, mujoco.mjtGeom.mjGEOM_CAPSULE, HUMAN_BONE_RADIUS_M, p[parent], p[j]
-                            )
-                            scn.ngeom += 1
+                    add_skeleton(scn, p, human.parents)
             v.sync()
             play.advance()
             time.sleep(max(0.0, 1.0 / layout_of.fps - (time.perf_counter() - t0)))

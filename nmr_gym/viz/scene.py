@@ -115,13 +115,57 @@ class HumanTrack:
         if not np.isfinite(p).all():
             raise MotionError("human joint positions contain NaN or inf")
         if self.parents is not None and len(self.parents) != p.shape[1]:
-            raise MotionError(
-                f"{len(self.parents)} parent indices for {p.shape[1]} human joints"
-            )
+            raise MotionError(f"{len(self.parents)} parent indices for {p.shape[1]} human joints")
 
     @property
     def n_frames(self) -> int:
         return self.joint_pos_w.shape[0]
+
+
+def add_robot_geoms(
+    scn: mujoco.MjvScene,
+    model: mujoco.MjModel,
+    data: mujoco.MjData,
+    rgb: tuple[float, float, float],
+    alpha: float = 1.0,
+) -> None:
+    """Add the robot's geoms (``data``'s pose, kinematics done) to ``scn``, tinted with ``rgb``
+    (:data:`TINT_WEIGHT`) at opacity ``alpha``."""
+    start = scn.ngeom
+    opt, pert = mujoco.MjvOption(), mujoco.MjvPerturb()
+    mujoco.mjv_addGeoms(model, data, opt, pert, mujoco.mjtCatBit.mjCAT_DYNAMIC, scn)
+    c = np.asarray(rgb)
+    for i in range(start, scn.ngeom):
+        g = scn.geoms[i]
+        g.rgba[:3] = (1 - TINT_WEIGHT) * g.rgba[:3] + TINT_WEIGHT * c
+        g.rgba[3] = alpha
+
+
+def add_skeleton(
+    scn: mujoco.MjvScene,
+    joint_pos_w: np.ndarray,
+    parents: Sequence[int] | None,
+    rgba: Sequence[float] = HUMAN_RGBA,
+) -> None:
+    """Add a skeleton to ``scn``: a sphere per joint of ``joint_pos_w`` (J, 3) [m] and a
+    capsule from each joint to its parent (``parents[j]`` < 0: none). Stops when full."""
+    colour = np.asarray(rgba, dtype=np.float32)
+    eye = np.eye(3).ravel()
+    sphere = np.array([HUMAN_JOINT_RADIUS_M, 0.0, 0.0])
+    for j, p in enumerate(joint_pos_w):
+        parent = -1 if parents is None else parents[j]
+        if scn.ngeom + 1 + (parent >= 0) > scn.maxgeom:
+            return
+        mujoco.mjv_initGeom(
+            scn.geoms[scn.ngeom], mujoco.mjtGeom.mjGEOM_SPHERE, sphere, p, eye, colour
+        )
+        scn.ngeom += 1
+        if parent >= 0:
+            g = scn.geoms[scn.ngeom]
+            mujoco.mjv_initGeom(g, mujoco.mjtGeom.mjGEOM_CAPSULE, np.zeros(3), p, eye, colour)
+            cap = mujoco.mjtGeom.mjGEOM_CAPSULE
+            mujoco.mjv_connector(g, cap, HUMAN_BONE_RADIUS_M, joint_pos_w[parent], p)
+            scn.ngeom += 1
 
 
 def _check_choice(kind: str, value: str, valid: tuple[str, ...]) -> str:
@@ -172,7 +216,7 @@ class MotionRenderer:
         self._datas = [mujoco.MjData(self.model) for _ in self.robots]
         self._scratch = mujoco.MjData(self.model)
         self._opt = mujoco.MjvOption()
-        self._pert = mujoco.MjvPerturb()
+        self._pert = mujoco.MjvPerturb()  # mjv_updateScene wants one; nothing is perturbed
         self._camera = mujoco.MjvCamera()
         self._camera.type = mujoco.mjtCamera.mjCAMERA_FREE
         first = self.robots[0].motion if self.robots else human
@@ -190,18 +234,14 @@ class MotionRenderer:
 
     def human_frame(self, frame: int) -> int:
         assert self.human is not None
-        return int(
-            np.clip(round(frame / self.fps * self.human.fps), 0, self.human.n_frames - 1)
-        )
+        return int(np.clip(round(frame / self.fps * self.human.fps), 0, self.human.n_frames - 1))
 
     def flagged(self, frame: int) -> list[list[str]]:
         """For each robot, the names of its flags set at renderer frame ``frame``."""
         return [r.flagged(self.robot_frame(k, frame)) for k, r in enumerate(self.robots)]
 
     # --------------------------------------------------------------------------- layout
-    def _shown(
-        self, robots: Sequence[int] | None, human: bool
-    ) -> tuple[list[int], bool]:
+    def _shown(self, robots: Sequence[int] | None, human: bool) -> tuple[list[int], bool]:
         ks = list(range(len(self.robots))) if robots is None else list(robots)
         for k in ks:
             if not 0 <= k < len(self.robots):
@@ -250,14 +290,6 @@ class MotionRenderer:
         cam.distance = dist
 
     # ---------------------------------------------------------------------------- drawing
-    def _recolour(self, start: int, rgb: tuple[float, float, float], alpha: float) -> None:
-        scn = self._renderer.scene
-        c = np.asarray(rgb)
-        for i in range(start, scn.ngeom):
-            g = scn.geoms[i]
-            g.rgba[:3] = (1 - TINT_WEIGHT) * g.rgba[:3] + TINT_WEIGHT * c
-            g.rgba[3] = alpha
-
     def _add_robot(self, k: int, frame: int, offset: np.ndarray, mark: bool, alpha: float):
         data = self._datas[k]
         track = self.robots[k]
@@ -265,39 +297,14 @@ class MotionRenderer:
         data.qpos[:] = track.motion.qpos[j]
         data.qpos[:3] += offset
         mujoco.mj_kinematics(self.model, data)
-        scn = self._renderer.scene
-        start = scn.ngeom
-        mujoco.mjv_addGeoms(
-            self.model, data, self._opt, self._pert, mujoco.mjtCatBit.mjCAT_DYNAMIC, scn
-        )
         bad = mark and bool(track.flagged(j))
         colour = ARTIFACT_RGB if bad else ROBOT_COLORS[k % len(ROBOT_COLORS)]
-        self._recolour(start, colour, alpha)
-
-    def _add_geom(self, kind: int, size: np.ndarray, pos: np.ndarray, rgba: np.ndarray):
-        scn = self._renderer.scene
-        if scn.ngeom >= scn.maxgeom:
-            return None
-        g = scn.geoms[scn.ngeom]
-        mujoco.mjv_initGeom(g, kind, size, pos, np.eye(3).ravel(), rgba)
-        scn.ngeom += 1
-        return g
+        add_robot_geoms(self._renderer.scene, self.model, data, colour, alpha)
 
     def _add_human(self, frame: int, offset: np.ndarray, alpha: float) -> None:
         h = self.human
         p = h.joint_pos_w[self.human_frame(frame)] + offset  # (J, 3)
-        rgba = np.array(HUMAN_RGBA, dtype=np.float32)
-        rgba[3] = alpha
-        sphere = np.array([HUMAN_JOINT_RADIUS_M, 0, 0])
-        for j in range(p.shape[0]):
-            self._add_geom(mujoco.mjtGeom.mjGEOM_SPHERE, sphere, p[j], rgba)
-            parent = -1 if h.parents is None else h.parents[j]
-            if parent >= 0:
-                g = self._add_geom(mujoco.mjtGeom.mjGEOM_CAPSULE, np.zeros(3), p[j], rgba)
-                if g is not None:
-                    mujoco.mjv_connector(
-                        g, mujoco.mjtGeom.mjGEOM_CAPSULE, HUMAN_BONE_RADIUS_M, p[parent], p[j]
-                    )
+        add_skeleton(self._renderer.scene, p, h.parents, (*HUMAN_RGBA[:3], alpha))
 
     def render(
         self,
