@@ -110,6 +110,9 @@ def write_video(
 ) -> int:
     """Write (H, W, 3) uint8 ``frames`` to an MP4 or GIF at ``fps``; returns the frame count.
 
+    MP4 frames stream to ffmpeg; GIF frames are held in memory as palette images until the end
+    (about W x H bytes each), so long clips belong in MP4.
+
     A tqdm bar (with ETA) shows progress when ``progress``. Atomic: the file appears complete
     or not at all.
     """
@@ -143,13 +146,13 @@ def write_video(
             finally:
                 writer.close()
         else:
-            # GIF frame durations are whole milliseconds (browsers round to 10 ms).
-            images = list(bar)
-            n = len(images)
-            if n:
-                from PIL import Image
+            from PIL import Image
 
-                pil = [Image.fromarray(f) for f in images]
+            # Pillow writes a GIF from all its frames at once: keep them as 8-bit palette
+            # images (a third of RGB's memory). Durations are whole milliseconds.
+            pil = [Image.fromarray(f).convert("P", palette=Image.Palette.ADAPTIVE) for f in bar]
+            n = len(pil)
+            if n:
                 pil[0].save(
                     tmp,
                     format="GIF",
