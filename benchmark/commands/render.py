@@ -60,9 +60,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--frames", metavar="A:B", help="frame range of the first motion, Python slice style"
     )
-    parser.add_argument("--camera", choices=CAMERAS, default="follow")
-    parser.add_argument("--size", default=DEFAULT_SIZE, metavar="WxH", help="image size [px]")
-    parser.add_argument("--layout", choices=LAYOUTS, default="side")
+    parser.add_argument(
+        "--camera",
+        choices=CAMERAS,
+        default="follow",
+        help="follow: look at the tracks' mean pelvis every frame; fixed: one view of the "
+        "whole path (default follow)",
+    )
+    parser.add_argument(
+        "--size",
+        default=DEFAULT_SIZE,
+        metavar="WxH",
+        help=f"image size [px] (default {DEFAULT_SIZE})",
+    )
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="side",
+        help="side: each track in its own place (PNG: one row each); overlay: all in one "
+        "place, translucent (default side)",
+    )
     parser.add_argument(
         "--mark-artifacts",
         action="store_true",
