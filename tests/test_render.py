@@ -332,3 +332,18 @@ def test_viewer_loop_draws_the_other_robots_and_the_human(monkeypatch):
     assert [n for n, _ in made[0].drawn] == [scn.ngeom + n_human] * 3  # robot b + the human
     # side layout, slots human | a | b: the viewer's own robot (a) stays in the middle
     assert made[0].drawn[0][1] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_cameras_follow_the_pelvis_or_frame_the_whole_path():
+    m = robot(8)
+    walk = m.replace(root_pos=m.root_pos + np.linspace([0, 0, 0], [2.0, 0, 0], 8))
+    looks = {}
+    for cam in ("follow", "fixed"):
+        with MotionRenderer([RobotTrack(walk, "w")], width=8, height=8, camera=cam) as r:
+            looks[cam] = []
+            for f in (0, 7):
+                r.render(f)
+                looks[cam].append((r._camera.lookat[0], r._camera.distance))
+    assert [x for x, _ in looks["follow"]] == pytest.approx([0.0, 2.0])
+    assert [x for x, _ in looks["fixed"]] == pytest.approx([1.0, 1.0])  # the path's middle
+    assert looks["fixed"][0][1] > looks["follow"][0][1]  # farther, to see the whole path

@@ -225,6 +225,7 @@ class MotionRenderer:
         self.view_frames = (
             np.arange(self.n_frames) if view_frames is None else np.asarray(view_frames, int)
         )
+        self._fixed_views: dict[tuple, tuple[np.ndarray, float]] = {}
 
     # ------------------------------------------------------------------------- timeline
     def robot_frame(self, k: int, frame: int) -> int:
@@ -282,10 +283,13 @@ class MotionRenderer:
         if self.camera_mode == "follow":
             centre = self._roots_xy(np.array([frame]), ks, human)[0].mean(axis=0)
         else:
-            path = self._roots_xy(self.view_frames, ks, human).reshape(-1, 2)
-            lo, hi = path.min(axis=0), path.max(axis=0)
-            centre = (lo + hi) / 2
-            dist += FIXED_DISTANCE_PER_EXTENT * float(np.max(hi - lo))
+            key = (tuple(ks), human)
+            if key not in self._fixed_views:  # once per set of shown tracks
+                path = self._roots_xy(self.view_frames, ks, human).reshape(-1, 2)
+                lo, hi = path.min(axis=0), path.max(axis=0)
+                self._fixed_views[key] = ((lo + hi) / 2, float(np.max(hi - lo)))
+            centre, extent = self._fixed_views[key]
+            dist += FIXED_DISTANCE_PER_EXTENT * extent
         cam.lookat[:] = (centre[0], centre[1], CAMERA_LOOKAT_Z_M)
         cam.distance = dist
 
