@@ -435,13 +435,19 @@ def float_pct(s: Scan, height: float = FLOAT_HEIGHT_M) -> float:
 
 
 # ------------------------------------------------------------------------- fidelity
+def scaled_joint_pos(human: HumanMotion, g1_height: float = G1_HEIGHT_M) -> np.ndarray:
+    """(T, J, 3) every human joint scaled to the G1 as MPJPE scales it (see module doc)."""
+    p = human.joint_pos  # (T, J, 3)
+    pelvis = p[0, human.index(KEYPOINT_MAP[0][0])]
+    s = g1_height / human.height
+    origin = np.array([pelvis[0], pelvis[1], 0.0])
+    return origin + s * (p - origin)
+
+
 def scaled_keypoints(human: HumanMotion, g1_height: float = G1_HEIGHT_M) -> np.ndarray:
     """(T, K, 3) human keypoints of :data:`KEYPOINT_MAP`, scaled to the G1 (see module doc)."""
     idx = [human.index(j) for j, _ in KEYPOINT_MAP]
-    p = human.joint_pos[:, idx]  # (T, K, 3)
-    s = g1_height / human.height
-    origin = np.array([p[0, 0, 0], p[0, 0, 1], 0.0])
-    return origin + s * (p - origin)
+    return scaled_joint_pos(human, g1_height)[:, idx]
 
 
 def mpjpe(
