@@ -85,3 +85,13 @@ def test_human_tpose_rest_convention():
     m = HumanMotion(30, names, pos, quat, h)
     assert m.resample(60).n_frames == 5
     assert m.is_canonical
+
+
+@pytest.mark.parametrize(
+    ("cls", "start"),
+    [(RobotMotion, "A G1 motion: floating base"), (HumanMotion, "A human motion in nmr-gym")],
+)
+def test_motion_types_have_their_docstring(cls, start):
+    # A docstring placed after class attributes is not a docstring: dataclass then sets
+    # __doc__ to the signature "RobotMotion(fps: float, ...)".
+    assert cls.__doc__.startswith(start)

@@ -15,9 +15,6 @@ from nmr_gym.skeleton import SMPL_JOINT_NAMES
 
 @dataclass(eq=False)
 class HumanMotion(v.FrameSeries):
-    _POSITION_FIELDS = ("joint_pos",)
-    _ROTATION_FIELDS = ("joint_quat",)
-
     """A human motion in nmr-gym's conventions (see :mod:`nmr_gym.skeleton`).
 
     Attributes:
@@ -32,6 +29,9 @@ class HumanMotion(v.FrameSeries):
         source: file path or description, used in messages.
         metadata: format, skeleton, betas, gender, complexity/length class, ...
     """
+
+    _POSITION_FIELDS = ("joint_pos",)
+    _ROTATION_FIELDS = ("joint_quat",)
 
     fps: float
     joint_names: tuple[str, ...]
