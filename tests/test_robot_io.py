@@ -13,7 +13,7 @@ from nmr_gym import rotations as rot
 from nmr_gym.errors import MotionFormatError, NmrGymError, UnknownNameError
 from nmr_gym.g1 import spec
 from nmr_gym.io import robot_formats as rf
-from nmr_gym.io.detect import detect, load_motion
+from nmr_gym.io import detect, load_motion
 from nmr_gym.io.robot_formats import (
     UntrustedPickleError,
     load_robot_motion,

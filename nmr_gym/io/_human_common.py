@@ -16,7 +16,6 @@ import logging
 import os
 import zipfile
 import zlib
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +23,7 @@ import numpy as np
 from nmr_gym import rotations as rot
 from nmr_gym import skeleton as sk
 from nmr_gym.errors import MotionFormatError
+from nmr_gym.io.files import check_input_file
 from nmr_gym.motion import _validate as v
 
 log = logging.getLogger("nmr_gym.io.human_formats")
@@ -42,15 +42,6 @@ _FEET = tuple(
 )
 
 
-def check_file(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise MotionFormatError("file not found", p)
-    if not p.is_file():
-        raise MotionFormatError("not a file", p)
-    return p
-
-
 class NpzFile:
     """Read-only npz access that turns every low-level failure into a MotionFormatError.
 
@@ -59,7 +50,7 @@ class NpzFile:
     """
 
     def __init__(self, path: str | os.PathLike):
-        self.path = check_file(path)
+        self.path = check_input_file(path)
         if not zipfile.is_zipfile(self.path):
             with open(self.path, "rb") as f:
                 zip_start = f.read(4) == b"PK\x03\x04"

@@ -93,3 +93,6 @@ class HumanMotion(v.FrameSeries):
             f"HumanMotion(frames={self.n_frames}, fps={self.fps:g}, joints={len(self.joint_names)}"
             f", height={self.height:.2f}m, source={self.source!r})"
         )
+
+
+__all__ = ["HumanMotion"]

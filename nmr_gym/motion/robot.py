@@ -151,3 +151,6 @@ def forward_kinematics(model: mujoco.MjModel, qpos: np.ndarray) -> tuple[np.ndar
         pos[t] = data.xpos[1:]
         quat[t] = data.xquat[1:]
     return pos, rot.make_continuous(quat, axis=0)
+
+
+__all__ = ["RobotMotion", "forward_kinematics"]

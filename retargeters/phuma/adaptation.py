@@ -19,8 +19,7 @@ import numpy as np
 
 from nmr_gym import rotations as rot
 from nmr_gym.g1 import kinematic_model, spec
-from nmr_gym.motion import HumanMotion
-from nmr_gym.motion.robot import forward_kinematics
+from nmr_gym.motion import HumanMotion, forward_kinematics
 from nmr_gym.skeleton import REST_QUAT_FACING_X, SMPL_JOINT_NAMES, SMPL_PARENTS
 from retargeters.phuma.contacts import ANKLE_HEIGHT_FRACTION, detect_foot_contacts
 
