@@ -25,7 +25,7 @@ within 0.05 rad of or beyond the G1's ranges in 14% / 52% of frames). The ankle-
 frames left on the suite's kicks and spins are the human's: its swing foot dorsiflexes past the
 G1's 30 deg. ``limit_margin=0.06`` (GMR's margin) keeps every joint out of the metric's
 0.05 rad band (0% limit frames on those clips at no fidelity cost); the default keeps PHUMA's
-98% range (benchmarks/compare_phuma_gmr.py prints both).
+98% range (``perf/compare_phuma_gmr.py`` prints both).
 
 Schedules (``schedule=``):
 
@@ -33,8 +33,8 @@ Schedules (``schedule=``):
   :data:`FAST_LR` for at most :data:`FAST_ITERATIONS` iterations with convergence-based stopping,
   on the clip resampled to :data:`OPT_FPS`. Practical for the benchmark on 2 CPU cores.
 - ``"full"``: PHUMA's schedule, Adam lr 0.005 for 3000 iterations, no early stopping (same
-  warm start). 15-110x slower on the clips measured; benchmarks/bench_phuma_speed.py prints
-  the metric difference.
+  warm start). 15-110x slower on the clips measured (``perf/test_phuma_speed.py`` times
+  both; ``perf/compare_phuma_gmr.py`` prints the metric difference).
 
 Any of ``iterations``, ``lr``, ``tol`` given explicitly overrides the schedule.
 """
