@@ -160,3 +160,16 @@ def forward_kinematics(
         pos[:, j] = pos[:, p] + rot.rotate(quat[:, p], offsets[:, j])
         quat[:, j] = rot.multiply(quat[:, p], local_quat[:, j])
     return pos, quat
+
+
+def local_rotations(joint_quat: np.ndarray, parents: tuple[int, ...] = SMPL_PARENTS) -> np.ndarray:
+    """Local joint rotations (T, J, 4), each in its parent's frame, from global ones (T, J, 4).
+
+    The inverse of :func:`forward_kinematics` for orientations; the root's entry stays its
+    world orientation. All quaternions wxyz.
+    """
+    q = np.asarray(joint_quat, dtype=np.float64)
+    local = q.copy()
+    par = np.asarray(parents[1:])
+    local[:, 1:] = rot.multiply(rot.conjugate(q[:, par]), q[:, 1:])
+    return local

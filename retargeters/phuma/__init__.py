@@ -1,6 +1,6 @@
 """PHUMA-style retargeter (``retargeters.make("phuma")``): whole-sequence optimisation.
 
-Re-implements PHUMA's motion adaptation (PhySINK; anchors.md section 4) on nmr-gym's reference
+Re-implements PHUMA's motion adaptation (PhySINK, PHUMA paper and project) on nmr-gym's reference
 G1: shape/scale adaptation of the human keypoints (:mod:`.adaptation`), one differentiable
 optimisation over all frames of joint positions, root translation and link scales with the
 root orientation from the human (:mod:`.optimize`, :mod:`.losses`, FK in :mod:`.torch_fk`),
@@ -63,7 +63,7 @@ from retargeters.phuma.optimize import (
     optimize_windows,
 )
 
-#: PHUMA's schedule (anchors.md section 4).
+#: PHUMA's schedule: Adam, lr 0.005, 3000 iterations over the whole sequence (PHUMA paper).
 PHUMA_ITERATIONS = 3000
 PHUMA_LR = 0.005
 #: The default fast schedule: at most this many Adam iterations, stopping once the loss improves
