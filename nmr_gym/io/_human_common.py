@@ -108,13 +108,6 @@ def numeric(name: str, value: Any, shape: tuple[int | None, ...], source: Any) -
     return v.check_array(name, arr, shape, source)
 
 
-def fps_value(value: Any, source: Any) -> float:
-    arr = np.asarray(value)
-    if arr.size != 1 or arr.dtype.kind not in "biuf":
-        raise MotionFormatError(f"frame rate must be one number, got {arr!r}", source)
-    return v.check_fps(arr.item(), source)
-
-
 def up_to_z(up_axis: str) -> np.ndarray:
     """Rotation (wxyz) taking a source's up axis (``"y"``, ``"-y"``, ``"z"``, ``"x"``, ...)
     onto +z: the minimal rotation, so for +y it is +90 deg about x (skeleton.Y_UP_TO_Z_UP)."""

@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from nmr_gym import rotations as rot
 from nmr_gym.errors import MotionError, MotionFormatError, UntrustedPickleError
 from nmr_gym.g1 import spec
-from nmr_gym.io.files import check_input_file
+from nmr_gym.io.files import check_input_file, fps_value
 from nmr_gym.motion.robot import RobotMotion
 
 #: Joint columns of the 23-DoF G1 variant (``g1_29dof_anneal_23dof``, wrists locked) that
@@ -32,14 +33,6 @@ def require_keys(data: dict, keys: tuple[str, ...], what: str, path: Path) -> No
         )
 
 
-def fps_value(value: Any, path: Path) -> float:
-    """A frame rate stored as a scalar, a 1-element array or a number."""
-    arr = np.asarray(value)
-    if arr.size != 1 or arr.dtype.kind not in "iuf":
-        raise MotionFormatError(f"fps must be one number, got {value!r}", path)
-    return float(arr.reshape(()))
-
-
 def numeric(name: str, value: Any, path: Path) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
@@ -55,6 +48,29 @@ def check_fps_argument(fps: float | None, stored: float, path: Path) -> None:
             f"load it and call .resample({fps:g}) to change the frame rate",
             path,
         )
+
+
+def stored_fps(value: Any, fps: float | None, path: Path) -> float:
+    """The frame rate a file stores; an error when the caller's ``fps`` disagrees with it."""
+    stored = fps_value(value, path)
+    check_fps_argument(fps, stored, path)
+    return stored
+
+
+def joint_columns(name: str, value: Any, path: Path) -> np.ndarray:
+    """``value`` as a (T, 29) float array of G1 joint positions, else a clear error."""
+    arr = numeric(name, value, path)
+    if arr.ndim != 2 or arr.shape[1] != spec.NUM_JOINTS:
+        columns_error(name, arr, path, "29 G1 joints")
+    return arr
+
+
+def xyzw_as_wxyz(name: str, value: Any, path: Path) -> np.ndarray:
+    """A (T, 4) xyzw quaternion array (GMR, PHC) as wxyz, else a clear error."""
+    arr = numeric(name, value, path)
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise MotionFormatError(f"{name} has shape {arr.shape}, expected (T, 4)", path)
+    return rot.xyzw_to_wxyz(arr)
 
 
 def make_motion(

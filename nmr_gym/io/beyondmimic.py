@@ -34,11 +34,8 @@ BEYONDMIMIC_FK_CHECK_FRAMES = 200
 def read(path: Path, fps: float | None = None, **_: Any) -> RobotMotion:
     data = read_npz(path)
     rc.require_keys(data, BEYONDMIMIC_REQUIRED_KEYS, "BeyondMimic/mjlab motion", path)
-    file_fps = rc.fps_value(data["fps"], path)
-    rc.check_fps_argument(fps, file_fps, path)
-    joint_pos = rc.numeric("joint_pos", data["joint_pos"], path)
-    if joint_pos.ndim != 2 or joint_pos.shape[1] != spec.NUM_JOINTS:
-        rc.columns_error("joint_pos", joint_pos, path, "29 G1 joints")
+    file_fps = rc.stored_fps(data["fps"], fps, path)
+    joint_pos = rc.joint_columns("joint_pos", data["joint_pos"], path)
     n = joint_pos.shape[0]
     body_pos = rc.numeric("body_pos_w", data["body_pos_w"], path)
     body_quat = rc.numeric("body_quat_w", data["body_quat_w"], path)

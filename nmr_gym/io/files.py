@@ -10,10 +10,12 @@ import os
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from nmr_gym.errors import MotionFileNotFoundError, MotionFormatError
+from nmr_gym.errors import MotionError, MotionFileNotFoundError, MotionFormatError
+from nmr_gym.motion import _validate as v
 
 
 def check_input_file(path: str | os.PathLike) -> Path:
@@ -60,4 +62,15 @@ def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
         ) from None
 
 
-__all__ = ["check_input_file", "read_npz"]
+def fps_value(value: Any, source: str | os.PathLike | None) -> float:
+    """A frame rate [Hz] stored in a file (a number or a 1-element array), finite and > 0."""
+    arr = np.asarray(value)
+    if arr.size != 1 or arr.dtype.kind not in "iuf":
+        raise MotionFormatError(f"fps must be one number, got {value!r}", source)
+    try:
+        return v.check_fps(arr.item(), source)
+    except MotionError as exc:  # the bad value is in the file: a format error naming it
+        raise MotionFormatError(str(exc).removeprefix(f"{source}: "), source) from None
+
+
+__all__ = ["check_input_file", "fps_value", "read_npz"]

@@ -15,7 +15,6 @@ import numpy as np
 
 from nmr_gym import rotations as rot
 from nmr_gym.errors import MotionFormatError
-from nmr_gym.g1 import spec
 from nmr_gym.io import _robot_common as rc
 from nmr_gym.io.phc import read_clip
 from nmr_gym.motion.robot import RobotMotion
@@ -32,17 +31,10 @@ def read(path: Path, trusted: bool = False, fps: float | None = None, **_: Any) 
     if "dof" in data and "root_trans_offset" in data:
         return read_clip(path, data, "", fps)
     rc.require_keys(data, GMR_REQUIRED_KEYS, "GMR motion", path)
-    file_fps = rc.fps_value(data["fps"], path)
-    rc.check_fps_argument(fps, file_fps, path)
-    dof = rc.numeric("dof_pos", data["dof_pos"], path)
-    if dof.ndim != 2 or dof.shape[1] != spec.NUM_JOINTS:
-        rc.columns_error("dof_pos", dof, path, "29 G1 joints")
-    root_rot = rc.numeric("root_rot", data["root_rot"], path)
-    if root_rot.ndim != 2 or root_rot.shape[1] != 4:
-        raise MotionFormatError(f"root_rot has shape {root_rot.shape}, expected (T, 4)", path)
-    return rc.make_motion(
-        path, file_fps, data["root_pos"], rot.xyzw_to_wxyz(root_rot), dof, {"format": "gmr"}
-    )
+    file_fps = rc.stored_fps(data["fps"], fps, path)
+    dof = rc.joint_columns("dof_pos", data["dof_pos"], path)
+    root_quat = rc.xyzw_as_wxyz("root_rot", data["root_rot"], path)
+    return rc.make_motion(path, file_fps, data["root_pos"], root_quat, dof, {"format": "gmr"})
 
 
 def write(motion: RobotMotion, path: Path, **_: Any) -> None:

@@ -62,8 +62,7 @@ def read(path: Path, fps: float | None = None, **_: Any) -> RobotMotion:
             f"{NMR_FORMAT_VERSION})",
             path,
         )
-    file_fps = rc.fps_value(data["fps"], path)
-    rc.check_fps_argument(fps, file_fps, path)
+    file_fps = rc.stored_fps(data["fps"], fps, path)
     try:
         metadata = json.loads(str(data["metadata"]))
     except json.JSONDecodeError as exc:

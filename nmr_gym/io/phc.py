@@ -9,9 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nmr_gym import rotations as rot
 from nmr_gym.errors import MotionFormatError
-from nmr_gym.g1 import spec
 from nmr_gym.io import _robot_common as rc
 from nmr_gym.motion.robot import RobotMotion
 
@@ -28,18 +26,13 @@ def read_clip(path: Path, clip: dict, name: str, fps: float | None) -> RobotMoti
             "instead",
             path,
         )
-    if dof.ndim != 2 or dof.shape[1] != spec.NUM_JOINTS:
-        rc.columns_error("dof", dof, path, "29 G1 joints")
-    file_fps = rc.fps_value(clip["fps"], path)
-    rc.check_fps_argument(fps, file_fps, path)
-    root_rot = rc.numeric("root_rot", clip["root_rot"], path)
-    if root_rot.ndim != 2 or root_rot.shape[1] != 4:
-        raise MotionFormatError(f"root_rot has shape {root_rot.shape}, expected (T, 4)", path)
+    dof = rc.joint_columns("dof", dof, path)
+    file_fps = rc.stored_fps(clip["fps"], fps, path)
     return rc.make_motion(
         path,
         file_fps,
         clip["root_trans_offset"],
-        rot.xyzw_to_wxyz(root_rot),
+        rc.xyzw_as_wxyz("root_rot", clip["root_rot"], path),
         dof,
         {"format": "phc", "name": name} if name else {"format": "phc"},
     )
