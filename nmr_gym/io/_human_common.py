@@ -34,9 +34,6 @@ GROUND_TOLERANCE = 0.05
 #: Percentile of the per-frame lowest foot-joint height taken as the clip's foot contact
 #: height (robust to a few frames of estimation spikes through the floor).
 GROUND_PERCENTILE = 1.0
-#: Height [m] of SMPL's foot joints (ankle, ball of the foot) above the floor when standing,
-#: as a fraction of body height: the built-in skeleton's ball-of-foot joint height.
-FOOT_JOINT_HEIGHT_FRACTION = 0.3 * 0.039
 _FEET = tuple(
     sk.SMPL_JOINT_NAMES.index(n) for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")
 )
@@ -138,7 +135,7 @@ def apply_ground(
     if ground == "source":
         return joint_pos, 0.0
     lowest = np.percentile(joint_pos[:, _FEET, 2].min(axis=1), GROUND_PERCENTILE)
-    expected = FOOT_JOINT_HEIGHT_FRACTION * height
+    expected = sk.BALL_HEIGHT_FRACTION * height  # the lowest foot joint, standing
     shift = float(expected - lowest)
     if ground == "auto" and abs(shift) <= GROUND_TOLERANCE:
         return joint_pos, 0.0
