@@ -49,7 +49,7 @@ def test_phuma_full_speed(rate, clip):
     rate(lambda: phuma(human), human.n_frames, f"full {clip.name}")
 
 
-def summary(rates: dict[str, float]) -> list[str]:
+def summary(rates: dict[str, float], cpu_rates: dict[str, float]) -> list[str]:
     fast = {k.removeprefix("fast "): v for k, v in rates.items() if k.startswith("fast ")}
     lines = []
     if fast:

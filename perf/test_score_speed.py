@@ -28,7 +28,8 @@ from nmr_gym.io import load_robot_motion
 from nmr_gym.motion import RobotMotion
 from nmr_gym.paths import shared_motions_dir
 
-FRAMES = int(os.environ.get("NMR_PERF_SCORE_FRAMES") or 20_000)
+#: Frames scored; by default the fewest at which ``workers=2`` really uses two processes.
+FRAMES = int(os.environ.get("NMR_PERF_SCORE_FRAMES") or 2 * metrics.MIN_FRAMES_PER_WORKER)
 WORKERS = int(os.environ.get("NMR_PERF_SCORE_WORKERS") or 2)
 #: Frames of the reference loops (they are per-frame Python loops; a fraction suffices).
 REFERENCE_FRAMES = min(FRAMES, 20_000)
@@ -93,7 +94,7 @@ def test_kinematic_pass_speed(rate):
     rate(lambda: metrics._mujoco_scan(qpos, False), len(qpos), "kinematics, mj_kinematics")
 
 
-def summary(rates: dict[str, float]) -> list[str]:
+def summary(rates: dict[str, float], cpu_rates: dict[str, float]) -> list[str]:
     full = rates.get("score with self-collision")
     lines = [f"{FRAMES} frames scored"]
     if full and "score without self-collision" in rates:
