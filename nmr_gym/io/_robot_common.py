@@ -24,6 +24,7 @@ G1_23DOF_COLUMNS = 23
 
 
 def require_keys(data: dict, keys: tuple[str, ...], what: str, path: Path) -> None:
+    """A clear error naming the keys a file lacks (and the ones it has)."""
     missing = [k for k in keys if k not in data]
     if missing:
         raise MotionFormatError(
@@ -34,6 +35,7 @@ def require_keys(data: dict, keys: tuple[str, ...], what: str, path: Path) -> No
 
 
 def numeric(name: str, value: Any, path: Path) -> np.ndarray:
+    """``value`` as a float64 array, else a clear error naming the field."""
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -42,6 +44,7 @@ def numeric(name: str, value: Any, path: Path) -> np.ndarray:
 
 
 def check_fps_argument(fps: float | None, stored: float, path: Path) -> None:
+    """An error when the caller's ``fps`` differs from the file's stored rate."""
     if fps is not None and not np.isclose(float(fps), stored):
         raise MotionFormatError(
             f"the file stores its frame rate ({stored:g} fps) but fps={fps:g} was given; "
@@ -91,6 +94,7 @@ def make_motion(
 
 
 def columns_error(name: str, arr: np.ndarray, path: Path, what: str) -> None:
+    """Raise the error for a joint array of the wrong shape (the 23-DoF G1 named)."""
     if arr.ndim == 2 and arr.shape[1] == G1_23DOF_COLUMNS:
         raise MotionFormatError(
             f"{name} has {G1_23DOF_COLUMNS} columns: a 23-DoF G1 motion, not the 29-DoF G1 "
@@ -103,6 +107,7 @@ def columns_error(name: str, arr: np.ndarray, path: Path, what: str) -> None:
 
 
 def unpickle(path: Path, trusted: bool, what: str, use_joblib: bool = False) -> Any:
+    """The object in a pickle the caller trusts; UntrustedPickleError otherwise."""
     p = check_input_file(path)
     if not trusted:
         raise UntrustedPickleError(
@@ -129,6 +134,7 @@ def unpickle(path: Path, trusted: bool, what: str, use_joblib: bool = False) -> 
 
 
 def savez(path: Path, arrays: dict[str, Any]) -> None:
+    """``np.savez`` to exactly ``path`` (which may lack the ``.npz`` suffix)."""
     # Through a file object: np.savez would append ".npz" to a temporary name otherwise.
     with open(path, "wb") as f:
         np.savez(f, **arrays)

@@ -32,6 +32,7 @@ BEYONDMIMIC_FK_CHECK_FRAMES = 200
 
 
 def read(path: Path, fps: float | None = None, **_: Any) -> RobotMotion:
+    """A RobotMotion from a BeyondMimic npz (root from body 0, bodies checked by FK)."""
     data = read_npz(path)
     rc.require_keys(data, BEYONDMIMIC_REQUIRED_KEYS, "BeyondMimic/mjlab motion", path)
     file_fps = rc.stored_fps(data["fps"], fps, path)
@@ -114,6 +115,7 @@ def _check_fk(motion: RobotMotion, body_pos: np.ndarray, path: Path) -> None:
 
 
 def write(motion: RobotMotion, path: Path, **_: Any) -> None:
+    """Write the BeyondMimic npz of ``motion`` (FK bodies and velocities, float32)."""
     # float32, as BeyondMimic's and mjlab's own csv_to_npz write them; fps as a 1-array.
     f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
     rc.savez(

@@ -23,6 +23,7 @@ GMR_REQUIRED_KEYS = ("fps", "root_pos", "root_rot", "dof_pos")
 
 
 def read(path: Path, trusted: bool = False, fps: float | None = None, **_: Any) -> RobotMotion:
+    """A RobotMotion from a trusted GMR pickle (a PHC dict in a .pkl is read too)."""
     data = rc.unpickle(path, trusted, "GMR")
     if not isinstance(data, dict):
         raise MotionFormatError(
@@ -38,6 +39,7 @@ def read(path: Path, trusted: bool = False, fps: float | None = None, **_: Any) 
 
 
 def write(motion: RobotMotion, path: Path, **_: Any) -> None:
+    """Write ``motion`` as a GMR pickle (protocol 4, root_rot xyzw)."""
     fps = int(motion.fps) if float(motion.fps).is_integer() else float(motion.fps)
     data = {
         "fps": fps,

@@ -24,6 +24,7 @@ NMR_FORMAT_VERSION = 1
 
 
 def _json_default(value: Any) -> Any:
+    """JSON for metadata values json cannot encode (arrays, numpy scalars, paths)."""
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
@@ -34,6 +35,7 @@ def _json_default(value: Any) -> Any:
 
 
 def read(path: Path, fps: float | None = None, **_: Any) -> RobotMotion:
+    """A RobotMotion from an nmr npz (joints reordered by name, metadata kept)."""
     data = read_npz(path)
     keys = (
         "format",
@@ -87,6 +89,7 @@ def read(path: Path, fps: float | None = None, **_: Any) -> RobotMotion:
 
 
 def write(motion: RobotMotion, path: Path, **_: Any) -> None:
+    """Write ``motion`` as an nmr npz with its metadata and source."""
     metadata = dict(motion.metadata)
     metadata.pop("format", None)
     if motion.source and "source" not in metadata:

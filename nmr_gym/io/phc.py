@@ -17,6 +17,7 @@ PHC_REQUIRED_KEYS = ("root_trans_offset", "root_rot", "dof", "fps")
 
 
 def read_clip(path: Path, clip: dict, name: str, fps: float | None) -> RobotMotion:
+    """A RobotMotion from one PHC clip dict (``name``: its key in the file, or '')."""
     rc.require_keys(clip, PHC_REQUIRED_KEYS, "PHC motion", path)
     dof = rc.numeric("dof", clip["dof"], path)
     if dof.ndim == 2 and dof.shape[1] == rc.G1_23DOF_COLUMNS:
@@ -39,6 +40,7 @@ def read_clip(path: Path, clip: dict, name: str, fps: float | None) -> RobotMoti
 
 
 def read(path: Path, trusted: bool = False, fps: float | None = None, **_: Any) -> RobotMotion:
+    """A RobotMotion from a trusted PHC / ASAP joblib pickle holding one clip."""
     data = rc.unpickle(path, trusted, "PHC/ASAP joblib", use_joblib=True)
     if isinstance(data, dict) and "dof" in data:
         return read_clip(path, data, "", fps)

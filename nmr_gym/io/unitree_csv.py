@@ -53,6 +53,7 @@ def _up_fraction(q_wxyz: np.ndarray) -> float:
 def read(
     path: Path, fps: float | None = None, quat_order: str | None = None, **_: Any
 ) -> RobotMotion:
+    """A RobotMotion from a robot CSV (``fps`` default ``DEFAULT_CSV_FPS``)."""
     p = check_input_file(path)
     order = DEFAULT_CSV_QUAT_ORDER if quat_order is None else str(quat_order).lower()
     if order not in QUAT_ORDERS:
@@ -106,6 +107,7 @@ def read(
 
 
 def write(motion: RobotMotion, path: Path, quat_order: str = "wxyz", **_: Any) -> None:
+    """Write ``motion`` as a robot CSV in ``quat_order``, exact float64 text."""
     quat = motion.root_quat if quat_order == "wxyz" else rot.wxyz_to_xyzw(motion.root_quat)
     rows = np.concatenate([motion.root_pos, quat, motion.joint_pos], axis=1)
     np.savetxt(path, rows, delimiter=",", fmt="%.17g")  # %.17g: exact float64 round trip
