@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     try:
-        return int(args._run(args) or 0)
+        return int(args._run(args) or EXIT_OK)
     except (NmrGymError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         if args.debug:
             traceback.print_exc()

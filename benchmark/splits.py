@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy.ndimage import percentile_filter, uniform_filter1d
 
 from nmr_gym.errors import MotionError
@@ -232,20 +231,3 @@ def classify(human: HumanMotion, override: str | dict[str, Any] | None = None) -
 def complexity_class(human: HumanMotion) -> str:
     """'ULOM', 'WBPM' or 'WBCM' by the rules of :func:`classify`."""
     return classify(human).complexity
-
-
-def confusion(
-    true: list[str], predicted: list[str], classes: tuple[str, ...] = COMPLEXITY_CLASSES
-) -> pd.DataFrame:
-    """Confusion matrix: rows are true classes, columns predicted classes (counts)."""
-    if len(true) != len(predicted):
-        raise ValueError(f"{len(true)} true labels but {len(predicted)} predictions")
-    extra = sorted((set(true) | set(predicted)) - set(classes))
-    labels = list(classes) + extra
-    table = pd.crosstab(
-        pd.Categorical(true, categories=labels),
-        pd.Categorical(predicted, categories=labels),
-        dropna=False,
-    )
-    table.index.name, table.columns.name = "true", "predicted"
-    return table.astype(int)

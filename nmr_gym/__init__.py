@@ -3,11 +3,17 @@
 Importing ``nmr_gym`` registers the Gymnasium tracking environments (``NMRTrack-G1-v0``, ...).
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
+from nmr_gym import envs as _envs  # noqa: F401  (registers the environments with Gymnasium)
 from nmr_gym import g1
 from nmr_gym.errors import MotionError, MotionFormatError, NmrGymError, UnknownNameError
 from nmr_gym.motion import HumanMotion, RobotMotion
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("nmr-gym")
+except PackageNotFoundError:  # a source tree on sys.path without an install
+    __version__ = "0+unknown"
 
 __all__ = [
     "HumanMotion",
@@ -18,8 +24,3 @@ __all__ = [
     "UnknownNameError",
     "g1",
 ]
-
-import importlib.util as _ilu
-
-if _ilu.find_spec("nmr_gym.envs") is not None:  # the environments register themselves
-    from nmr_gym import envs as _envs  # noqa: F401

@@ -28,6 +28,14 @@ class MotionFormatError(MotionError):
     """A motion file cannot be read: missing, truncated, wrong keys, unknown format, ..."""
 
 
+class MotionFileNotFoundError(MotionFormatError, FileNotFoundError):
+    """The motion file does not exist (both a MotionFormatError and a FileNotFoundError)."""
+
+
+class UntrustedPickleError(MotionFormatError):
+    """A pickle-based file was not marked trusted; loading it would run code from it."""
+
+
 class UnknownNameError(NmrGymError, KeyError):
     """An unknown name (joint, body, retargeter, format); the message lists the valid names."""
 

@@ -62,6 +62,12 @@ REST_QUAT_FACING_X = np.array([0.5, 0.5, 0.5, 0.5])
 Y_UP_TO_Z_UP = np.array([np.sqrt(0.5), np.sqrt(0.5), 0.0, 0.0])  # +90 deg about x
 
 DEFAULT_HEIGHT = 1.70  # [m], the built-in skeleton's height when none is known
+#: Standing height of the ankle joint above the floor, fraction of stature (Winter's
+#: anthropometric table: 0.039 H).
+ANKLE_HEIGHT_FRACTION = 0.039
+#: Standing height of SMPL's foot joint (ball of the foot) above the floor, fraction of
+#: stature: 0.3 of the ankle's, where the built-in skeleton places it.
+BALL_HEIGHT_FRACTION = 0.3 * ANKLE_HEIGHT_FRACTION
 
 # Segment lengths and landmark heights as fractions of stature H (Drillis & Contini via Winter):
 _UPPER_ARM = 0.186  # shoulder -> elbow
@@ -69,7 +75,6 @@ _FOREARM = 0.146  # elbow -> wrist
 _HAND = 0.108  # wrist -> fingertip; SMPL's hand joint sits near the knuckles, at half of it
 _THIGH = 0.245  # hip (greater trochanter) -> knee
 _SHANK = 0.246  # knee -> ankle
-_ANKLE_HEIGHT = 0.039  # ankle above the floor
 _FOOT_LENGTH = 0.152
 _SHOULDER_WIDTH = 0.259  # acromion to acromion
 _HIP_HEIGHT = 0.530  # greater trochanter height
@@ -97,7 +102,7 @@ def _offsets_unit() -> np.ndarray:
         o[idx[f"{side}_hip"]] = (s * _HIP_JOINT_HALF_SPACING, -_PELVIS_ABOVE_HIPS, 0.0)
         o[idx[f"{side}_knee"]] = (0.0, -_THIGH, 0.0)
         o[idx[f"{side}_ankle"]] = (0.0, -_SHANK, 0.0)
-        o[idx[f"{side}_foot"]] = (0.0, -0.7 * _ANKLE_HEIGHT, _FOOT_JOINT_FWD)
+        o[idx[f"{side}_foot"]] = (0.0, -0.7 * ANKLE_HEIGHT_FRACTION, _FOOT_JOINT_FWD)
         o[idx[f"{side}_collar"]] = (s * _COLLAR_HALF_SPACING, 0.12 * spine, 0.0)
         o[idx[f"{side}_shoulder"]] = (
             s * (0.5 * _SHOULDER_WIDTH - _COLLAR_HALF_SPACING),
@@ -126,7 +131,7 @@ def rest_pelvis_height(height: float = DEFAULT_HEIGHT) -> float:
     """Height [m] of the pelvis joint above the floor in the built-in rest T-pose."""
     o = rest_offsets(height)
     leg = o[1] + o[4] + o[7] + o[10]  # pelvis -> left foot (ball), y component is negative
-    return float(-leg[1] + 0.3 * _ANKLE_HEIGHT * height)
+    return float(-leg[1] + BALL_HEIGHT_FRACTION * height)
 
 
 def forward_kinematics(
@@ -160,3 +165,16 @@ def forward_kinematics(
         pos[:, j] = pos[:, p] + rot.rotate(quat[:, p], offsets[:, j])
         quat[:, j] = rot.multiply(quat[:, p], local_quat[:, j])
     return pos, quat
+
+
+def local_rotations(joint_quat: np.ndarray, parents: tuple[int, ...] = SMPL_PARENTS) -> np.ndarray:
+    """Local joint rotations (T, J, 4), each in its parent's frame, from global ones (T, J, 4).
+
+    The inverse of :func:`forward_kinematics` for orientations; the root's entry stays its
+    world orientation. All quaternions wxyz.
+    """
+    q = np.asarray(joint_quat, dtype=np.float64)
+    local = q.copy()
+    par = np.asarray(parents[1:])
+    local[:, 1:] = rot.multiply(rot.conjugate(q[:, par]), q[:, 1:])
+    return local

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real-motion folder (skipped with a reason when absent)."""
+"""Shared fixtures: caches in a temporary folder; the real-motion folder, skipped when absent."""
 
 from __future__ import annotations
 
@@ -6,7 +6,23 @@ from pathlib import Path
 
 import pytest
 
-from nmr_gym.paths import SHARED_MOTIONS_ENV_VAR, shared_motions_dir
+from nmr_gym.paths import CACHE_ENV_VAR, SHARED_MOTIONS_ENV_VAR, cache_dir, shared_motions_dir
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_in_tmp(tmp_path_factory: pytest.TempPathFactory):
+    """Point ``$NMR_GYM_CACHE`` (``nmr_gym.paths.cache_dir``) at a session temporary folder.
+
+    Tests then never read a stale cache from, nor write into, the user's ``~/.cache/nmr_gym``.
+    Matplotlib's cache follows too (``$MPLCONFIGDIR``), for the plotting commands.
+    """
+    mp = pytest.MonkeyPatch()
+    root = tmp_path_factory.mktemp("cache")
+    mp.setenv(CACHE_ENV_VAR, str(root / "nmr_gym"))
+    mp.setenv("MPLCONFIGDIR", str(root / "matplotlib"))
+    assert cache_dir() == root / "nmr_gym"
+    yield root
+    mp.undo()
 
 
 @pytest.fixture(scope="session")

@@ -94,7 +94,6 @@ def test_inspect_needs_trust_for_pickles(tmp_path, capsys):
 
 
 def test_inspect_human_file(tmp_path, capsys):
-    pytest.importorskip("nmr_gym.io.human_formats", reason="human loaders not built yet")
     from nmr_gym.skeleton import SMPL_JOINT_NAMES
 
     path = tmp_path / "amass.npz"

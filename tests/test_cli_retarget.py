@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
-import pytest
 
 from benchmark.cli import main
 from nmr_gym import skeleton as sk
-
-_HAS_LOADER = importlib.util.find_spec("nmr_gym.io.human_formats") is not None
 
 
 def _positions_npz(path, n=6):
@@ -57,7 +52,6 @@ def test_missing_file_and_unknown_method(tmp_path, capsys):
     assert not out.exists()
 
 
-@pytest.mark.skipif(not _HAS_LOADER, reason="nmr_gym.io.human_formats not available")
 def test_retarget_writes_files_and_one_bad_file_writes_none(tmp_path, capsys):
     good = _positions_npz(tmp_path / "walk.npz")
     out = tmp_path / "out"

@@ -608,7 +608,7 @@ def _resave(tmp_path, name, **changes):
 
 
 def test_bad_npz_missing_file(tmp_path):
-    with pytest.raises(MotionFormatError, match="file not found") as exc:
+    with pytest.raises(MotionFormatError, match="no such file") as exc:
         load_human_motion(tmp_path / "none.npz")
     assert "none.npz" in str(exc.value)
 

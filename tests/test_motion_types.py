@@ -85,3 +85,26 @@ def test_human_tpose_rest_convention():
     m = HumanMotion(30, names, pos, quat, h)
     assert m.resample(60).n_frames == 5
     assert m.is_canonical
+
+
+@pytest.mark.parametrize(
+    ("cls", "start"),
+    [(RobotMotion, "A G1 motion: floating base"), (HumanMotion, "A human motion in nmr-gym")],
+)
+def test_motion_types_have_their_docstring(cls, start):
+    # A docstring placed after class attributes is not a docstring: dataclass then sets
+    # __doc__ to the signature "RobotMotion(fps: float, ...)".
+    assert cls.__doc__.startswith(start)
+
+
+def test_local_rotations_invert_forward_kinematics():
+    rng = np.random.default_rng(0)
+    n = 5
+    local = rot.from_axis_angle(rng.normal(0.0, 0.5, (n, skeleton.NUM_JOINTS, 3)))
+    root_quat = rot.from_axis_angle(rng.normal(0.0, 0.5, (n, 3)))
+    local[:, 0] = root_quat
+    _, world = skeleton.forward_kinematics(
+        np.zeros((n, 3)), root_quat, local, skeleton.rest_offsets()
+    )
+    back = skeleton.local_rotations(world)
+    assert rot.angle_between(back, local).max() < 1e-6  # arccos round-off is ~1e-8

@@ -148,14 +148,20 @@ def test_keypoint_and_bone_losses():
     assert L.scale_regularisation(torch.full((10,), 1.1, dtype=T64)) > 0.0
 
 
-def test_default_weights_are_phumas():
-    w = L.LossWeights()
-    assert (w.keypoint, w.bone, w.smooth, w.scale) == (0.1, 2.0, 0.05, 0.001)
-    assert (w.joint_limit, w.velocity_limit, w.foot_height, w.foot_skate) == (
-        1000.0, 1000.0, 10.0, 0.002)  # fmt: skip
-    # The two terms not in PHUMA's list can be switched off.
-    off = L.LossWeights(ground=0.0, foot_orientation=0.0)
-    assert off.ground == 0.0 and off.foot_orientation == 0.0
+#: PHUMA's loss weights and full schedule as the PHUMA paper states them (PhySINK).
+PHUMA_WEIGHTS = {"keypoint": 0.1, "bone": 2.0, "smooth": 0.05, "scale": 0.001,
+                 "joint_limit": 1000.0, "velocity_limit": 1000.0, "foot_height": 10.0,
+                 "foot_skate": 0.002}  # fmt: skip
+
+
+def test_the_registered_method_runs_phumas_weights_and_schedule():
+    """What ``make("phuma")`` records in its options (and so in every result) is PHUMA's."""
+    opts = retargeters.make("phuma", schedule="full").options()
+    assert {k: opts["weights"][k] for k in PHUMA_WEIGHTS} == PHUMA_WEIGHTS
+    assert (opts["iterations"], opts["lr"], opts["tol"]) == (3000, 0.005, 0.0)
+    # A dict of weights overrides only the terms it names (the extras not in PHUMA, here).
+    off = retargeters.make("phuma", weights={"ground": 0.0, "foot_orientation": 0.0}).options()
+    assert off["weights"] == {**opts["weights"], "ground": 0.0, "foot_orientation": 0.0}
 
 
 def test_axis_alignment_zero_when_aligned_two_when_opposite():
@@ -317,8 +323,7 @@ def test_windows_cover_and_blend_to_one():
     assert window_starts(50, 60, 20) == ([0], 50)
 
 
-def test_registered_and_produces_valid_motion():
-    assert "phuma" in retargeters.registered()
+def test_produces_a_valid_motion():
     human = _walking_human(60)
     r = retargeters.make("phuma", iterations=15)
     robot = r(human)

@@ -12,8 +12,8 @@ import pytest
 from nmr_gym import rotations as rot
 from nmr_gym.errors import MotionFormatError, NmrGymError, UnknownNameError
 from nmr_gym.g1 import spec
+from nmr_gym.io import detect, load_motion
 from nmr_gym.io import robot_formats as rf
-from nmr_gym.io.detect import detect, load_motion
 from nmr_gym.io.robot_formats import (
     UntrustedPickleError,
     load_robot_motion,
@@ -561,7 +561,6 @@ def test_human_files_are_detected_as_human(shared_motions):
 
 
 def test_load_motion_dispatches_human(tmp_path):
-    pytest.importorskip("nmr_gym.io.human_formats")
     from nmr_gym.motion import HumanMotion
 
     path = tmp_path / "smpl.data"  # content decides, not the extension

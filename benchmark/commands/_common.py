@@ -112,16 +112,13 @@ def load_with_clear_errors(path: str | os.PathLike, load: Any) -> Any:
         raise MotionFormatError(f"cannot be read ({type(exc).__name__}: {exc})", path) from exc
 
 
-_wrapped = load_with_clear_errors  # old name, used by score.py
-
-
 def load_motion_arg(path: str | os.PathLike, args: argparse.Namespace, **kwargs: Any) -> Any:
     """A RobotMotion or HumanMotion from ``path``, honouring the common options in ``args``.
 
     CSV options apply to robot CSV files only (``nmr_gym.io.load_motion`` passes each loader
     the options it takes); ``kwargs`` go to the loaders too (e.g. ``smpl_models_dir``).
     """
-    from nmr_gym.io.detect import load_motion
+    from nmr_gym.io import load_motion
 
     kw = _robot_kwargs(args)
     return load_with_clear_errors(path, lambda: load_motion(path, **kw, **kwargs))

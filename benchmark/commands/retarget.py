@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from benchmark.commands._common import add_trust_pickle
 from nmr_gym.errors import MotionFormatError, NmrGymError
+from nmr_gym.io.robot_formats import EXTENSION_FORMATS
 
 NAME = "retarget"
 HELP = "retarget human motion files (AMASS, BVH, joint positions) to the G1"
 ORDER = 10
 
-#: Output file extension of each robot motion format.
-FORMAT_EXTENSIONS = {"beyondmimic": ".npz", "nmr": ".nmr.npz", "csv": ".csv", "gmr": ".pkl"}
+#: Output file extension of each robot motion format: its first in ``EXTENSION_FORMATS``.
+FORMAT_EXTENSIONS = {fmt: ext for ext, fmt in reversed(EXTENSION_FORMATS.items())}
 DEFAULT_FORMAT = "nmr"
 
 
@@ -46,11 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="retargeter option (VALUE parsed as JSON when it can be), repeatable",
     )
-    parser.add_argument(
-        "--trust-pickle",
-        action="store_true",
-        help="allow pickle-based inputs (unpickling runs code from the file)",
-    )
+    add_trust_pickle(parser)
 
 
 def parse_options(items: list[str]) -> dict[str, Any]:
@@ -117,12 +116,11 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from nmr_gym.io import save_robot_motion
-    from nmr_gym.motion._validate import check_fps
 
     options = parse_options(args.option)
     _check_method(args.method, options)
-    if args.fps is not None:
-        check_fps(args.fps, "--fps")
+    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
+        raise NmrGymError(f"--fps must be a finite number > 0, got {args.fps:g}")
     if args.jobs < 1:
         raise NmrGymError(f"--jobs must be >= 1, got {args.jobs}")
     inputs = [Path(p) for p in args.inputs]

@@ -16,6 +16,7 @@ from benchmark.commands._common import (
     add_trust_pickle,
     emit_table,
     load_robot_arg,
+    load_with_clear_errors,
 )
 
 NAME = "score"
@@ -56,10 +57,9 @@ def run(args: argparse.Namespace) -> int:
     if args.human:
         if len(args.files) != 1:
             raise MotionError("--human needs exactly one robot FILE", args.human)
-        from benchmark.commands._common import _wrapped
         from nmr_gym.io import load_human_motion
 
-        human = _wrapped(args.human, lambda: load_human_motion(args.human))
+        human = load_with_clear_errors(args.human, lambda: load_human_motion(args.human))
     rows = []
     for f in args.files:
         robot = load_robot_arg(f, args)

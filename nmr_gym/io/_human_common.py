@@ -16,7 +16,6 @@ import logging
 import os
 import zipfile
 import zlib
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +23,7 @@ import numpy as np
 from nmr_gym import rotations as rot
 from nmr_gym import skeleton as sk
 from nmr_gym.errors import MotionFormatError
+from nmr_gym.io.files import check_input_file
 from nmr_gym.motion import _validate as v
 
 log = logging.getLogger("nmr_gym.io.human_formats")
@@ -34,21 +34,9 @@ GROUND_TOLERANCE = 0.05
 #: Percentile of the per-frame lowest foot-joint height taken as the clip's foot contact
 #: height (robust to a few frames of estimation spikes through the floor).
 GROUND_PERCENTILE = 1.0
-#: Height [m] of SMPL's foot joints (ankle, ball of the foot) above the floor when standing,
-#: as a fraction of body height: the built-in skeleton's ball-of-foot joint height.
-FOOT_JOINT_HEIGHT_FRACTION = 0.3 * 0.039
 _FEET = tuple(
     sk.SMPL_JOINT_NAMES.index(n) for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")
 )
-
-
-def check_file(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise MotionFormatError("file not found", p)
-    if not p.is_file():
-        raise MotionFormatError("not a file", p)
-    return p
 
 
 class NpzFile:
@@ -59,7 +47,7 @@ class NpzFile:
     """
 
     def __init__(self, path: str | os.PathLike):
-        self.path = check_file(path)
+        self.path = check_input_file(path)
         if not zipfile.is_zipfile(self.path):
             with open(self.path, "rb") as f:
                 zip_start = f.read(4) == b"PK\x03\x04"
@@ -117,13 +105,6 @@ def numeric(name: str, value: Any, shape: tuple[int | None, ...], source: Any) -
     return v.check_array(name, arr, shape, source)
 
 
-def fps_value(value: Any, source: Any) -> float:
-    arr = np.asarray(value)
-    if arr.size != 1 or arr.dtype.kind not in "biuf":
-        raise MotionFormatError(f"frame rate must be one number, got {arr!r}", source)
-    return v.check_fps(arr.item(), source)
-
-
 def up_to_z(up_axis: str) -> np.ndarray:
     """Rotation (wxyz) taking a source's up axis (``"y"``, ``"-y"``, ``"z"``, ``"x"``, ...)
     onto +z: the minimal rotation, so for +y it is +90 deg about x (skeleton.Y_UP_TO_Z_UP)."""
@@ -154,7 +135,7 @@ def apply_ground(
     if ground == "source":
         return joint_pos, 0.0
     lowest = np.percentile(joint_pos[:, _FEET, 2].min(axis=1), GROUND_PERCENTILE)
-    expected = FOOT_JOINT_HEIGHT_FRACTION * height
+    expected = sk.BALL_HEIGHT_FRACTION * height  # the lowest foot joint, standing
     shift = float(expected - lowest)
     if ground == "auto" and abs(shift) <= GROUND_TOLERANCE:
         return joint_pos, 0.0

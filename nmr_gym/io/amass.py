@@ -39,6 +39,7 @@ from nmr_gym import rotations as rot
 from nmr_gym import skeleton as sk
 from nmr_gym.errors import MotionFormatError
 from nmr_gym.io import _human_common as hc
+from nmr_gym.io.files import fps_value
 from nmr_gym.motion.human import HumanMotion
 
 POSE_WIDTHS = {72: "smpl", 156: "smplh", 165: "smplx", 66: "smplh"}
@@ -146,7 +147,7 @@ def load_amass(
         n = len(root)
         trans = hc.numeric("trans", npz.get("trans"), (n, 3), src)
         if fps is None:
-            fps = hc.fps_value(npz.first(*FPS_KEYS), src)
+            fps = fps_value(npz.first(*FPS_KEYS), src)
         betas = None
         if "betas" in npz:
             betas = hc.numeric("betas", np.ravel(npz.get("betas")), (None,), src)

@@ -29,6 +29,7 @@ from nmr_gym import rotations as rot
 from nmr_gym.errors import MotionFormatError
 from nmr_gym.io import _human_common as hc
 from nmr_gym.io import bvh as bvh_io
+from nmr_gym.io.files import check_input_file
 from nmr_gym.motion.human import HumanMotion
 
 #: Frame rate of AMC files, which do not store one (the CMU database is 120 Hz).
@@ -79,7 +80,7 @@ def _euler(angles: np.ndarray, order: str, degrees: bool) -> np.ndarray:
 
 
 def parse_asf(path: str | os.PathLike) -> Asf:
-    p = hc.check_file(path)
+    p = check_input_file(path)
     lines = [ln.split("#")[0].strip() for ln in p.read_text(errors="replace").splitlines()]
     bones: dict[str, Bone] = {}
     parents: dict[str, str] = {}
@@ -134,7 +135,7 @@ def parse_asf(path: str | os.PathLike) -> Asf:
 
 def parse_amc(path: str | os.PathLike, asf: Asf) -> dict[str, np.ndarray]:
     """Per bone (and "root"), the values of every frame (T, n values)."""
-    p = hc.check_file(path)
+    p = check_input_file(path)
     frames: list[dict[str, list[float]]] = []
     try:
         for ln in p.read_text(errors="replace").splitlines():
@@ -211,7 +212,7 @@ def load_asf_amc(
 ) -> HumanMotion:
     """Load an AMC motion with its ASF skeleton (default: the only .asf whose name prefixes the
     AMC's, e.g. ``01.asf`` for ``01_01.amc``, in the same folder)."""
-    amc = hc.check_file(path)
+    amc = check_input_file(path)
     if asf_path is None:
         prefix = amc.stem.rsplit("_", 1)[0]
         cands = sorted(amc.parent.glob("*.asf"))

@@ -60,6 +60,7 @@ from nmr_gym import skeleton as sk
 from nmr_gym.errors import MotionFormatError
 from nmr_gym.io import _human_common as hc
 from nmr_gym.io import positions as jp
+from nmr_gym.io.files import check_input_file
 from nmr_gym.motion.human import HumanMotion
 
 DEFAULT_UP_AXIS = "y"
@@ -103,7 +104,7 @@ _FRAMES = re.compile(r"Frames:\s*(\S+)\s+Frame\s+Time:\s*(\S+)", re.IGNORECASE)
 
 def parse_bvh(path: str | os.PathLike) -> Bvh:
     """Parse a BVH file; MotionFormatError naming the file on any problem."""
-    p = hc.check_file(path)
+    p = check_input_file(path)
     try:
         text = p.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:

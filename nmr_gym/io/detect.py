@@ -1,29 +1,28 @@
 """What a motion file holds, decided from its content (the extension is only a hint).
 
-:func:`detect` returns ``(kind, format)`` with kind ``"robot"`` or ``"human"``; :func:`load_motion`
-loads either kind. Detection never unpickles: a pickle is recognised by the key names stored in
-it as plain bytes, so even an untrusted file can be named (and refused with a clear reason).
+:func:`detect` returns ``(kind, format)`` with kind ``"robot"`` or ``"human"``
+(:func:`nmr_gym.io.load_motion` loads either kind with it). Detection never unpickles: a
+pickle is recognised by the key names stored in it as plain bytes, so even an untrusted file
+can be named (and refused with a clear reason).
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from nmr_gym.errors import MotionFormatError
-from nmr_gym.io.robot_formats import check_input_file, load_robot_motion
+from nmr_gym.io.files import check_input_file
+from nmr_gym.io.nmr_npz import NMR_FORMAT_TAG
+from nmr_gym.io.unitree_csv import CSV_COLUMNS
 
 #: Bytes read from the start of a text file to recognise it.
 TEXT_SNIFF_BYTES = 65536
 #: Keys whose presence in an npz marks AMASS-style SMPL parameters.
 AMASS_KEYS = frozenset({"poses", "root_orient", "pose_body", "trans"})
-#: Keyword arguments robot readers take; the human loader gets every keyword it accepts.
-ROBOT_KWARGS = frozenset({"quat_order", "fps"})
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _NPY_MAGIC = b"\x93NUMPY"
@@ -35,8 +34,6 @@ _KNOWN = (
 
 
 def _npz_kind(path: Path) -> tuple[str, str]:
-    from nmr_gym.io.robot_formats import NMR_FORMAT_TAG
-
     try:
         with zipfile.ZipFile(path) as zf:
             keys = {n[:-4] for n in zf.namelist() if n.endswith(".npy")}
@@ -104,8 +101,6 @@ def _text_kind(path: Path, head: bytes) -> tuple[str, str]:
     else:
         numeric = len(fields) > 1
     if numeric:
-        from nmr_gym.io.robot_formats import CSV_COLUMNS
-
         if len(fields) == CSV_COLUMNS:
             return "robot", "csv"
         raise MotionFormatError(
@@ -139,24 +134,4 @@ def detect(path: str | os.PathLike) -> tuple[str, str]:
     return _text_kind(p, head)
 
 
-def load_motion(path: str | os.PathLike, trusted: bool = False, **kwargs: Any) -> Any:
-    """A ``RobotMotion`` or a ``HumanMotion``, whichever :func:`detect` finds in the file.
-
-    ``trusted`` allows pickle-based robot formats. Options that do not apply to the detected
-    kind are ignored, so one set of options can be used for a mixed list of files: robot
-    readers take ``quat_order`` and ``fps``; ``nmr_gym.io.human_formats.load_human_motion``
-    takes the options it accepts (``fps`` included: both use it for files that store none).
-    """
-    kind, name = detect(path)
-    if kind == "robot":
-        robot_kw = {k: v for k, v in kwargs.items() if k in ROBOT_KWARGS}
-        return load_robot_motion(path, name, trusted=trusted, **robot_kw)
-    from nmr_gym.io.human_formats import load_human_motion
-
-    params = inspect.signature(load_human_motion).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    human_kw = {k: v for k, v in kwargs.items() if k != "quat_order" and (takes_any or k in params)}
-    return load_human_motion(path, name, **human_kw)
-
-
-__all__ = ["detect", "load_motion"]
+__all__ = ["detect"]

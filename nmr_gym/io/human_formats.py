@@ -31,6 +31,7 @@ from nmr_gym import rotations as rot
 from nmr_gym import skeleton as sk
 from nmr_gym.errors import MotionFormatError, UnknownNameError
 from nmr_gym.io import _human_common as hc
+from nmr_gym.io.files import check_input_file
 from nmr_gym.motion import _validate as v
 from nmr_gym.motion.human import HumanMotion
 
@@ -49,7 +50,7 @@ _POSITION_KEYS = {"joint_pos", "positions", "joints"}
 
 def detect_format(path: str | os.PathLike) -> str:
     """``"amass"``, ``"bvh"`` or ``"positions"`` from the extension / npz keys."""
-    p = hc.check_file(path)
+    p = check_input_file(path)
     if p.suffix.lower() == ".bvh":
         return "bvh"
     if p.suffix.lower() == ".amc":

@@ -38,6 +38,7 @@ from nmr_gym import rotations as rot
 from nmr_gym import skeleton as sk
 from nmr_gym.errors import MotionFormatError
 from nmr_gym.io import _human_common as hc
+from nmr_gym.io.files import fps_value
 from nmr_gym.motion.human import HumanMotion
 
 J = {n: i for i, n in enumerate(sk.SMPL_JOINT_NAMES)}
@@ -250,7 +251,7 @@ def human_from_positions(
     arr = hc.numeric("joint_pos", joint_pos, (None, len(joint_names), 3), source)
     if len(arr) < 2:
         raise MotionFormatError(f"a motion needs at least 2 frames, got {len(arr)}", source)
-    fps = hc.fps_value(fps, source)
+    fps = fps_value(fps, source)
     idx = _map_names([str(n) for n in joint_names], joint_map, source)
     has = np.array([i is not None for i in idx])
     pos = np.zeros((len(arr), sk.NUM_JOINTS, 3))
@@ -307,7 +308,7 @@ def load_positions(
             )
         names = [hc.as_str(n) for n in names]
         if fps is None:
-            fps = hc.fps_value(npz.first(*FPS_KEYS), src)
+            fps = fps_value(npz.first(*FPS_KEYS), src)
         if up_axis is None:
             up_axis = hc.as_str(npz.get("up_axis")) if "up_axis" in npz else "z"
         if units is None and "units" in npz:

@@ -15,9 +15,6 @@ from nmr_gym.skeleton import SMPL_JOINT_NAMES
 
 @dataclass(eq=False)
 class HumanMotion(v.FrameSeries):
-    _POSITION_FIELDS = ("joint_pos",)
-    _ROTATION_FIELDS = ("joint_quat",)
-
     """A human motion in nmr-gym's conventions (see :mod:`nmr_gym.skeleton`).
 
     Attributes:
@@ -32,6 +29,9 @@ class HumanMotion(v.FrameSeries):
         source: file path or description, used in messages.
         metadata: format, skeleton, betas, gender, complexity/length class, ...
     """
+
+    _POSITION_FIELDS = ("joint_pos",)
+    _ROTATION_FIELDS = ("joint_quat",)
 
     fps: float
     joint_names: tuple[str, ...]
@@ -93,3 +93,6 @@ class HumanMotion(v.FrameSeries):
             f"HumanMotion(frames={self.n_frames}, fps={self.fps:g}, joints={len(self.joint_names)}"
             f", height={self.height:.2f}m, source={self.source!r})"
         )
+
+
+__all__ = ["HumanMotion"]

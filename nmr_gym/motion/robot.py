@@ -17,9 +17,6 @@ from nmr_gym.motion import _validate as v
 
 @dataclass(eq=False)
 class RobotMotion(v.FrameSeries):
-    _POSITION_FIELDS = ("root_pos", "joint_pos")
-    _ROTATION_FIELDS = ("root_quat",)
-
     """A G1 motion: floating base plus 29 joint positions, sampled at ``fps``.
 
     Attributes:
@@ -33,6 +30,9 @@ class RobotMotion(v.FrameSeries):
     Derived quantities (body poses and velocities) are computed on demand with MuJoCo forward
     kinematics on the reference G1 and cached.
     """
+
+    _POSITION_FIELDS = ("root_pos", "joint_pos")
+    _ROTATION_FIELDS = ("root_quat",)
 
     fps: float
     root_pos: np.ndarray
@@ -151,3 +151,6 @@ def forward_kinematics(model: mujoco.MjModel, qpos: np.ndarray) -> tuple[np.ndar
         pos[t] = data.xpos[1:]
         quat[t] = data.xquat[1:]
     return pos, rot.make_continuous(quat, axis=0)
+
+
+__all__ = ["RobotMotion", "forward_kinematics"]

@@ -367,12 +367,3 @@ def build(
         source=f"builtin:{name}",
         metadata=meta,
     )
-
-
-def local_rotations(motion: HumanMotion) -> np.ndarray:
-    """Local joint rotations (T, 24, 4) of a canonical motion (root entry = world root)."""
-    q = motion.joint_quat
-    local = q.copy()
-    for j in range(1, q.shape[1]):
-        local[:, j] = rot.multiply(rot.conjugate(q[:, SMPL_PARENTS[j]]), q[:, j])
-    return local

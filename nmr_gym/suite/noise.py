@@ -12,7 +12,7 @@ import numpy as np
 
 from nmr_gym import rotations as rot
 from nmr_gym.motion import HumanMotion
-from nmr_gym.skeleton import SMPL_PARENTS, forward_kinematics
+from nmr_gym.skeleton import SMPL_PARENTS, forward_kinematics, local_rotations
 
 JITTER_ROT_DEG = 1.5  # [deg] std of per-frame white noise on every local joint rotation
 JITTER_ROOT_M = 0.006  # [m] std of per-frame white noise on the root position
@@ -44,10 +44,7 @@ def add_noise(motion: HumanMotion, seed: int = 0) -> HumanMotion:
         raise ValueError("add_noise needs a motion on SMPL's 24 canonical joints")
     rng = np.random.default_rng(seed)
     n, nj = motion.n_frames, len(SMPL_PARENTS)
-    q = motion.joint_quat
-    local = q.copy()
-    for j in range(1, nj):
-        local[:, j] = rot.multiply(rot.conjugate(q[:, SMPL_PARENTS[j]]), q[:, j])
+    local = local_rotations(motion.joint_quat)
 
     rv = rng.normal(0.0, np.deg2rad(JITTER_ROT_DEG), (n, nj, 3))
     spike_frames = np.sort(rng.choice(n, size=max(1, int(SPIKE_RATE * n)), replace=False))

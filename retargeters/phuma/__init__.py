@@ -1,6 +1,6 @@
 """PHUMA-style retargeter (``retargeters.make("phuma")``): whole-sequence optimisation.
 
-Re-implements PHUMA's motion adaptation (PhySINK; anchors.md section 4) on nmr-gym's reference
+Re-implements PHUMA's motion adaptation (PhySINK, PHUMA paper and project) on nmr-gym's reference
 G1: shape/scale adaptation of the human keypoints (:mod:`.adaptation`), one differentiable
 optimisation over all frames of joint positions, root translation and link scales with the
 root orientation from the human (:mod:`.optimize`, :mod:`.losses`, FK in :mod:`.torch_fk`),
@@ -25,7 +25,7 @@ within 0.05 rad of or beyond the G1's ranges in 14% / 52% of frames). The ankle-
 frames left on the suite's kicks and spins are the human's: its swing foot dorsiflexes past the
 G1's 30 deg. ``limit_margin=0.06`` (GMR's margin) keeps every joint out of the metric's
 0.05 rad band (0% limit frames on those clips at no fidelity cost); the default keeps PHUMA's
-98% range (benchmarks/compare_phuma_gmr.py prints both).
+98% range (``perf/compare_phuma_gmr.py`` prints both).
 
 Schedules (``schedule=``):
 
@@ -33,8 +33,8 @@ Schedules (``schedule=``):
   :data:`FAST_LR` for at most :data:`FAST_ITERATIONS` iterations with convergence-based stopping,
   on the clip resampled to :data:`OPT_FPS`. Practical for the benchmark on 2 CPU cores.
 - ``"full"``: PHUMA's schedule, Adam lr 0.005 for 3000 iterations, no early stopping (same
-  warm start). 15-110x slower on the clips measured; benchmarks/bench_phuma_speed.py prints
-  the metric difference.
+  warm start). 15-110x slower on the clips measured (``perf/test_phuma_speed.py`` times
+  both; ``perf/compare_phuma_gmr.py`` prints the metric difference).
 
 Any of ``iterations``, ``lr``, ``tol`` given explicitly overrides the schedule.
 """
@@ -63,7 +63,7 @@ from retargeters.phuma.optimize import (
     optimize_windows,
 )
 
-#: PHUMA's schedule (anchors.md section 4).
+#: PHUMA's schedule: Adam, lr 0.005, 3000 iterations over the whole sequence (PHUMA paper).
 PHUMA_ITERATIONS = 3000
 PHUMA_LR = 0.005
 #: The default fast schedule: at most this many Adam iterations, stopping once the loss improves

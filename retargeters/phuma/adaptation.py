@@ -19,10 +19,14 @@ import numpy as np
 
 from nmr_gym import rotations as rot
 from nmr_gym.g1 import kinematic_model, spec
-from nmr_gym.motion import HumanMotion
-from nmr_gym.motion.robot import forward_kinematics
-from nmr_gym.skeleton import REST_QUAT_FACING_X, SMPL_JOINT_NAMES, SMPL_PARENTS
-from retargeters.phuma.contacts import ANKLE_HEIGHT_FRACTION, detect_foot_contacts
+from nmr_gym.motion import HumanMotion, forward_kinematics
+from nmr_gym.skeleton import (
+    ANKLE_HEIGHT_FRACTION,
+    REST_QUAT_FACING_X,
+    SMPL_JOINT_NAMES,
+    SMPL_PARENTS,
+)
+from retargeters.phuma.contacts import detect_foot_contacts
 
 #: Keypoint table: (SMPL joint, G1 body, offset [m] in the G1 body frame, parent keypoint,
 #: scale group of the bone parent -> this keypoint). Body origins sit on the joint axes

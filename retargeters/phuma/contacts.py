@@ -4,7 +4,7 @@ PHUMA marks a foot in contact when its SMPL-X heel/toe vertices are within 2.5 c
 ground. nmr-gym's human motions carry joint centres, not vertices, so each foot point is a
 joint: the heel is SMPL's ankle joint and the toe SMPL's foot joint (ball of the foot). A point
 is in contact when it is less than :data:`CONTACT_HEIGHT_MARGIN` above its standing height
-(a fraction of body height, :data:`ANKLE_HEIGHT_FRACTION` / :data:`BALL_HEIGHT_FRACTION`) and it
+(a fraction of body height, ``skeleton.ANKLE_HEIGHT_FRACTION`` / ``BALL_HEIGHT_FRACTION``) and it
 moves slower than :data:`CONTACT_SPEED` (the speed test removes swing-phase frames in which a
 low foot brushes past the floor).
 """
@@ -14,12 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from nmr_gym.motion import HumanMotion
+from nmr_gym.skeleton import ANKLE_HEIGHT_FRACTION, BALL_HEIGHT_FRACTION
 
-#: Standing height of SMPL's ankle joint above the floor, fraction of body height (Winter's
-#: anthropometric table: 0.039 H).
-ANKLE_HEIGHT_FRACTION = 0.039
-#: Standing height of SMPL's foot (ball) joint, fraction of body height (about 0.3 x ankle).
-BALL_HEIGHT_FRACTION = 0.012
 #: A foot point counts as on the ground up to this far above its standing height [m]
 #: (PHUMA's +-2.5 cm vertex band, plus 1.5 cm for the spread of joint placement over subjects).
 CONTACT_HEIGHT_MARGIN = 0.04

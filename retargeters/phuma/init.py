@@ -20,8 +20,7 @@ from scipy.spatial.transform import Rotation
 
 from nmr_gym import rotations as rot
 from nmr_gym.g1 import kinematic_model, spec
-from nmr_gym.motion import HumanMotion
-from nmr_gym.motion.robot import forward_kinematics
+from nmr_gym.motion import HumanMotion, forward_kinematics
 from nmr_gym.skeleton import REST_QUAT_FACING_X, SMPL_JOINT_NAMES
 from retargeters.phuma.adaptation import T_POSE_JOINT_POS, range_98
 

@@ -15,7 +15,7 @@ import torch
 
 @dataclass(frozen=True)
 class LossWeights:
-    """PHUMA's loss weights (anchors.md section 4)."""
+    """PHUMA's loss weights, as the PHUMA paper (PhySINK) states them (extra terms marked)."""
 
     keypoint: float = 0.1  # global keypoint L1
     bone: float = 2.0  # local bone direction and length

@@ -6,8 +6,8 @@ clips (``nmr_gym.suite.get_clip``) and the two AMASS examples in
 ``benchmark.metrics.score(robot, human)`` and prints one row per (clip, configuration).
 Timings depend on the machine's load; rerun on an idle machine for reference values.
 
-    python benchmarks/compare_phuma_gmr.py                         # default configurations
-    python benchmarks/compare_phuma_gmr.py --clips kicks_short,02_01 --config phuma-margin
+    python perf/compare_phuma_gmr.py                         # default configurations
+    python perf/compare_phuma_gmr.py --clips kicks_short,02_01 --config phuma-margin
 """
 
 from __future__ import annotations
