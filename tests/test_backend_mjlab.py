@@ -281,14 +281,24 @@ def test_same_observation_and_targets_as_mjlab_on_a_constructed_state(mjlab_env)
             mapped[i : i + size], obs_m[i : i + size], atol=2e-4, err_msg=f"term {name}"
         )
         i += size
+    lin = obs_terms.slices(obs_terms.ACTOR_LAYOUT)["base_lin_vel"]
+    assert not np.allclose(obs_p[lin], obs_m[lin], atol=2e-4)  # unmapped, the IMU offset shows
 
-    # The same action gives the same PD targets in both envs.
+    # The same action gives the same PD targets in both envs: mjlab's through its action
+    # manager into MuJoCo's ctrl (actuator order, mapped to joints by the model).
     a_m = rng.normal(0, 1.0, NJ)
     env_m.action_manager.process_action(torch.as_tensor(a_m, dtype=torch.float32)[None])
-    targets_m = env_m.action_manager.get_term("joint_pos").processed_actions[0].cpu().numpy()
+    env_m.action_manager.apply_action()
+    env_m.scene.write_data_to_sim()
+    ctrl = env_m.sim.data.ctrl[0].cpu().numpy()
+    m = env_m.sim.mj_model
+    targets_m = np.full(NJ, np.nan)  # project joint order
+    for a in range(m.nu):
+        joint = m.joint(int(m.actuator_trnid[a, 0])).name.split("/")[-1]
+        targets_m[spec.joint_index(joint)] = ctrl[a]
     a_p = env_p.action_for_joint_targets(mb.mjlab_action_to_joint_targets(a_m, conv))
     env_p._act(a_p)
-    np.testing.assert_allclose(env_p.data.ctrl[perm], targets_m, atol=1e-5)
+    np.testing.assert_allclose(env_p.data.ctrl, targets_m, atol=1e-5)
 
 
 @mjlab_only

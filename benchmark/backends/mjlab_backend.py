@@ -421,10 +421,94 @@ class MjlabPolicy:
         return env.action_for_joint_targets(target)
 
 
+# ----------------------------------------------------------------------- command line
+def add_backend_arguments(parser: Any) -> None:
+    """The mjlab options of a training command (``train-tracker --backend mjlab``)."""
+    parser.add_argument(
+        "--num-envs",
+        type=int,
+        default=DEFAULT_NUM_ENVS,
+        metavar="N",
+        help=f"parallel robots on the GPU (default {DEFAULT_NUM_ENVS}, BeyondMimic's)",
+    )
+    parser.add_argument(
+        "--iterations",
+        type=int,
+        default=DEFAULT_ITERATIONS,
+        metavar="N",
+        help=f"PPO iterations of 24 steps per robot (default {DEFAULT_ITERATIONS})",
+    )
+    parser.add_argument(
+        "--mjlab-python",
+        default=None,
+        metavar="PYTHON",
+        help=f"interpreter of the environment that has mjlab (default ${MJLAB_PYTHON_ENV}, "
+        "else this one when it has mjlab)",
+    )
+    parser.add_argument(
+        "--device", default=None, help="torch/Warp device, e.g. cuda:0 or cpu (default: cuda:0 "
+        "when there is one)"
+    )  # fmt: skip
+    parser.add_argument(
+        "--mjlab-mdp",
+        action="store_true",
+        help="train mjlab's task as it ships, without the project's MDP terms",
+    )
+
+
+def train_from_args(motion: Any, args: Any) -> TrainResult:
+    """:func:`train` with the options of :func:`add_backend_arguments` (and ``--out``,
+    ``--seed``): the one call ``train-tracker --backend mjlab`` makes."""
+    return train(
+        motion,
+        args.out,
+        num_envs=args.num_envs,
+        iterations=args.iterations,
+        seed=getattr(args, "seed", 0),
+        project_mdp=not args.mjlab_mdp,
+        device=args.device,
+        python=args.mjlab_python,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmark.backends.mjlab_backend MOTION --out DIR [options]``."""
+    import argparse
+
+    from benchmark.tracking import resolve_motion_specs
+
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmark.backends.mjlab_backend",
+        description="Train a G1 tracking policy for one reference with mjlab (GPU), then "
+        "evaluate it with: nmr-bench eval-tracker DIR MOTION",
+    )
+    parser.add_argument("motion", help="builtin:NAME, a suite clip name, or a motion file")
+    parser.add_argument("--out", required=True, help="output folder (must not exist)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--retargeter", default="gmr", help="for human motion inputs")
+    add_backend_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        (motion,) = resolve_motion_specs([args.motion], args.retargeter)
+        result = train_from_args(motion, args)
+    except (NmrGymError, FileNotFoundError) as exc:
+        print(f"mjlab backend: error: {exc}", file=sys.stderr)
+        return 2
+    info = result.info
+    print(
+        f"trained {info['iterations']} iterations x {info['num_envs']} envs on {info['device']}"
+        f" ({info['env_steps_per_s']:.0f} env steps/s); policy: {result.policy}"
+    )
+    return 0
+
+
 def load_policy(path: str | os.PathLike) -> MjlabPolicy:
     """:meth:`MjlabPolicy.load` (for ``eval-tracker``'s loader)."""
     return MjlabPolicy.load(path)
 
+
+if __name__ == "__main__":
+    sys.exit(main())
 
 __all__ = [
     "DEFAULT_ITERATIONS",
@@ -434,6 +518,7 @@ __all__ = [
     "MjlabJob",
     "MjlabPolicy",
     "TrainResult",
+    "add_backend_arguments",
     "control_fps",
     "export_reference",
     "find_mjlab_python",
@@ -445,4 +530,5 @@ __all__ = [
     "mlp_forward",
     "project_to_mjlab_obs",
     "train",
+    "train_from_args",
 ]
