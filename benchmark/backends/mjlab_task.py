@@ -194,13 +194,18 @@ def conventions(env: Any) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------- training
 def read_curve(log_dir: str | os.PathLike) -> list[dict[str, float]]:
-    """The TensorBoard scalars rsl_rl wrote, one row per iteration (missing values blank)."""
+    """The TensorBoard scalars rsl_rl wrote, one row per iteration (missing values blank).
+
+    Tags ending in ``/time`` are left out: rsl_rl logs them against wall-clock seconds, not
+    iterations."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     acc = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})
     acc.Reload()
     rows: dict[int, dict[str, float]] = {}
     for tag in acc.Tags().get("scalars", []):
+        if tag.endswith("/time"):
+            continue
         for ev in acc.Scalars(tag):
             rows.setdefault(int(ev.step), {"iteration": int(ev.step)})[tag] = float(ev.value)
     return [rows[k] for k in sorted(rows)]
@@ -243,18 +248,17 @@ def policy_arrays(policy: Any) -> tuple[dict[str, Any], list[str]]:
         )
     activations: list[str] = []
     n_linear = 0
-    for module in policy.mlp.modules():
+    # Iterate the Sequential itself: rsl_rl registers one activation instance after every layer,
+    # and Module.modules()/children() would yield that shared instance only once.
+    for module in list(policy.mlp):
         if isinstance(module, torch.nn.Linear):
             arrays[f"w{n_linear}"] = module.weight.detach().cpu().numpy().astype(np.float64)
             arrays[f"b{n_linear}"] = module.bias.detach().cpu().numpy().astype(np.float64)
             activations.append("identity")
             n_linear += 1
-        elif type(module).__name__ in _ACTIVATIONS and activations and module is not policy.mlp:
+        elif type(module).__name__ in _ACTIVATIONS and activations:
             activations[-1] = _ACTIVATIONS[type(module).__name__]
-        elif (
-            not isinstance(module, torch.nn.Sequential | torch.nn.Identity)
-            and len(list(module.children())) == 0
-        ):
+        else:
             raise RuntimeError(f"cannot export actor layer {type(module).__name__}")
     return arrays, activations
 
