@@ -121,3 +121,29 @@ def test_run_on_ray_equals_local_run(ray_executor, tmp_path):
         b = np.load(tmp_path / "ray" / f)
         for key in ("root_pos", "root_quat", "joint_pos"):
             np.testing.assert_array_equal(a[key], b[key])
+
+
+def positions_npz(path, n: int, speed: float):
+    """A human motion file (joint positions) of a T-pose walking along +x."""
+    from nmr_gym import skeleton as sk
+
+    local = np.tile([1.0, 0, 0, 0], (n, sk.NUM_JOINTS, 1))
+    root_q = np.tile(sk.REST_QUAT_FACING_X, (n, 1))
+    root_p = np.stack([np.linspace(0, speed, n), np.zeros(n), np.full(n, 0.95)], axis=-1)
+    pos, _ = sk.forward_kinematics(root_p, root_q, local, sk.rest_offsets())
+    np.savez(path, joint_pos=pos, joint_names=np.array(sk.SMPL_JOINT_NAMES), fps=30.0)
+    return str(path)
+
+
+@pytest.mark.slow
+def test_cli_retarget_on_ray_writes_the_local_files(ray_executor, tmp_path):
+    """``nmr-bench retarget --executor ray`` (joining the running Ray instance) writes the same
+    files as the local run."""
+    inputs = [positions_npz(tmp_path / f"c{i}.npz", 8 + 2 * i, 0.1 * i) for i in range(3)]
+    for ex in ("local", "ray"):
+        args = ["retarget", *inputs, "--method", "direct", "--out", str(tmp_path / ex)]
+        assert main([*args, "--executor", ex, "--jobs", "2"]) == 0
+    for name in ("c0.nmr.npz", "c1.nmr.npz", "c2.nmr.npz"):
+        a, b = np.load(tmp_path / "local" / name), np.load(tmp_path / "ray" / name)
+        for key in ("root_pos", "root_quat", "joint_pos"):
+            np.testing.assert_array_equal(a[key], b[key])
