@@ -175,7 +175,9 @@ def train(
     """Train a tracking policy for ``motion`` (a ``RobotMotion``) with mjlab; results in ``out``.
 
     ``out`` must not exist yet (a finished run is never overwritten); the run works in a
-    sibling temporary folder renamed to ``out`` at the end, removed on failure.
+    hidden sibling folder ``.OUT.partial-PID`` renamed to ``out`` when it finished. On failure
+    that folder is removed, except with ``quiet`` (mjlab's output went to its ``train.log``),
+    where it is kept for that log and the error names it.
     """
     out = Path(out)
     if out.exists():
