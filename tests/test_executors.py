@@ -76,11 +76,9 @@ def test_cli_rejects_ray_address_without_ray(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------------------------ Ray
-ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'nmr-gym[ray]')")
-
-
 @pytest.fixture(scope="module")
 def ray_executor():
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'nmr-gym[ray]')")
     ex = executors.RayExecutor(jobs=2)
     yield ex
     ex.close()
