@@ -25,7 +25,6 @@ the number of jobs.
 
 from __future__ import annotations
 
-import concurrent.futures
 import functools
 import inspect
 import json
@@ -220,36 +219,16 @@ def _score_motion(plan: RunPlan, index: int) -> list[str]:
     return []
 
 
-def _one_thread() -> None:
-    """Worker start-up: one BLAS/torch thread per process, so N jobs use N cores."""
-    import sys
+def _run_stage(plan: RunPlan, fn: Any, desc: str, executor: Any = None) -> list[str]:
+    """One stage over every suite motion, through ``executor`` (``benchmark.executors``;
+    None: ``plan.jobs`` local processes)."""
+    from benchmark.executors import LocalExecutor
 
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = "1"
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
-
-
-def _run_stage(plan: RunPlan, fn: Any, desc: str) -> list[str]:
-    from tqdm import tqdm
-
+    executor = executor or LocalExecutor(plan.jobs)
     n = len(_suite(plan.suite))
-    errors: list[str] = []
-    bar = tqdm(total=n, desc=desc, unit="motion", disable=not plan.progress, leave=True)
-    try:
-        if plan.jobs <= 1:
-            for i in range(n):
-                errors += fn(plan, i)
-                bar.update()
-        else:
-            with concurrent.futures.ProcessPoolExecutor(plan.jobs, initializer=_one_thread) as pool:
-                futures = [pool.submit(fn, plan, i) for i in range(n)]
-                for fut in concurrent.futures.as_completed(futures):
-                    errors += fut.result()
-                    bar.update()
-    finally:
-        bar.close()
-    return errors
+    stage = functools.partial(fn, plan)
+    per_motion = executor.map(stage, range(n), desc=desc, progress=plan.progress)
+    return [e for errors in per_motion for e in errors]
 
 
 # -------------------------------------------------------------------------------- run
@@ -288,8 +267,12 @@ def run(
     seed: int = DEFAULT_SEED,
     jobs: int = 1,
     progress: bool = True,
+    executor: Any = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Retarget, score and merge (see the module docstring); returns (results, errors)."""
+    """Retarget, score and merge (see the module docstring); returns (results, errors).
+
+    ``executor``: a ``benchmark.executors`` executor (e.g. Ray); None: ``jobs`` local processes.
+    """
     import retargeters as registry
 
     names = tuple(retargeters) if retargeters else tuple(registry.registered())
@@ -302,8 +285,8 @@ def run(
     motions = _suite(str(suite))
     plan = RunPlan(str(suite), names, Path(out), int(seed), int(jobs), progress)
     _check_out(plan)
-    errors = _run_stage(plan, _retarget_motion, "retarget")
-    errors += _run_stage(plan, _score_motion, "score")
+    errors = _run_stage(plan, _retarget_motion, "retarget", executor)
+    errors += _run_stage(plan, _score_motion, "score", executor)
     df = res.collect_rows(plan.rows_dir)
     wanted = {(m.name, r) for m in motions for r in names}
     if not df.empty:

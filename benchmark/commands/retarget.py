@@ -7,10 +7,10 @@ any clip) exits with status 2, one clear message, and no output at all.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="retargeter option (VALUE parsed as JSON when it can be), repeatable",
     )
     add_trust_pickle(parser)
+    from benchmark.executors import add_executor_arguments
+
+    add_executor_arguments(parser)
 
 
 def parse_options(items: list[str]) -> dict[str, Any]:
@@ -99,6 +102,11 @@ def _work(path: str, method: str, options: dict, fps: float | None, trusted: boo
         return None, str(exc)
 
 
+def _work_star(common: tuple, path: str):
+    """``_work(path, *common)``: the picklable job of an executor."""
+    return _work(path, *common)
+
+
 def _check_method(method: str, options: dict) -> None:
     import retargeters
 
@@ -133,25 +141,36 @@ def run(args: argparse.Namespace) -> int:
             raise NmrGymError(f"{seen[dst]} and {src} would both be written to {dst}")
         seen[dst] = src
 
-    results: dict[int, Any] = {}
-    bar = tqdm(total=len(inputs), desc=f"retarget ({args.method})", unit="clip", disable=None)
     common = (args.method, options, args.fps, args.trust_pickle)
-    try:
-        if args.jobs == 1:
+    if args.executor == "local" and args.jobs == 1:
+        # In order, stopping at the first failure (nothing is written anyway).
+        bar = tqdm(total=len(inputs), desc=f"retarget ({args.method})", unit="clip", disable=None)
+        results: dict[int, Any] = {}
+        try:
             for i, src in enumerate(inputs):
                 results[i] = _work(str(src), *common)
                 bar.update()
                 if results[i][1]:
                     break
-        else:
-            workers = min(args.jobs, len(inputs), os.cpu_count() or 1)
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                futures = {pool.submit(_work, str(src), *common): i for i, src in enumerate(inputs)}
-                for fut in as_completed(futures):
-                    results[futures[fut]] = fut.result()
-                    bar.update()
-    finally:
-        bar.close()
+        finally:
+            bar.close()
+    else:
+        from benchmark.executors import executor_from_args
+
+        jobs = args.jobs
+        if args.executor == "local":
+            jobs = min(args.jobs, len(inputs), os.cpu_count() or 1)
+        executor = executor_from_args(args, jobs)
+        try:
+            done = executor.map(
+                functools.partial(_work_star, common),
+                [str(src) for src in inputs],
+                desc=f"retarget ({args.method})",
+                progress=None,
+            )
+        finally:
+            executor.close()
+        results = dict(enumerate(done))
     errors = [err for _, err in (results[i] for i in sorted(results)) if err]
     if errors:
         more = f" (and {len(errors) - 1} more failures)" if len(errors) > 1 else ""

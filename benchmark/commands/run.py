@@ -52,22 +52,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"random seed of every retargeter call (default {DEFAULT_SEED})",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    from benchmark.executors import add_executor_arguments
+
+    add_executor_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from benchmark import leaderboard, runner
+    from benchmark.executors import executor_from_args
 
     names = (
         [n.strip() for n in args.retargeters.split(",") if n.strip()] if args.retargeters else None
     )
-    df, errors = runner.run(
-        args.suite,
-        names,
-        args.out,
-        seed=args.seed,
-        jobs=args.jobs,
-        progress=not args.no_progress,
-    )
+    executor = executor_from_args(args)
+    try:
+        df, errors = runner.run(
+            args.suite,
+            names,
+            args.out,
+            seed=args.seed,
+            jobs=args.jobs,
+            progress=not args.no_progress,
+            executor=executor,
+        )
+    finally:
+        executor.close()
     print(leaderboard.render_text(df) if not df.empty else "(no results)")
     print(f"\nresults: {args.out}/{runner.RESULTS_FILE} ({len(df)} rows)")
     for e in errors:
