@@ -41,7 +41,8 @@ import numpy as np
 import pandas as pd
 
 from benchmark import results as res
-from benchmark.metrics import METRIC_COLUMNS, score
+from benchmark import splits
+from benchmark.metrics import METRIC_COLUMNS, SCORING_FPS, score
 from benchmark.suites import SuiteMotion, load_suite
 from nmr_gym.errors import NmrGymError
 from nmr_gym.io.atomic import write_text_atomic
@@ -82,18 +83,14 @@ def _suite(spec: str) -> tuple[SuiteMotion, ...]:
 
 def classify(human: HumanMotion, motion: SuiteMotion) -> tuple[str, str]:
     """(complexity, length) of a suite motion: suite override, then what the motion's
-    metadata says, then ``benchmark.splits``' automatic classifier ("" when none exists)."""
+    metadata says, then ``benchmark.splits``' automatic classifiers."""
     complexity = motion.complexity or human.metadata.get("complexity")
     length = motion.length or human.metadata.get("length")
-    try:
-        from benchmark import splits
-    except ModuleNotFoundError:
-        splits = None
-    if not complexity and splits is not None:
+    if not complexity:
         complexity = splits.complexity_class(human)
-    if not length and splits is not None:
+    if not length:
         length = splits.length_class(human.n_frames)
-    return str(complexity or ""), str(length or "")
+    return str(complexity), str(length)
 
 
 def _seed_everything(seed: int) -> None:
@@ -212,6 +209,7 @@ def _score_motion(plan: RunPlan, index: int) -> list[str]:
             options=str(meta.get("options", "")),
             robot_frames=robot.n_frames,
             robot_fps=robot.fps,
+            scoring_fps=SCORING_FPS,
             robot_file=path.relative_to(plan.out).as_posix(),
             retarget_s=float(meta.get("retarget_s", math.nan)),
             **metrics,

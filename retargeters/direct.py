@@ -34,7 +34,7 @@ from nmr_gym.g1 import joint_ranges, kinematic_model, spec
 from nmr_gym.motion import HumanMotion, RobotMotion
 from nmr_gym.skeleton import REST_QUAT_FACING_X
 from retargeters.base import Retargeter, register
-from retargeters.gmr.ground import ground_offset
+from retargeters.common import ground_offset
 
 #: (parent G1 link, parent human joint, child G1 link, child human joint, hinge joints in
 #: chain order). The G1 has no collar: the shoulder chain is measured from spine3.
@@ -217,7 +217,7 @@ class DirectRetargeter(Retargeter):
         joint_pos = np.clip(joint_pos, self._ranges[:, 0], self._ranges[:, 1])
         root_quat = rot.multiply(pelvis_quat, self._root_off)
         qpos = np.concatenate([pelvis_pos, root_quat, joint_pos], axis=1)
-        shift = ground_offset(kinematic_model(), qpos) if self.ground_align else 0.0
+        shift = ground_offset(qpos) if self.ground_align else 0.0
         qpos[:, 2] += shift
         metadata = {
             k: human.metadata[k]

@@ -264,9 +264,12 @@ class GMRSolver:
         limit_margin: float = LIMIT_MARGIN,
         avoid_self_collision: bool = True,
         backend: str = "fast",
+        lm_damping: float = 0.0,
     ):
         if backend not in ("fast", "mink"):
             raise ValueError(f"backend must be 'fast' or 'mink', got {backend!r}")
+        if not (np.isfinite(lm_damping) and lm_damping >= 0):
+            raise ValueError(f"lm_damping must be a finite number >= 0, got {lm_damping!r}")
         if backend == "fast" and solver != "daqp":
             raise ValueError(
                 f"the 'fast' backend calls DAQP directly; use backend='mink' for solver={solver!r}"
@@ -281,6 +284,7 @@ class GMRSolver:
         self.frame_dt = 1.0 / fps
         self.ik_dt = model.opt.timestep  # GMR's dt (only scales v = dq / dt)
         self.backend = backend
+        self.lm_damping = float(lm_damping)
         self.config = mink.Configuration(model)
         self.data = self.config.data
         self.body_ids = np.array([model.body(b).id for b in table.robot_bodies])
@@ -315,6 +319,7 @@ class GMRSolver:
                         "body",
                         position_cost=c[i, :3].tolist(),
                         orientation_cost=c[i, 3:].tolist(),
+                        lm_damping=self.lm_damping,
                     )
                     for i, b in enumerate(table.bodies)
                 ]
@@ -426,7 +431,9 @@ class GMRSolver:
         w_jac = (cost[:, :, None] * self._jacobians()[active]).reshape(-1, self.model.nv)
         w_err = (cost * -self._err[active]).ravel()
         h = w_jac.T @ w_jac
-        h.flat[:: self.model.nv + 1] += self.damping
+        # mink's per-task Levenberg-Marquardt term: lm_damping * ||W e||^2 on the diagonal
+        mu = self.lm_damping * float(w_err @ w_err) if self.lm_damping else 0.0
+        h.flat[:: self.model.nv + 1] += self.damping + mu
         c = -(w_err @ w_jac)
         lo, hi = self._bounds()
         if self.collision_limit is not None:
