@@ -7,7 +7,8 @@ between the pelvis and the thigh:
 
 1. Human segment orientations are expressed in G1 link convention, q_link = q_human ⊗ q_off,
    with q_off = q_rest^-1 ⊗ q_link(G1 T-pose): the human rest T-pose maps onto the G1 with
-   zero joints, shoulder roll ±π/2 and straight elbows (the same alignment as the gmr tables).
+   zero joints, shoulder roll ±π/2 and straight elbows (the same alignment as the gmr ``smpl``
+   table).
 2. The chain's relative rotation R = R_parent^T R_child is written as
    F1 R_a1(θ1) F2 R_a2(θ2) F3 R_a3(θ3) from the model's body frames F and hinge axes a, i.e.
    F1^-1 R (F2 F3)^-1 = R_a1(θ1) R_b(θ2) R_c(θ3) with b = F2 a2, c = F2 F3 a3.
@@ -15,7 +16,8 @@ between the pelvis and the thigh:
    links are tilted 10°), the product is decomposed with scipy's intrinsic Euler angles, chains
    with fewer than three hinges keep their leading angles, and every joint is clipped to range.
 
-Ground alignment (optional, on by default) is the gmr retargeter's, so floors are comparable.
+Ground alignment (optional, on by default) puts the lowest collision point at z = 0
+(:func:`retargeters.common.ground_offset`, as ``gmr-safe``), so floors are comparable.
 """
 
 from __future__ import annotations

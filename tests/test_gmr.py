@@ -4,8 +4,6 @@ IK limits, ground, determinism, collision avoidance. The published ``gmr`` is te
 
 from __future__ import annotations
 
-import importlib.util
-
 import mujoco
 import numpy as np
 import pytest
@@ -209,11 +207,7 @@ def test_non_canonical_human_is_a_clear_error():
         retargeters.make("gmr-safe").retarget(odd)
 
 
-_HAS_LOADER = importlib.util.find_spec("nmr_gym.io.human_formats") is not None
-
-
 @pytest.mark.shared_data
-@pytest.mark.skipif(not _HAS_LOADER, reason="nmr_gym.io.human_formats not available")
 def test_real_clips_retarget(shared_motions):
     """Short slices of real AMASS and BVH clips retarget without error (fast: 40 frames)."""
     from nmr_gym.io import load_human_motion
@@ -230,11 +224,7 @@ def test_real_clips_retarget(shared_motions):
         assert np.isfinite(out.qpos).all()
 
 
-_HAS_SUITE = importlib.util.find_spec("nmr_gym.suite") is not None
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _HAS_SUITE, reason="nmr_gym.suite not available")
 @pytest.mark.parametrize("method", ["gmr", "gmr-safe", "direct"])
 def test_builtin_suite_retargets(method):
     from nmr_gym.suite import builtin_suite
@@ -248,7 +238,6 @@ def test_builtin_suite_retargets(method):
 
 @pytest.mark.slow
 @pytest.mark.shared_data
-@pytest.mark.skipif(not _HAS_LOADER, reason="nmr_gym.io.human_formats not available")
 def test_every_shared_clip_retargets(shared_motions):
     """Every AMASS and BVH clip in shared/motions (first 2 s at 30 fps) retargets."""
     from nmr_gym.io import load_human_motion
@@ -322,7 +311,6 @@ def test_ik_pushes_a_penetrating_forearm_out_of_the_hip():
 
 
 @pytest.mark.shared_data
-@pytest.mark.skipif(not _HAS_LOADER, reason="nmr_gym.io.human_formats not available")
 def test_arm_down_clips_have_no_self_collision(shared_motions):
     """Regression: Bandai Namco arm-down clips had forearms inside the hips in 89-100% of
     frames (first-frame penetration kept for the whole clip; hip_pitch_link unguarded)."""
