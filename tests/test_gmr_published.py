@@ -123,6 +123,9 @@ def test_ground_modes():
     human = make_human(10, amp=0.3, seed=4)
     body = retargeters.make("gmr", ground="lowest_body").retarget(human)
     assert lowest_body_offset(kinematic_model(), body.qpos) == pytest.approx(0.0, abs=1e-9)
+    # standing: GMR's lowest body is a toe, 2 cm under the ankle_roll_link origin
+    ankle = body.body_pos_w[:, [spec.body_index(b) for b in spec.FOOT_BODIES], 2]
+    assert ankle.min() == pytest.approx(0.02, abs=0.01)
     none = retargeters.make("gmr", ground="none").retarget(human)
     np.testing.assert_allclose(none.qpos[:, 2] + body.metadata["ground_shift_m"], body.qpos[:, 2])
     assert retargeters.make("gmr").retarget(human).metadata["ground"] == "lowest_body"

@@ -74,14 +74,33 @@ def _resample_poses(
     return pos[i0] + (pos[i1] - pos[i0]) * wp, rot.slerp(quat[i0], quat[i1], wp)
 
 
+#: Bodies of GMR's G1 file that the reference G1 lacks and that can be the lowest body origin:
+#: parent body -> origin in the parent's frame [m] (``*_toe_link``, ``*_rubber_hand``).
+GMR_EXTRA_BODY_ORIGINS: dict[str, tuple[float, float, float]] = {
+    "left_ankle_roll_link": (0.1, 0.0, -0.02),
+    "right_ankle_roll_link": (0.1, 0.0, -0.02),
+    "left_wrist_yaw_link": (0.0415, 0.003, 0.0),
+    "right_wrist_yaw_link": (0.0415, -0.003, 0.0),
+}
+
+
 def lowest_body_offset(model: mujoco.MjModel, qpos: np.ndarray) -> float:
-    """The vertical shift [m] that puts the lowest body origin over the clip at z = 0."""
+    """The vertical shift [m] that puts the lowest body origin over the clip at z = 0.
+
+    Body origins of the reference G1 plus those of :data:`GMR_EXTRA_BODY_ORIGINS`, so that the
+    lowest point is the one GMR's batch script finds on its own G1 file (usually a toe).
+    """
     data = mujoco.MjData(model)
+    parents = np.array([model.body(b).id for b in GMR_EXTRA_BODY_ORIGINS])
+    local = np.array(list(GMR_EXTRA_BODY_ORIGINS.values()))  # (E, 3)
     low = np.inf
     for q in qpos:
         data.qpos[:] = q
         mujoco.mj_kinematics(model, data)
-        low = min(low, float(data.xpos[1:, 2].min()))
+        extra_z = data.xpos[parents, 2] + np.einsum(
+            "ej,ej->e", data.xmat[parents].reshape(-1, 3, 3)[:, 2, :], local
+        )
+        low = min(low, float(data.xpos[1:, 2].min()), float(extra_z.min()))
     return -low
 
 
