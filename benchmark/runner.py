@@ -251,6 +251,22 @@ def _run_stage(plan: RunPlan, fn: Any, desc: str) -> list[str]:
 
 
 # -------------------------------------------------------------------------------- run
+#: Ends of ``sys.argv[0]`` when the CLI runs: the script, ``python -m benchmark[.cli]``.
+_CLI_ENTRY_POINTS = ("nmr-bench", "benchmark/cli.py", "benchmark/__main__.py")
+
+
+def _command_line(plan: RunPlan) -> str:
+    """``nmr-bench run ...`` as typed (script or ``python -m``), else rebuilt from ``plan``."""
+    import shlex
+    import sys
+
+    if sys.argv and sys.argv[0].replace(os.sep, "/").endswith(_CLI_ENTRY_POINTS):
+        return shlex.join(["nmr-bench", *sys.argv[1:]])
+    argv = ["nmr-bench", "run", "--suite", plan.suite, "--out", str(plan.out)]
+    argv += ["--retargeters", ",".join(plan.retargeters), "--seed", str(plan.seed)]
+    return shlex.join([*argv, "--jobs", str(plan.jobs)])
+
+
 def _check_out(plan: RunPlan) -> None:
     info = plan.out / "run.json"
     if info.exists():
@@ -264,16 +280,11 @@ def _check_out(plan: RunPlan) -> None:
                 f"it or another --out for seed {plan.seed}"
             )
     else:
-        import shlex
-        import sys
-
         record = {
             "seed": plan.seed,
             "suite": plan.suite,
             "retargeters": list(plan.retargeters),
-            "command": shlex.join(["nmr-bench", *sys.argv[1:]])
-            if sys.argv and sys.argv[0].endswith("nmr-bench")
-            else "",
+            "command": _command_line(plan),
         }
         write_text_atomic(info, json.dumps(record, indent=1) + "\n")
 

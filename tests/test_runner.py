@@ -127,6 +127,11 @@ def test_run_writes_one_row_per_motion_and_retargeter(tiny, tmp_path):
     pd.testing.assert_frame_equal(comparable(saved), comparable(df), check_dtype=False)
     text = leaderboard.render_text(df)
     assert "By complexity" in text and "tiny_jumpy" in text
+    assert (ok.scoring_fps == metrics.SCORING_FPS).all()
+    # a run started from Python records the equivalent command line
+    made_by = res.run_commands(tmp_path)
+    assert made_by == [f"nmr-bench run --suite tiny --out {tmp_path} "
+                       "--retargeters tiny,tiny_jumpy --seed 0 --jobs 1"]  # fmt: skip
 
 
 def test_run_is_deterministic_and_jobs_do_not_change_results(tiny, tmp_path):
