@@ -255,16 +255,15 @@ def _run_stage(plan: RunPlan, fn: Any, desc: str) -> list[str]:
 _CLI_ENTRY_POINTS = ("nmr-bench", "benchmark/cli.py", "benchmark/__main__.py")
 
 
-def _command_line(plan: RunPlan) -> str:
-    """``nmr-bench run ...`` as typed (script or ``python -m``), else rebuilt from ``plan``."""
+def _command_line() -> str:
+    """``nmr-bench run ...`` as typed (the script or ``python -m benchmark.cli``); "" when the
+    run was started from Python (no command line to rerun)."""
     import shlex
     import sys
 
     if sys.argv and sys.argv[0].replace(os.sep, "/").endswith(_CLI_ENTRY_POINTS):
         return shlex.join(["nmr-bench", *sys.argv[1:]])
-    argv = ["nmr-bench", "run", "--suite", plan.suite, "--out", str(plan.out)]
-    argv += ["--retargeters", ",".join(plan.retargeters), "--seed", str(plan.seed)]
-    return shlex.join([*argv, "--jobs", str(plan.jobs)])
+    return ""
 
 
 def _check_out(plan: RunPlan) -> None:
@@ -284,7 +283,7 @@ def _check_out(plan: RunPlan) -> None:
             "seed": plan.seed,
             "suite": plan.suite,
             "retargeters": list(plan.retargeters),
-            "command": _command_line(plan),
+            "command": _command_line(),
         }
         write_text_atomic(info, json.dumps(record, indent=1) + "\n")
 

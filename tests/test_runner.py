@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
+import sys
 
 import numpy as np
 import pandas as pd
@@ -128,10 +130,14 @@ def test_run_writes_one_row_per_motion_and_retargeter(tiny, tmp_path):
     text = leaderboard.render_text(df)
     assert "By complexity" in text and "tiny_jumpy" in text
     assert (ok.scoring_fps == metrics.SCORING_FPS).all()
-    # a run started from Python records the equivalent command line
-    made_by = res.run_commands(tmp_path)
-    assert made_by == [f"nmr-bench run --suite tiny --out {tmp_path} "
-                       "--retargeters tiny,tiny_jumpy --seed 0 --jobs 1"]  # fmt: skip
+    assert res.run_commands(tmp_path) == []  # started from Python: no command line
+
+
+def test_run_started_by_python_m_records_its_command(tiny, tmp_path, monkeypatch):
+    argv = ["run", "--suite", "tiny", "--out", str(tmp_path), "--no-progress"]
+    monkeypatch.setattr(sys, "argv", ["/repo/benchmark/cli.py", *argv])
+    runner.run("tiny", tiny, tmp_path, progress=False)
+    assert res.run_commands(tmp_path) == [shlex.join(["nmr-bench", *argv])]
 
 
 def test_run_is_deterministic_and_jobs_do_not_change_results(tiny, tmp_path):
