@@ -24,7 +24,12 @@ import numpy as np
 import pandas as pd
 
 from benchmark import results as res
-from benchmark.metrics import JUMP_THRESHOLD_RAD, METRIC_COLUMNS, jump_frames
+from benchmark.metrics import (
+    JUMP_THRESHOLD_RAD,
+    METRIC_COLUMNS,
+    jump_frames,
+    resample_for_scoring,
+)
 from nmr_gym.io.atomic import atomic_path, write_text_atomic
 
 #: Split families: the results column and the order of its classes.
@@ -326,7 +331,8 @@ def publish(
         for r in rows.itertuples():
             f = results_path.parent / str(r.robot_file)
             if f.is_file():
-                robots[r.retargeter] = load_robot_motion(f, "nmr")
+                # drawn at the rate it was scored at, so the marked jumps are the counted ones
+                robots[r.retargeter] = resample_for_scoring(load_robot_motion(f, "nmr"))
         if not robots:
             continue
         fig = joint_angle_figure(robots, title=f"{motion}")
@@ -350,6 +356,8 @@ def publish(
         f"Values are means over motions; lower is better{_higher_note(df)}; the best value of "
         "each column (per split class) is in bold. Percentages are 0-100, distances in m, "
         "speeds in m/s, joint velocity in rad/s.",
+        "",
+        _rate_note(df),
         *_physics_note(df),
         "",
         render_markdown(df),
@@ -392,6 +400,20 @@ def _higher_note(df: pd.DataFrame) -> str:
     """The note " (except COLUMN, ...: higher)" on the shown higher-is-better columns, or ""."""
     up = [c for c in value_columns(df) if _higher_is_better(c)]
     return f" (except {', '.join(up)}: higher)" if up else ""
+
+
+def _rate_note(df: pd.DataFrame) -> str:
+    """README.md's line on the rate the motions were scored at (``scoring_fps``)."""
+    rates = sorted({float(v) for v in df["scoring_fps"].dropna()})
+    if not rates:
+        return "Scoring rate: not recorded (results from before one canonical rate)."
+    shown = ", ".join(f"{r:g}" for r in rates)
+    return (
+        f"Scoring rate: every robot motion was resampled to {shown} fps before scoring "
+        "(`benchmark.metrics.SCORING_FPS`), so a method's output rate does not change its "
+        "score; frame percentages are of frames at that rate and `max_joint_vel` / "
+        "`joint_vel_p99` (99th percentile of the per-step largest joint speed) are rad/s."
+    )
 
 
 def _physics_note(df: pd.DataFrame) -> list[str]:

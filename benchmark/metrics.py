@@ -4,11 +4,17 @@ Every metric is measured on the one reference G1 (``nmr_gym.g1.kinematic_model()
 definitions below, whatever method made the motion. :func:`score` returns one dict with the
 columns of :data:`METRIC_COLUMNS` (percentages are 0-100):
 
+Every robot motion is first resampled to one canonical rate, :data:`SCORING_FPS` (linear for
+joints and root position, slerp for the root orientation), so that a method's output rate does
+not change its score: the same motion written at 30 and at 120 fps scores the same. Frame
+percentages are over the frames at that rate.
+
 - ``joint_jump_pct``: % of frames whose largest single-step joint change exceeds
   :data:`JUMP_THRESHOLD_RAD` (NMR paper IV-C). Frame t >= 1 is a jump frame when
   ``max_j |q_j[t] - q_j[t-1]| > threshold``; frame 0 never is; the denominator is all T frames.
-  Measured at the motion's own frame rate. ``max_joint_vel`` [rad/s] is the largest
-  ``|q_j[t] - q_j[t-1]| * fps`` over joints and steps.
+- ``max_joint_vel`` [rad/s]: the largest ``|q_j[t] - q_j[t-1]| * SCORING_FPS`` over joints and
+  steps; ``joint_vel_p99`` [rad/s]: the 99th percentile over steps of each step's largest joint
+  speed (:data:`JOINT_VEL_PERCENTILE`), so that one frame does not decide it.
 - ``self_collision_pct``: % of frames with a contact between collision geoms (class
   ``collision``, group 3) of two different bodies, contacts involving a hand (the
   ``*_wrist_yaw_link`` bodies) excluded (paper IV-C); ``self_collision_hands_pct`` counts every
@@ -20,7 +26,7 @@ columns of :data:`METRIC_COLUMNS` (percentages are 0-100):
 - ``joint_limit_pct``: % of frames where any joint is within :data:`LIMIT_MARGIN_RAD` of, or
   beyond, its range on the reference model (paper IV-C).
 - ``penetration_pct`` / ``penetration_max_m``: the lowest point of the whole collision geometry
-  (exact for spheres and cylinders, convex-hull vertices for meshes: what MuJoCo collides with)
+  (:func:`nmr_gym.g1.geometry.lowest_point_z`, the same function retargeters align floors with)
   below the floor z = 0: % of frames deeper than :data:`PENETRATION_TOLERANCE_M`, and the
   largest depth [m] (0 when nothing is below the floor).
 - ``foot_skate_mps``: mean horizontal speed [m/s] of the feet while in contact. A foot is in
@@ -56,11 +62,17 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from nmr_gym.g1 import collision_geom_mask, joint_ranges, kinematic_model, spec
+from nmr_gym.g1 import collision_geom_mask, geometry, joint_ranges, kinematic_model, spec
 from nmr_gym.motion import HumanMotion, RobotMotion
 
+#: Every motion is resampled to this rate before scoring [frames/s]: BeyondMimic's reference
+#: rate, and the rate the NMR paper's Table III frame counts imply (about 49.6k frames for
+#: 119k frames at 120 Hz).
+SCORING_FPS = 50.0
 #: A frame is a joint jump when its largest single-step joint change exceeds this [rad].
 JUMP_THRESHOLD_RAD = 0.5
+#: Percentile of the per-step largest joint speed reported as ``joint_vel_p99``.
+JOINT_VEL_PERCENTILE = 99.0
 #: A frame is near a limit when any joint is within this distance of (or beyond) its range [rad].
 LIMIT_MARGIN_RAD = 0.05
 #: Lowest collision point deeper than this below the floor counts as a penetration frame [m]
@@ -98,6 +110,7 @@ KEYPOINT_MAP: tuple[tuple[str, str], ...] = (
 METRIC_COLUMNS: tuple[str, ...] = (
     "joint_jump_pct",
     "max_joint_vel",
+    "joint_vel_p99",
     "self_collision_pct",
     "self_collision_hands_pct",
     "joint_limit_pct",
@@ -122,10 +135,24 @@ def jump_frames(joint_pos: np.ndarray, threshold: float = JUMP_THRESHOLD_RAD) ->
 def joint_jump(
     joint_pos: np.ndarray, fps: float, threshold: float = JUMP_THRESHOLD_RAD
 ) -> tuple[float, float]:
-    """``joint_jump_pct`` (% of frames) and ``max_joint_vel`` [rad/s] of (T, 29) joint angles."""
+    """``joint_jump_pct`` (% of frames) and ``max_joint_vel`` [rad/s] of (T, 29) joint angles
+    sampled at ``fps`` (the caller resamples to :data:`SCORING_FPS` first)."""
     jumps = jump_frames(joint_pos, threshold)
     max_vel = float(np.abs(np.diff(joint_pos, axis=0)).max() * fps)
     return 100.0 * float(jumps.mean()), max_vel
+
+
+def joint_speed_percentile(
+    joint_pos: np.ndarray, fps: float, percentile: float = JOINT_VEL_PERCENTILE
+) -> float:
+    """The ``percentile`` of each step's largest joint speed [rad/s] of (T, 29) joint angles."""
+    step_speed = np.abs(np.diff(joint_pos, axis=0)).max(axis=1) * fps  # (T-1,)
+    return float(np.percentile(step_speed, percentile))
+
+
+def resample_for_scoring(robot: RobotMotion, fps: float = SCORING_FPS) -> RobotMotion:
+    """``robot`` at the canonical scoring rate (unchanged when already there)."""
+    return robot.resample(fps)
 
 
 def near_limit_frames(
@@ -146,81 +173,12 @@ def joint_limit_pct(
 
 
 # ------------------------------------------------------------------ the kinematic scan
-#: Grid cells per axis that split a mesh's hull vertices for the exact lowest-point search.
-HULL_GRID_CELLS = 4
-
-
-@dataclass(frozen=True)
-class _Hull:
-    """A collision mesh's convex-hull vertices (geom frame), split into grid cells so that the
-    lowest point in a direction can be found exactly without touching most vertices."""
-
-    box_center: np.ndarray  # (3,) of the vertices' bounding box
-    box_half: np.ndarray  # (3,)
-    cell_center: np.ndarray  # (C, 3)
-    cell_radius: np.ndarray  # (C,)
-    cell_verts: tuple[np.ndarray, ...]  # C arrays (n_c, 3)
-    rep: np.ndarray  # (C, 3): one vertex of each cell
-
-    @classmethod
-    def build(cls, verts: np.ndarray, cells: int = HULL_GRID_CELLS) -> _Hull:
-        lo, hi = verts.min(axis=0), verts.max(axis=0)
-        ijk = np.minimum(((verts - lo) / np.maximum(hi - lo, 1e-12) * cells).astype(int), cells - 1)
-        key = (ijk[:, 0] * cells + ijk[:, 1]) * cells + ijk[:, 2]
-        groups = [verts[key == k] for k in np.unique(key)]
-        centers = np.array([g.mean(axis=0) for g in groups])
-        radii = np.array(
-            [np.linalg.norm(g - c, axis=1).max() for g, c in zip(groups, centers, strict=True)]
-        )
-        return cls(
-            (lo + hi) / 2,
-            (hi - lo) / 2,
-            centers,
-            radii,
-            tuple(groups),
-            np.array([g[0] for g in groups]),
-        )
-
-    def lowest(self, d: np.ndarray) -> np.ndarray:
-        """Exact ``min_v d . v`` over the hull vertices for each row of ``d`` (n, 3).
-
-        A cell whose bound ``d . centre - radius`` is not below the best value found so far
-        cannot hold a lower vertex and is skipped.
-        """
-        if len(d) == 0:
-            return np.zeros(0)
-        bound = d @ self.cell_center.T - self.cell_radius  # (n, C)
-        best = (d @ self.rep.T).min(axis=1)  # an upper bound: actual vertices
-        for c in np.argsort(bound.mean(axis=0)):
-            need = bound[:, c] < best
-            if need.any():
-                best[need] = np.minimum(best[need], (d[need] @ self.cell_verts[c].T).min(axis=1))
-        return best
-
-
-def _hull_vertices(model: mujoco.MjModel, mesh: int) -> np.ndarray:
-    """Convex-hull vertices of a mesh in its geom frame: MuJoCo's own hull (what its collision
-    functions use) when it computed one, else scipy's."""
-    adr, num = model.mesh_vertadr[mesh], model.mesh_vertnum[mesh]
-    verts = np.array(model.mesh_vert[adr : adr + num], dtype=float)
-    g = model.mesh_graphadr[mesh]
-    if g >= 0:
-        nv = int(model.mesh_graph[g])
-        return verts[np.asarray(model.mesh_graph[g + 2 + nv : g + 2 + 2 * nv])]
-    from scipy.spatial import ConvexHull
-
-    return verts[ConvexHull(verts).vertices]
-
-
 @dataclass(frozen=True)
 class _Geometry:
     """Indices and shapes the scan needs, derived once from the reference model."""
 
-    coll: np.ndarray  # (G,) collision geom ids
-    kind: np.ndarray  # (G,) mjtGeom
+    coll: np.ndarray  # (G,) collision geom ids (nmr_gym.g1.geometry's order)
     size: np.ndarray  # (G, 3)
-    rbound: np.ndarray  # (G,)
-    hulls: tuple[_Hull | None, ...]  # per collision geom: its mesh hull, or None
     feet: np.ndarray  # (2, 4) positions in ``coll`` of each foot's sole spheres
     keypoint_bodies: np.ndarray  # (K,) body ids (MuJoCo numbering, world = 0)
     body_is_hand: np.ndarray  # (nbody,) bool
@@ -229,13 +187,7 @@ class _Geometry:
 @functools.lru_cache(maxsize=1)
 def _geometry() -> _Geometry:
     model = kinematic_model()
-    coll = np.flatnonzero(collision_geom_mask(model))
-    hulls = tuple(
-        _Hull.build(_hull_vertices(model, model.geom_dataid[g]))
-        if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_MESH
-        else None
-        for g in coll
-    )
+    coll = geometry.collision_geometry().coll
     feet = []
     for name in spec.FOOT_BODIES:
         bid = model.body(name).id
@@ -249,10 +201,7 @@ def _geometry() -> _Geometry:
         hand[model.body(name).id] = True
     return _Geometry(
         coll=coll,
-        kind=np.array(model.geom_type[coll]),
         size=np.array(model.geom_size[coll]),
-        rbound=np.array(model.geom_rbound[coll]),
-        hulls=hulls,
         feet=np.array(feet),
         keypoint_bodies=np.array([model.body(b).id for _, b in KEYPOINT_MAP]),
         body_is_hand=hand,
@@ -349,56 +298,6 @@ def scan(qpos: np.ndarray, *, self_collision: bool = True, workers: int = 1) -> 
 
 
 # ------------------------------------------------------------------- ground metrics
-_SPHERE, _CAPSULE, _CYLINDER, _MESH = (
-    int(mujoco.mjtGeom.mjGEOM_SPHERE),
-    int(mujoco.mjtGeom.mjGEOM_CAPSULE),
-    int(mujoco.mjtGeom.mjGEOM_CYLINDER),
-    int(mujoco.mjtGeom.mjGEOM_MESH),
-)
-
-
-def lowest_point_z(s: Scan, below: float = math.inf) -> np.ndarray:
-    """(T,) height [m] of the lowest point of the collision geometry.
-
-    Exact where it is below ``below``; elsewhere a lower bound that is itself >= ``below``,
-    which is all the penetration metric needs. Spheres and cylinders are exact in closed form;
-    a mesh's hull is searched (exactly, :meth:`_Hull.lowest`) only in frames where its bounding
-    box reaches below both ``below`` and an actual point of some geom in that frame.
-    """
-    geo = _geometry()
-    # (G, T) layout: every step below works on one geom's frames, contiguous
-    zc = np.ascontiguousarray(s.geom_pos_w[..., 2].T)
-    low = zc - geo.rbound[:, None]  # lower bounds: bounding spheres, then boxes, then exact
-    high = np.full_like(low, np.inf)  # upper bounds: actual points
-    meshes = []
-    for gi, kind in enumerate(int(k) for k in geo.kind):
-        rows = np.flatnonzero(low[gi] < below)
-        if rows.size == 0:
-            continue
-        zr = s.geom_zrow[rows, gi]  # (n, 3): world z of the geom's x, y, z axes
-        z = zc[gi, rows]
-        size = geo.size[gi]
-        if kind == _SPHERE:
-            low[gi, rows] = high[gi, rows] = z - size[0]
-        elif kind in (_CYLINDER, _CAPSULE):
-            az = np.abs(zr[:, 2])
-            rad = size[0] * (np.sqrt(np.clip(1 - az**2, 0, 1)) if kind == _CYLINDER else 1.0)
-            low[gi, rows] = high[gi, rows] = z - size[1] * az - rad
-        elif kind == _MESH:
-            hull = geo.hulls[gi]
-            low[gi, rows] = z + zr @ hull.box_center - np.abs(zr) @ hull.box_half
-            high[gi, rows] = z + (zr @ hull.rep.T).min(axis=1)
-            meshes.append(gi)
-        else:  # pragma: no cover - the G1 has no other collision shapes
-            raise NotImplementedError(f"collision geom type {kind}")
-    cut = np.minimum(high.min(axis=0), below)  # (T,) the answer is at most this
-    for gi in meshes:
-        rows = np.flatnonzero(low[gi] < cut)
-        if rows.size:
-            low[gi, rows] = zc[gi, rows] + geo.hulls[gi].lowest(s.geom_zrow[rows, gi])
-    return low.min(axis=0)
-
-
 def penetration(
     lowest_z: np.ndarray, tolerance: float = PENETRATION_TOLERANCE_M
 ) -> tuple[float, float]:
@@ -474,18 +373,22 @@ def score(
     *,
     self_collision: bool = True,
     workers: int = 1,
+    fps: float = SCORING_FPS,
 ) -> dict[str, float]:
     """Every column of :data:`METRIC_COLUMNS` for one robot motion (NaN where not defined).
 
-    ``self_collision=False`` skips the collision pass (its columns are NaN); ``workers``
-    parallelises the kinematic pass over processes for long motions.
+    The motion is resampled to ``fps`` (default :data:`SCORING_FPS`) first; leaderboards use
+    the default. ``self_collision=False`` skips the collision pass (its columns are NaN);
+    ``workers`` parallelises the kinematic pass over processes for long motions.
     """
+    robot = resample_for_scoring(robot, fps)
     s = scan(robot.qpos, self_collision=self_collision, workers=workers)
     jump_pct, max_vel = joint_jump(robot.joint_pos, robot.fps)
-    pen_pct, pen_max = penetration(lowest_point_z(s, below=0.0))
+    pen_pct, pen_max = penetration(geometry.lowest_point_z(s.geom_pos_w, s.geom_zrow, below=0.0))
     out: dict[str, Any] = {
         "joint_jump_pct": jump_pct,
         "max_joint_vel": max_vel,
+        "joint_vel_p99": joint_speed_percentile(robot.joint_pos, robot.fps),
         "self_collision_pct": 100.0 * float(s.collision.mean()) if self_collision else math.nan,
         "self_collision_hands_pct": (
             100.0 * float(s.collision_hands.mean()) if self_collision else math.nan

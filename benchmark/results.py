@@ -31,9 +31,10 @@ Columns, in order (:data:`COLUMNS`):
   :func:`merge_tracking` (same keys), and the leaderboard shows each group once any is set
   (direction of each column: :data:`HIGHER_IS_BETTER`);
 - bookkeeping (:data:`INFO_COLUMNS`): ``robot_frames`` and ``robot_fps`` of the retargeted
-  motion, ``robot_file`` (relative to the run folder), ``retarget_s`` (wall time, the only
-  column that is not deterministic; leaderboards leave it out), ``error`` (empty, or why this
-  row has no metrics).
+  motion as written, ``scoring_fps`` (the rate it was resampled to before scoring,
+  :data:`benchmark.metrics.SCORING_FPS`), ``robot_file`` (relative to the run folder),
+  ``retarget_s`` (wall time, the only column that is not deterministic; leaderboards leave it
+  out), ``error`` (empty, or why this row has no metrics).
 
 The runner writes each row as its own JSON file (atomically) under ``OUT/rows/`` and merges them
 into ``OUT/results.csv``; a row file that exists is a finished row (that is how runs resume).
@@ -75,7 +76,14 @@ PHYSICS_COLUMNS: tuple[str, ...] = (
     "pdff_tracked_pct",
     "pdff_w_mpjpe_clip_m",
 )
-INFO_COLUMNS: tuple[str, ...] = ("robot_frames", "robot_fps", "robot_file", "retarget_s", "error")
+INFO_COLUMNS: tuple[str, ...] = (
+    "robot_frames",
+    "robot_fps",
+    "scoring_fps",
+    "robot_file",
+    "retarget_s",
+    "error",
+)
 COLUMNS: tuple[str, ...] = (
     IDENTITY_COLUMNS + METRIC_COLUMNS + TRACKING_COLUMNS + PHYSICS_COLUMNS + INFO_COLUMNS
 )

@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from benchmark import results as res
-from benchmark.metrics import METRIC_COLUMNS, score
+from benchmark import splits
+from benchmark.metrics import METRIC_COLUMNS, SCORING_FPS, score
 from benchmark.suites import SuiteMotion, load_suite
 from nmr_gym.errors import NmrGymError
 from nmr_gym.io.atomic import write_text_atomic
@@ -81,18 +82,14 @@ def _suite(spec: str) -> tuple[SuiteMotion, ...]:
 
 def classify(human: HumanMotion, motion: SuiteMotion) -> tuple[str, str]:
     """(complexity, length) of a suite motion: suite override, then what the motion's
-    metadata says, then ``benchmark.splits``' automatic classifier ("" when none exists)."""
+    metadata says, then ``benchmark.splits``' automatic classifiers."""
     complexity = motion.complexity or human.metadata.get("complexity")
     length = motion.length or human.metadata.get("length")
-    try:
-        from benchmark import splits
-    except ModuleNotFoundError:
-        splits = None
-    if not complexity and splits is not None:
+    if not complexity:
         complexity = splits.complexity_class(human)
-    if not length and splits is not None:
+    if not length:
         length = splits.length_class(human.n_frames)
-    return str(complexity or ""), str(length or "")
+    return str(complexity), str(length)
 
 
 def _seed_everything(seed: int) -> None:
@@ -211,6 +208,7 @@ def _score_motion(plan: RunPlan, index: int) -> list[str]:
             options=str(meta.get("options", "")),
             robot_frames=robot.n_frames,
             robot_fps=robot.fps,
+            scoring_fps=SCORING_FPS,
             robot_file=path.relative_to(plan.out).as_posix(),
             retarget_s=float(meta.get("retarget_s", math.nan)),
             **metrics,
@@ -232,6 +230,21 @@ def _run_stage(plan: RunPlan, fn: Any, desc: str, executor: Any = None) -> list[
 
 
 # -------------------------------------------------------------------------------- run
+#: Ends of ``sys.argv[0]`` when the CLI runs: the script, ``python -m benchmark[.cli]``.
+_CLI_ENTRY_POINTS = ("nmr-bench", "benchmark/cli.py", "benchmark/__main__.py")
+
+
+def _command_line() -> str:
+    """``nmr-bench run ...`` as typed (the script or ``python -m benchmark.cli``); "" when the
+    run was started from Python (no command line to rerun)."""
+    import shlex
+    import sys
+
+    if sys.argv and sys.argv[0].replace(os.sep, "/").endswith(_CLI_ENTRY_POINTS):
+        return shlex.join(["nmr-bench", *sys.argv[1:]])
+    return ""
+
+
 def _check_out(plan: RunPlan) -> None:
     info = plan.out / "run.json"
     if info.exists():
@@ -245,16 +258,11 @@ def _check_out(plan: RunPlan) -> None:
                 f"it or another --out for seed {plan.seed}"
             )
     else:
-        import shlex
-        import sys
-
         record = {
             "seed": plan.seed,
             "suite": plan.suite,
             "retargeters": list(plan.retargeters),
-            "command": shlex.join(["nmr-bench", *sys.argv[1:]])
-            if sys.argv and sys.argv[0].endswith("nmr-bench")
-            else "",
+            "command": _command_line(),
         }
         write_text_atomic(info, json.dumps(record, indent=1) + "\n")
 

@@ -50,6 +50,7 @@ T = TypeVar("T", bound=type[Retargeter])
 BUILTIN: dict[str, str] = {
     "direct": "retargeters.direct",
     "gmr": "retargeters.gmr",
+    "gmr-safe": "retargeters.gmr_safe",
     "phuma": "retargeters.phuma",
 }
 

@@ -7,7 +7,8 @@ between the pelvis and the thigh:
 
 1. Human segment orientations are expressed in G1 link convention, q_link = q_human ⊗ q_off,
    with q_off = q_rest^-1 ⊗ q_link(G1 T-pose): the human rest T-pose maps onto the G1 with
-   zero joints, shoulder roll ±π/2 and straight elbows (the same alignment as the gmr tables).
+   zero joints, shoulder roll ±π/2 and straight elbows (the same alignment as the gmr ``smpl``
+   table).
 2. The chain's relative rotation R = R_parent^T R_child is written as
    F1 R_a1(θ1) F2 R_a2(θ2) F3 R_a3(θ3) from the model's body frames F and hinge axes a, i.e.
    F1^-1 R (F2 F3)^-1 = R_a1(θ1) R_b(θ2) R_c(θ3) with b = F2 a2, c = F2 F3 a3.
@@ -15,7 +16,8 @@ between the pelvis and the thigh:
    links are tilted 10°), the product is decomposed with scipy's intrinsic Euler angles, chains
    with fewer than three hinges keep their leading angles, and every joint is clipped to range.
 
-Ground alignment (optional, on by default) is the gmr retargeter's, so floors are comparable.
+Ground alignment (optional, on by default) puts the lowest collision point at z = 0
+(:func:`retargeters.common.ground_offset`, as ``gmr-safe``), so floors are comparable.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from nmr_gym.g1 import joint_ranges, kinematic_model, spec
 from nmr_gym.motion import HumanMotion, RobotMotion
 from nmr_gym.skeleton import REST_QUAT_FACING_X
 from retargeters.base import Retargeter, register
-from retargeters.gmr.ground import ground_offset
+from retargeters.common import ground_offset
 
 #: (parent G1 link, parent human joint, child G1 link, child human joint, hinge joints in
 #: chain order). The G1 has no collar: the shoulder chain is measured from spine3.
@@ -217,7 +219,7 @@ class DirectRetargeter(Retargeter):
         joint_pos = np.clip(joint_pos, self._ranges[:, 0], self._ranges[:, 1])
         root_quat = rot.multiply(pelvis_quat, self._root_off)
         qpos = np.concatenate([pelvis_pos, root_quat, joint_pos], axis=1)
-        shift = ground_offset(kinematic_model(), qpos) if self.ground_align else 0.0
+        shift = ground_offset(qpos) if self.ground_align else 0.0
         qpos[:, 2] += shift
         metadata = {
             k: human.metadata[k]

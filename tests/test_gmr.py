@@ -1,8 +1,8 @@
-"""The GMR-style retargeter: tables, scaling/offsets, IK limits, ground, determinism."""
+"""GMR's tables, scaling/offsets and IK, and ``gmr-safe`` (GMR with its limits enforced):
+IK limits, ground, determinism, collision avoidance. The published ``gmr`` is tested in
+``tests/test_gmr_published.py``."""
 
 from __future__ import annotations
-
-import importlib.util
 
 import mujoco
 import numpy as np
@@ -13,9 +13,9 @@ from nmr_gym import rotations as rot
 from nmr_gym import skeleton as sk
 from nmr_gym.errors import MotionError, UnknownNameError
 from nmr_gym.g1 import kinematic_model, spec
+from nmr_gym.g1.geometry import lowest_point_z_of_qpos
 from nmr_gym.motion import HumanMotion
 from retargeters.gmr import ik
-from retargeters.gmr.ground import lowest_point_z
 from retargeters.gmr.scaling import apply_offsets, body_targets, human_height, scale_positions
 from retargeters.gmr.tables import available_tables, load_table, table_for_skeleton
 
@@ -47,12 +47,13 @@ def make_human(
 
 @pytest.fixture(scope="module")
 def tpose_robot():
-    return retargeters.make("gmr")(make_human(15))
+    return retargeters.make("gmr-safe")(make_human(15))
 
 
 def test_registered():
-    assert "gmr" in retargeters.registered()
-    assert retargeters.make("gmr").options()["damping"] == ik.DAMPING
+    assert {"gmr", "gmr-safe"} <= set(retargeters.registered())
+    opts = retargeters.make("gmr-safe").options()
+    assert opts["damping"] == ik.DAMPING and opts["max_joint_vel"] == ik.MAX_JOINT_VEL
 
 
 @pytest.mark.parametrize("name", available_tables())
@@ -62,7 +63,8 @@ def test_tables_name_only_existing_bodies(name):
     for b in table.bodies:
         assert b.robot_body in spec.BODY_NAMES
         assert mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, b.robot_body) > 0
-        assert b.human_joint in sk.SMPL_JOINT_NAMES
+        if table.human_skeleton == "smpl":
+            assert b.human_joint in sk.SMPL_JOINT_NAMES
         assert b.scale > 0 and min(b.stage1_weights + b.stage2_weights) >= 0
     assert len(set(table.robot_bodies)) == len(table.bodies)
 
@@ -76,7 +78,7 @@ def test_table_rotation_offsets_are_the_rest_alignment():
         data.qpos[7 + spec.joint_index(f"{side}_shoulder_roll_joint")] = sign * np.pi / 2
         data.qpos[7 + spec.joint_index(f"{side}_elbow_joint")] = np.pi / 2
     mujoco.mj_kinematics(model, data)
-    for b in load_table("smpl").bodies:
+    for b in load_table("smpl").bodies:  # nmr-gym's canonical joints (not GMR's LAFAN1 bones)
         expected = rot.multiply(
             rot.conjugate(sk.REST_QUAT_FACING_X), data.xquat[model.body(b.robot_body).id]
         )
@@ -91,7 +93,7 @@ def test_table_choice_and_unknown_table():
     with pytest.raises(UnknownNameError, match="smpl"):
         load_table("nope")
     with pytest.raises(UnknownNameError):
-        retargeters.make("gmr", table="nope")
+        retargeters.make("gmr-safe", table="nope")
 
 
 def test_scaling_about_root_on_constructed_pose():
@@ -140,15 +142,15 @@ def test_tpose_gives_arms_out(tpose_robot):
 
 
 def test_ground_alignment_touches_floor(tpose_robot):
-    low = lowest_point_z(kinematic_model(), tpose_robot.qpos)
+    low = lowest_point_z_of_qpos(tpose_robot.qpos)
     assert low.min() == pytest.approx(0.0, abs=1e-9)
-    assert tpose_robot.metadata["retargeter"] == "gmr"
+    assert tpose_robot.metadata["retargeter"] == "gmr-safe"
 
 
 def test_output_fps_and_resampling():
     human = make_human(31, amp=0.2)
-    assert retargeters.make("gmr").retarget(human[:8]).fps == FPS
-    out = retargeters.make("gmr", fps=15).retarget(human)
+    assert retargeters.make("gmr-safe").retarget(human[:8]).fps == FPS
+    out = retargeters.make("gmr-safe", fps=15).retarget(human)
     assert out.fps == 15 and out.n_frames == 16
 
 
@@ -163,15 +165,15 @@ def test_velocity_limit_holds_between_frames():
             np.stack([np.zeros(n), np.zeros(n), angle], axis=-1)
         )
     human = make_human(n, local=local)
-    limited = retargeters.make("gmr").retarget(human)
+    limited = retargeters.make("gmr-safe").retarget(human)
     step = np.abs(np.diff(limited.joint_pos, axis=0)).max()
     assert step <= ik.MAX_JOINT_VEL / FPS + 1e-6
-    free = retargeters.make("gmr", max_joint_vel=None).retarget(human)
+    free = retargeters.make("gmr-safe", max_joint_vel=None).retarget(human)
     assert np.abs(np.diff(free.joint_pos, axis=0)).max() > ik.MAX_JOINT_VEL / FPS + 0.05
 
 
 def test_joint_limits_hold_with_margin():
-    out = retargeters.make("gmr").retarget(make_human(20, amp=1.2, seed=3))
+    out = retargeters.make("gmr-safe").retarget(make_human(20, amp=1.2, seed=3))
     lo = spec.JOINT_RANGES[:, 0] + ik.LIMIT_MARGIN
     hi = spec.JOINT_RANGES[:, 1] - ik.LIMIT_MARGIN
     assert np.all(out.joint_pos >= lo - 1e-3) and np.all(out.joint_pos <= hi + 1e-3)
@@ -183,16 +185,16 @@ def test_joint_limits_hold_with_margin():
 
 def test_deterministic():
     human = make_human(12, amp=0.5, seed=1)
-    a = retargeters.make("gmr").retarget(human)
-    b = retargeters.make("gmr").retarget(human)
+    a = retargeters.make("gmr-safe").retarget(human)
+    b = retargeters.make("gmr-safe").retarget(human)
     np.testing.assert_array_equal(a.qpos, b.qpos)
 
 
 def test_fast_backend_matches_mink_backend():
     """The hand-assembled QP is the same math as mink.solve_ik."""
     human = make_human(6, amp=0.5, seed=2)
-    fast = retargeters.make("gmr").retarget(human)
-    ref = retargeters.make("gmr", backend="mink").retarget(human)
+    fast = retargeters.make("gmr-safe").retarget(human)
+    ref = retargeters.make("gmr-safe", backend="mink").retarget(human)
     np.testing.assert_allclose(fast.qpos, ref.qpos, atol=1e-6)
 
 
@@ -202,14 +204,10 @@ def test_non_canonical_human_is_a_clear_error():
         FPS, [f"j{i}" for i in range(24)], human.joint_pos, human.joint_quat, 1.7, source="odd.npz"
     )
     with pytest.raises(MotionError, match="odd.npz"):
-        retargeters.make("gmr").retarget(odd)
-
-
-_HAS_LOADER = importlib.util.find_spec("nmr_gym.io.human_formats") is not None
+        retargeters.make("gmr-safe").retarget(odd)
 
 
 @pytest.mark.shared_data
-@pytest.mark.skipif(not _HAS_LOADER, reason="nmr_gym.io.human_formats not available")
 def test_real_clips_retarget(shared_motions):
     """Short slices of real AMASS and BVH clips retarget without error (fast: 40 frames)."""
     from nmr_gym.io import load_human_motion
@@ -221,17 +219,13 @@ def test_real_clips_retarget(shared_motions):
     for rel in paths:
         human = load_human_motion(shared_motions / rel)
         human = human.resample(30.0)[:40]
-        out = retargeters.make("gmr").retarget(human)
+        out = retargeters.make("gmr-safe").retarget(human)
         assert out.n_frames == human.n_frames
         assert np.isfinite(out.qpos).all()
 
 
-_HAS_SUITE = importlib.util.find_spec("nmr_gym.suite") is not None
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _HAS_SUITE, reason="nmr_gym.suite not available")
-@pytest.mark.parametrize("method", ["gmr", "direct"])
+@pytest.mark.parametrize("method", ["gmr", "gmr-safe", "direct"])
 def test_builtin_suite_retargets(method):
     from nmr_gym.suite import builtin_suite
 
@@ -244,12 +238,11 @@ def test_builtin_suite_retargets(method):
 
 @pytest.mark.slow
 @pytest.mark.shared_data
-@pytest.mark.skipif(not _HAS_LOADER, reason="nmr_gym.io.human_formats not available")
 def test_every_shared_clip_retargets(shared_motions):
     """Every AMASS and BVH clip in shared/motions (first 2 s at 30 fps) retargets."""
     from nmr_gym.io import load_human_motion
 
-    retargeter = retargeters.make("gmr", fps=30.0)
+    retargeter = retargeters.make("gmr-safe", fps=30.0)
     files = sorted(shared_motions.glob("amass/**/*.npz"))
     files += sorted(shared_motions.glob("bvh/**/*.bvh"))
     assert files
@@ -318,7 +311,6 @@ def test_ik_pushes_a_penetrating_forearm_out_of_the_hip():
 
 
 @pytest.mark.shared_data
-@pytest.mark.skipif(not _HAS_LOADER, reason="nmr_gym.io.human_formats not available")
 def test_arm_down_clips_have_no_self_collision(shared_motions):
     """Regression: Bandai Namco arm-down clips had forearms inside the hips in 89-100% of
     frames (first-frame penetration kept for the whole clip; hip_pitch_link unguarded)."""
@@ -330,5 +322,5 @@ def test_arm_down_clips_have_no_self_collision(shared_motions):
         ("bvh/bandai_namco/dataset-1_bye_normal_001.bvh", 40),
     ):
         human = load_human_motion(shared_motions / rel)[:n]
-        out = retargeters.make("gmr").retarget(human)
+        out = retargeters.make("gmr-safe").retarget(human)
         assert score(out, human)["self_collision_pct"] == 0.0, rel

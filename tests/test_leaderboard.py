@@ -54,6 +54,7 @@ def results(tmp_path) -> tuple[pd.DataFrame, object]:
                     seed=0,
                     options="{}",
                     robot_file=file,
+                    scoring_fps=50.0,
                     retarget_s=0.1,
                     **metrics,
                 )
@@ -138,6 +139,7 @@ def test_publish_writes_tables_figures_and_command(results, tmp_path):
     readme = (dest / "README.md").read_text()
     assert f"leaderboard {path} --publish {dest}" in readme
     assert "### By complexity" in readme
+    assert "resampled to 50 fps before scoring" in readme  # the rate is recorded
     figures = sorted(p.name for p in (dest / "figures").glob("*.png"))
     assert {"bars_overall.png", "bars_complexity.png", "bars_length.png"} <= set(figures)
     assert any(f.startswith("joint_") for f in figures)

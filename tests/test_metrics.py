@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from benchmark import metrics
-from nmr_gym.g1 import joint_ranges, kinematic_model, spec
+from nmr_gym.g1 import geometry, joint_ranges, kinematic_model, spec
 from nmr_gym.motion import HumanMotion, RobotMotion
 from nmr_gym.skeleton import SMPL_JOINT_NAMES
 
-FPS = 30.0
+FPS = metrics.SCORING_FPS  # hand-made motions at the scoring rate: frame counts are exact
 J = spec.joint_index
 
 
@@ -28,7 +28,8 @@ def stand_motion(n: int = 20, joint_pos: np.ndarray | None = None, z: float = 0.
 @pytest.fixture(scope="module")
 def ground_z() -> float:
     """Root height at which the stand pose's lowest collision point is exactly on the floor."""
-    low = metrics.lowest_point_z(metrics.scan(stand_motion(2, z=1.0).qpos), below=2.0)[0]
+    sc = metrics.scan(stand_motion(2, z=1.0).qpos)
+    low = geometry.lowest_point_z(sc.geom_pos_w, sc.geom_zrow, below=2.0)[0]
     return 1.0 - float(low)
 
 
@@ -58,6 +59,62 @@ def test_smooth_motion_has_no_jumps():
     assert pct == 0.0
     assert vel == pytest.approx(np.abs(np.diff(jp, axis=0)).max() * FPS)
     assert vel < 0.5 * 2 * np.pi + 1e-9
+
+
+# ------------------------------------------------------------------- one scoring rate
+#: Ramp speed [rad/s] of the rate-independence motion: 40 rad/s is 0.8 rad per 50 fps step
+#: (a jump), 1.33 rad per 30 fps step (a jump) but 0.33 rad per 120 fps step (no jump).
+RAMP_SPEED = 40.0
+#: Ramps (start [s], duration [s], sign); their ends fall between samples of both rates.
+RAMPS = ((1.013, 0.21, 1.0), (2.507, 0.19, -1.0), (3.301, 0.25, 1.0))
+RAMP_CLIP_S = 4.5
+
+
+def ramp_motion(fps: float) -> RobotMotion:
+    """A stand pose whose right shoulder roll follows :data:`RAMPS`, sampled at ``fps``."""
+    t = np.arange(int(RAMP_CLIP_S * fps) + 1) / fps
+    angle = np.zeros_like(t)
+    for start, dur, sign in RAMPS:
+        angle += sign * RAMP_SPEED * np.clip(t - start, 0.0, dur)
+    jp = np.tile(spec.STAND_JOINT_POS, (len(t), 1))
+    jp[:, J("right_shoulder_roll_joint")] += angle
+    return RobotMotion(
+        fps, np.tile([0, 0, 0.79], (len(t), 1)), np.tile([1.0, 0, 0, 0], (len(t), 1)), jp
+    )
+
+
+def test_same_motion_at_30_and_120_fps_scores_the_same():
+    """Issue 11 part 2. Tolerance: each ramp end falls between samples, so linear
+    resampling can move one partial step across the threshold there: at most one frame per
+    ramp end, 2 * len(RAMPS) frames of the clip at the scoring rate."""
+    slow, fast = ramp_motion(30.0), ramp_motion(120.0)
+    # at their own rates the two disagree completely (the bug this fixes)
+    assert metrics.joint_jump(slow.joint_pos, 30.0)[0] > 10.0
+    assert metrics.joint_jump(fast.joint_pos, 120.0)[0] == 0.0
+    a = metrics.score(slow, self_collision=False)
+    b = metrics.score(fast, self_collision=False)
+    n_scored = int(RAMP_CLIP_S * metrics.SCORING_FPS) + 1
+    tol_pct = 100.0 * 2 * len(RAMPS) / n_scored
+    assert a["joint_jump_pct"] > 12.0  # 0.65 s of ramps in 4.5 s: ~14%
+    assert a["joint_jump_pct"] == pytest.approx(b["joint_jump_pct"], abs=tol_pct)
+    for m in (a, b):  # rad/s from the scoring rate: the ramp speed, not a per-frame change
+        assert m["max_joint_vel"] == pytest.approx(RAMP_SPEED, rel=0.02)
+        assert m["joint_vel_p99"] == pytest.approx(RAMP_SPEED, rel=0.02)
+    assert metrics.score(slow, self_collision=False, fps=30.0)["max_joint_vel"] == (
+        pytest.approx(RAMP_SPEED, rel=0.02)
+    )
+
+
+def test_joint_vel_p99_ignores_one_spike():
+    n = 401  # 2 spike steps of 400: under 1%
+    t = np.arange(n) / FPS
+    jp = np.tile(spec.STAND_JOINT_POS, (n, 1))
+    jp[:, J("left_elbow_joint")] += 0.2 * np.sin(2 * np.pi * t)  # peak 0.4 pi rad/s
+    jp[200, J("left_elbow_joint")] += 1.0  # one frame out and back
+    s = metrics.score(stand_motion(n, jp), self_collision=False)
+    assert s["max_joint_vel"] > 1.0 * FPS
+    assert s["joint_vel_p99"] <= 0.4 * np.pi * 1.01
+    assert s["joint_jump_pct"] == pytest.approx(100 * 2 / n)
 
 
 # ----------------------------------------------------------------------------- joint limit
@@ -151,8 +208,9 @@ def test_lowest_point_matches_every_mesh_vertex():
     qpos[:, 3:7] = rng.normal(size=(5, 4))
     qpos[:, 3:7] /= np.linalg.norm(qpos[:, 3:7], axis=1, keepdims=True)
     qpos[:, 7:] = rng.uniform(ranges[:, 0], ranges[:, 1], (5, 29))
-    fast = metrics.lowest_point_z(metrics.scan(qpos, self_collision=False), below=10.0)
-    geo = metrics._geometry()
+    sc = metrics.scan(qpos, self_collision=False)
+    fast = geometry.lowest_point_z(sc.geom_pos_w, sc.geom_zrow, below=10.0)
+    geo = geometry.collision_geometry()
     for t in range(5):
         data.qpos[:] = qpos[t]
         mujoco.mj_kinematics(model, data)
@@ -253,7 +311,8 @@ def test_world_offset_shows_in_w_mpjpe_only():
 def test_mpjpe_resamples_a_human_at_another_rate():
     robot = walking_robot(31)
     human = human_from_robot(robot, 1.7)
-    s = metrics.score(robot[::2], human, self_collision=False)  # robot at 15 fps
+    # robot at half the rate, scored at that rate: only the human is resampled
+    s = metrics.score(robot[::2], human, self_collision=False, fps=FPS / 2)
     assert s["w_mpjpe_m"] == pytest.approx(0.0, abs=1e-9)
 
 

@@ -1,30 +1,33 @@
-"""GMR's two-stage differential IK on the reference G1, with its limits actually enforced.
+"""GMR's two-stage differential IK on the reference G1, shared by ``gmr`` and ``gmr-safe``.
 
 Per frame (warm-started from the previous frame's solution), for stage 1 then stage 2:
 
 1. e = |stacked frame-task errors of the stage| (unweighted, as GMR's ``error1/error2``);
-2. solve the mink QP ``min sum_i ||W_i (J_i dq + e_i)||^2 + damping ||dq||^2`` subject to the
-   joint limits (``mink.ConfigurationLimit``, gain 0.95) and the joint velocity limit, then
+2. solve the mink QP ``min sum_i ||W_i (J_i dq + e_i)||^2 + (damping + mu) ||dq||^2`` with
+   ``mu = lm_damping * sum_i ||W_i e_i||^2`` (mink's per-task Levenberg-Marquardt term; GMR
+   builds its frame tasks with ``lm_damping=1``) subject to the joint limits
+   (``mink.ConfigurationLimit``, gain 0.95) and, when enabled, the joint velocity limit; then
    integrate dq;
 3. repeat while the error drops by more than ``convergence_tol``, at most ``max_extra_iters``
    more times.
 
 The velocity limit. GMR builds ``mink.VelocityLimit`` at 3π rad/s but passes the limits list in
 the position of ``solve_ik``'s ``safety_break`` argument, so no limit reaches its solver (only
-mink's default ``ConfigurationLimit``). Here the limits are passed. The bound applies to the
-*output motion*: every hinge moves at most ``max_joint_vel / fps`` between consecutive frames
-(mink's ``VelocityLimit`` evaluated with the frame period, measured from the previous frame's
-solution, so it holds however many IK steps a frame takes). The first frame has no predecessor
-and no velocity bound.
+mink's default ``ConfigurationLimit``). ``gmr`` reproduces that (``max_joint_vel=None``);
+``gmr-safe`` passes it. The bound applies to the *output motion*: every hinge moves at most
+``max_joint_vel / fps`` between consecutive frames (mink's ``VelocityLimit`` evaluated with the
+frame period, measured from the previous frame's solution, so it holds however many IK steps a
+frame takes). The first frame has no predecessor and no velocity bound.
 
-Two additions that GMR does not have, both on by default and both switchable (they are what
-makes the output beat the original on the benchmark's near-limit and self-collision columns):
+Two additions that GMR does not have, both used by ``gmr-safe`` and switchable (they are what
+makes its output beat the original on the benchmark's near-limit and self-collision columns):
 ``limit_margin`` keeps joints 0.06 rad inside the Menagerie ranges (GMR's own G1 file tightens
 several ranges instead), and ``avoid_self_collision`` adds mink's ``CollisionAvoidanceLimit``
 between legs, arms and trunk (linearised once per frame, re-checked at the frame's solution, and
 a pair left too close is pushed apart by up to ``COLLISION_PASSES`` more stage-2 solves; see
 :class:`_FrameCollisionLimit`).
-With ``limit_margin=0, avoid_self_collision=False`` the method is GMR's with its limits fixed.
+With ``limit_margin=0, avoid_self_collision=False, max_joint_vel=None, lm_damping=1`` the solver
+is GMR's.
 
 Two backends compute exactly the same QPs:
 
@@ -33,8 +36,11 @@ Two backends compute exactly the same QPs:
   MuJoCo Jacobians, with both limits (boxes on dq) passed to DAQP as simple bounds. Written by
   hand because profiling the mink path showed most of a frame's time in per-call Python
   overhead (task objects, qpsolvers' problem conversion, stacking G/h matrices of identity rows,
-  the per-solve limit check), not in kinematics or the QP itself. ``tests/test_gmr.py`` checks
-  the two backends agree.
+  the per-solve limit check), not in kinematics or the QP itself. ``tests/test_gmr.py`` and
+  ``tests/test_gmr_published.py`` check the two backends agree. The SE(3) helpers are mink's
+  compiled ``mink.lie._lie_ops_c`` (private: called once per body and IK step, where the public
+  ``mink.SE3`` objects cost more than the rest of the step); pyproject pins mink's minor version
+  and ``tests/test_gmr_published.py`` checks them against the public API.
 """
 
 from __future__ import annotations
@@ -122,7 +128,8 @@ COLLISION_GROUPS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 _FREE_DOFS = 6  # the floating base's dofs come first in qvel
 _INF = 1e30  # DAQP's infinity
 
-#: GMR's initial pose for the first frame (anchors.md section 3); left/right mirrored.
+#: GMR's initial pose of its SMPL-X config (``robot_initial_qpos``), left/right mirrored; the
+#: first frame of ``gmr-safe`` starts from it (``gmr`` takes it from its table).
 INITIAL_JOINT_POS: dict[str, float] = {}
 for _s_name, _s in (("left", 1.0), ("right", -1.0)):
     INITIAL_JOINT_POS.update(
@@ -264,9 +271,12 @@ class GMRSolver:
         limit_margin: float = LIMIT_MARGIN,
         avoid_self_collision: bool = True,
         backend: str = "fast",
+        lm_damping: float = 0.0,
     ):
         if backend not in ("fast", "mink"):
             raise ValueError(f"backend must be 'fast' or 'mink', got {backend!r}")
+        if not (np.isfinite(lm_damping) and lm_damping >= 0):
+            raise ValueError(f"lm_damping must be a finite number >= 0, got {lm_damping!r}")
         if backend == "fast" and solver != "daqp":
             raise ValueError(
                 f"the 'fast' backend calls DAQP directly; use backend='mink' for solver={solver!r}"
@@ -281,6 +291,7 @@ class GMRSolver:
         self.frame_dt = 1.0 / fps
         self.ik_dt = model.opt.timestep  # GMR's dt (only scales v = dq / dt)
         self.backend = backend
+        self.lm_damping = float(lm_damping)
         self.config = mink.Configuration(model)
         self.data = self.config.data
         self.body_ids = np.array([model.body(b).id for b in table.robot_bodies])
@@ -315,6 +326,7 @@ class GMRSolver:
                         "body",
                         position_cost=c[i, :3].tolist(),
                         orientation_cost=c[i, 3:].tolist(),
+                        lm_damping=self.lm_damping,
                     )
                     for i, b in enumerate(table.bodies)
                 ]
@@ -426,7 +438,9 @@ class GMRSolver:
         w_jac = (cost[:, :, None] * self._jacobians()[active]).reshape(-1, self.model.nv)
         w_err = (cost * -self._err[active]).ravel()
         h = w_jac.T @ w_jac
-        h.flat[:: self.model.nv + 1] += self.damping
+        # mink's per-task Levenberg-Marquardt term: lm_damping * ||W e||^2 on the diagonal
+        mu = self.lm_damping * float(w_err @ w_err) if self.lm_damping else 0.0
+        h.flat[:: self.model.nv + 1] += self.damping + mu
         c = -(w_err @ w_jac)
         lo, hi = self._bounds()
         if self.collision_limit is not None:

@@ -71,12 +71,20 @@ def apply_offsets(
     return p, rot.make_continuous(q, axis=0)
 
 
+def pose_targets(
+    joint_pos: np.ndarray, joint_quat: np.ndarray, table: MappingTable, height: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Target positions (T, B, 3) [m] and orientations (T, B, 4) of the table's G1 bodies from
+    the human poses of the table's joints, in table order: (T, B, 3) [m] and (T, B, 4) wxyz."""
+    pos = scale_positions(joint_pos, body_scales(table, height), table.root_index())
+    rot_off = np.stack([b.rot_offset_wxyz for b in table.bodies])
+    pos_off = np.stack([b.pos_offset_m for b in table.bodies])
+    return apply_offsets(pos, joint_quat, rot_off, pos_off)
+
+
 def body_targets(
     human: HumanMotion, table: MappingTable, height: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Target positions (T, B, 3) [m] and orientations (T, B, 4) of the table's G1 bodies."""
     idx = [human.index(j) for j in table.human_joints]
-    pos = scale_positions(human.joint_pos[:, idx], body_scales(table, height), table.root_index())
-    rot_off = np.stack([b.rot_offset_wxyz for b in table.bodies])
-    pos_off = np.stack([b.pos_offset_m for b in table.bodies])
-    return apply_offsets(pos, human.joint_quat[:, idx], rot_off, pos_off)
+    return pose_targets(human.joint_pos[:, idx], human.joint_quat[:, idx], table, height)

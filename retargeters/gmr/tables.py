@@ -13,6 +13,11 @@ Fields (see ``tables/smpl.json``):
   (q_target = q_human ⊗ q_off) and ``pos_offset_m`` (added in the rotated target frame).
 - ``group_scale``: GMR's per-body scale table (multiplied by ``height / reference_height_m``).
 - ``human_height_m``: a fixed actor height (GMR fixes LAFAN1's at 1.75 m) or null.
+- ``human_skeleton`` (optional): ``"smpl"`` (default: canonical joints of a ``HumanMotion``) or
+  ``"lafan1_bvh"``: the ``human`` names are raw LAFAN1 BVH bones (listed in ``human_bones``)
+  read by GMR's own BVH loader (:mod:`retargeters.gmr.bvh`), as GMR's LAFAN1 config does.
+- ``initial_joint_pos`` (optional): joint name -> angle [rad] of the first frame's warm start
+  (GMR's ``robot_initial_qpos``); joints not named start at 0.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from nmr_gym.skeleton import SMPL_JOINT_NAMES
 
 TABLES_DIR = Path(__file__).parent / "tables"
 DEFAULT_TABLE = "smpl"
+#: What a table's ``human`` names refer to (module docstring).
+HUMAN_SKELETONS: tuple[str, ...] = ("smpl", "lafan1_bvh")
 
 #: Source skeleton (``HumanMotion.metadata["skeleton"]``, lower case) -> table, by substring.
 #: Anything else (SMPL / SMPL+H / SMPL-X, AMASS, the built-in suite) uses ``smpl``.
@@ -62,6 +69,8 @@ class MappingTable:
     human_height_m: float | None
     reference_height_m: float
     root_body: str = spec.ROOT_BODY
+    human_skeleton: str = "smpl"
+    initial_joint_pos: tuple[tuple[str, float], ...] = ()
 
     @property
     def robot_bodies(self) -> tuple[str, ...]:
@@ -97,11 +106,15 @@ def load_table(name: str = DEFAULT_TABLE) -> MappingTable:
     """Load and validate a mapping table by name (``smpl``, ``lafan1``, ``cmu``, ...)."""
     data = _raw(name)
     group_scale = data["group_scale"]
+    skeleton = data.get("human_skeleton", "smpl")
+    if skeleton not in HUMAN_SKELETONS:
+        raise UnknownNameError("GMR table human_skeleton", skeleton, HUMAN_SKELETONS)
+    valid = SMPL_JOINT_NAMES if skeleton == "smpl" else tuple(data["human_bones"])
     bodies = []
     for body, e in data["bodies"].items():
         spec.body_index(body)  # raises UnknownNameError for a body the G1 lacks
-        if e["human"] not in SMPL_JOINT_NAMES:
-            raise UnknownNameError("canonical human joint", e["human"], SMPL_JOINT_NAMES)
+        if e["human"] not in valid:
+            raise UnknownNameError(f"{skeleton} human joint", e["human"], valid)
         if e["group"] not in group_scale:
             raise UnknownNameError("scale group", e["group"], list(group_scale))
         q = np.asarray(e["rot_offset_wxyz"], dtype=float)
@@ -124,6 +137,11 @@ def load_table(name: str = DEFAULT_TABLE) -> MappingTable:
         bodies=tuple(bodies),
         human_height_m=None if height is None else float(height),
         reference_height_m=float(data["reference_height_m"]),
+        human_skeleton=skeleton,
+        initial_joint_pos=tuple(
+            (spec.JOINT_NAMES[spec.joint_index(j)], float(v))
+            for j, v in data.get("initial_joint_pos", {}).items()
+        ),
     )
     if spec.ROOT_BODY not in table.robot_bodies:
         raise ValueError(f"GMR table {name!r} must map the root body {spec.ROOT_BODY!r}")
