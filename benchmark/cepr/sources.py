@@ -12,8 +12,8 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from nmr_gym.errors import NmrGymError
@@ -26,15 +26,20 @@ class CeprError(NmrGymError):
 
 @dataclass(frozen=True)
 class SourceClip:
-    """One human clip: a unique name, where it comes from, and how to load it."""
+    """One human clip: a unique name and where it comes from (picklable: workers load it)."""
 
     name: str
-    source: str  # file path, or "builtin:<name>"
-    loader: Callable[[], HumanMotion] = field(repr=False, compare=False)
+    source: str  # file path, or "builtin:<clip name>"
     complexity: str | None = None  # the suite's label, when it has one
 
     def load(self) -> HumanMotion:
-        return self.loader()
+        if self.source.startswith(BUILTIN_PREFIX):
+            from nmr_gym.suite import get_clip
+
+            return get_clip(self.source[len(BUILTIN_PREFIX) :]).motion()
+        from nmr_gym.io import load_human_motion
+
+        return load_human_motion(self.source)
 
     @property
     def key(self) -> str:
@@ -44,12 +49,13 @@ class SourceClip:
         return f"{stem}-{digest}"
 
 
-def _amc_clips(root: Path) -> list[SourceClip]:
-    from benchmark.suites import _file_loader
+BUILTIN_PREFIX = "builtin:"
 
+
+def _amc_clips(root: Path) -> list[SourceClip]:
     return [
         # named with the extension: a take often exists as .bvh beside its .amc
-        SourceClip(p.relative_to(root).as_posix(), str(p), _file_loader(p))
+        SourceClip(p.relative_to(root).as_posix(), str(p))
         for p in sorted(root.rglob("*.amc"))
     ]
 
@@ -66,7 +72,7 @@ def _one_spec(spec: str) -> list[SourceClip]:
             raise
         suite = []
     for m in suite:
-        clips.append(SourceClip(m.name, m.source, m.loader, m.complexity))
+        clips.append(SourceClip(m.name, m.source, m.complexity))
     if path.is_dir():
         clips += _amc_clips(path)
     return clips
@@ -102,7 +108,7 @@ def gather_sources(
             patterns.append(str(item))
     kept, dropped, seen = [], [], set()
     for c in clips:
-        resolved = c.source if c.source.startswith("builtin:") else str(Path(c.source).resolve())
+        resolved = c.source if c.source.startswith(BUILTIN_PREFIX) else str(Path(c.source).resolve())
         if resolved in excluded_paths or any(fnmatch.fnmatch(c.name, pt) for pt in patterns):
             dropped.append(c)
         elif resolved not in seen:  # the same file named by two specs is one clip
