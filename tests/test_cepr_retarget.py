@@ -171,3 +171,11 @@ def test_held_out_split_is_excluded(shared_motions):
     for p in held["path"]:
         assert str((manifest.parent / p).resolve()) not in kept
     assert len(dropped) == len(held)
+
+
+def test_cluster_count_larger_than_segments_is_one_line_error(done, capsys):
+    out, table = done
+    n = int((table["kept"] & table["curated"]).sum())
+    code = main(["cepr", "cluster", "--out", str(out), "--k", str(n + 1), "--encoder-epochs", "1"])
+    err = [x for x in capsys.readouterr().err.splitlines() if x.startswith("nmr-bench")]
+    assert code == 2 and len(err) == 1 and "larger than the number" in err[0]
