@@ -6,8 +6,10 @@ Presets (:data:`PRESETS`; every value can be overridden on the command line):
   few minutes on 2 cores; for tests and CI (the experts are untrained: few or no physics
   pairs, the mechanics are what it checks).
 - ``cpu``: the built-in suite plus the real clips of ``benchmark/manifests/real_clips_quick.csv``
-  (each complexity class), K = 4, experts of 1.5M steps on all their references (about 2000
-  env steps/s with 32 batched robots on 2 cores: ~15 min each), about 2 hours in all.
+  (each complexity class), K = 4, experts of 3M steps on all their references (train-tracker's
+  32 batched robots reach about 2000 env steps/s on an idle 2-core machine: ~25 min each),
+  about 2 hours in all. On a shared machine it is slower (measured: ~200 steps/s per expert
+  with two experts in parallel beside other jobs); ``--timesteps`` scales it.
 - ``paper``: the paper's scale for many GPUs: K = 32 (unstated in the paper; ~1k references
   per expert at its ~30k pairs), BeyondMimic's PPO (4096 envs x 24 steps, [512, 256, 128],
   init std 1.0, up to 30k iterations = 2.9e9 steps per expert), the 509-dim observation
@@ -49,7 +51,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "motions": ["builtin", str(_MANIFESTS / "real_clips_quick.csv")],
         "k": 4,
         "encoder_epochs": 100,
-        "timesteps": 1_500_000,
+        "timesteps": 3_000_000,
         "n_envs": 32,
         "n_steps": 64,
         "net_arch": [256, 128, 64],
