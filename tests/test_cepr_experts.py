@@ -45,9 +45,7 @@ def test_rollout_that_falls_at_once_keeps_nothing(standing_reference):
 
 
 def test_min_stretch_is_a_parameter(standing_reference):
-    res = experts.rollout_reference(
-        PDFeedForwardPolicy(), standing_reference, min_stretch_s=3.9
-    )
+    res = experts.rollout_reference(PDFeedForwardPolicy(), standing_reference, min_stretch_s=3.9)
     assert res["kept_frames"] == 0  # tracked for less than 3.9 s
 
 
@@ -66,11 +64,18 @@ def test_selected_references_are_nearest_the_centre():
 
 def _settings(**kw):
     base = dict(
-        timesteps=1024, n_envs=4, n_steps=32, seed=0, net_arch=[32], init_std=0.5,
-        obs_mode=experts.DEFAULT_OBS_MODE, reward_preset=experts.DEFAULT_REWARD_PRESET,
-        sigma_start=experts.DEFAULT_SIGMA_START, sigma_end=experts.DEFAULT_SIGMA_END,
+        timesteps=1024,
+        n_envs=4,
+        n_steps=32,
+        seed=0,
+        net_arch=[32],
+        init_std=0.5,
+        obs_mode=experts.DEFAULT_OBS_MODE,
+        reward_preset=experts.DEFAULT_REWARD_PRESET,
+        sigma_start=experts.DEFAULT_SIGMA_START,
+        sigma_end=experts.DEFAULT_SIGMA_END,
         checkpoint_every=10_000,
-    )  # fmt: skip
+    )
     base.update(kw)
     return experts.expert_settings(**base)
 

@@ -38,8 +38,12 @@ def test_a_folder_refuses_other_settings(tmp_path):
 
 
 def _compare_outputs(a, b):
-    for rel in ("kinematic/manifest.csv", f"{PHYSICS_DIR}/manifest.csv",
-                f"{ROLLOUT_DIR}/rollouts.csv", "cluster/clusters.csv"):  # fmt: skip
+    for rel in (
+        "kinematic/manifest.csv",
+        f"{PHYSICS_DIR}/manifest.csv",
+        f"{ROLLOUT_DIR}/rollouts.csv",
+        "cluster/clusters.csv",
+    ):
         pd.testing.assert_frame_equal(pd.read_csv(a / rel), pd.read_csv(b / rel), obj=rel)
 
 

@@ -143,8 +143,10 @@ def test_folder_without_usable_clip_is_one_line_error(tmp_path, capsys):
     with pytest.raises(CeprError, match="no usable human clip"):
         gather_sources([str(tmp_path / "m")])
     capsys.readouterr()
-    assert main(["cepr", "curate", "--out", str(tmp_path / "o"), "--motions",
-                 str(tmp_path / "m")]) == 2  # fmt: skip
+    assert (
+        main(["cepr", "curate", "--out", str(tmp_path / "o"), "--motions", str(tmp_path / "m")])
+        == 2
+    )
     err = [x for x in capsys.readouterr().err.splitlines() if x.startswith("nmr-bench")]
     assert len(err) == 1 and "no usable human clip" in err[0]  # (plus the suite's skip note)
 

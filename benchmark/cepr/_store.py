@@ -121,7 +121,9 @@ def parallel_map(
                 results[i] = fn(x)
                 bar.update(w[i])
         else:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(items)), initializer=_one_thread) as pool:
+            with ProcessPoolExecutor(
+                max_workers=min(jobs, len(items)), initializer=_one_thread
+            ) as pool:
                 futures = {pool.submit(fn, x): i for i, x in enumerate(items)}
                 for fut in as_completed(futures):
                     i = futures[fut]

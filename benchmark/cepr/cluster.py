@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.cepr._store import markdown_table, provenance, settings_hash, write_csv, write_json
+from benchmark.cepr._store import markdown_table, provenance, write_csv, write_json
 from benchmark.cepr.features import NUM_FEATURES, group_normaliser, human_features
 from benchmark.cepr.sources import CeprError
 
@@ -108,8 +108,7 @@ def _batch(feats: list[np.ndarray], idx: np.ndarray):
     for b, i in enumerate(idx):
         x[b, : len(feats[i])] = feats[i]
         mask[b, : len(feats[i])] = 1.0
-    return (torch.from_numpy(x), torch.from_numpy(mask),
-            torch.from_numpy(_time_code(n, lengths)))  # fmt: skip
+    return (torch.from_numpy(x), torch.from_numpy(mask), torch.from_numpy(_time_code(n, lengths)))
 
 
 def train_encoder(
@@ -267,8 +266,15 @@ def _figure(path: Path, emb: np.ndarray, labels: np.ndarray, classes: list[str])
 
 
 def cluster_settings(k: int, epochs: int, seed: int) -> dict[str, Any]:
-    return {"k": int(k), "epochs": int(epochs), "seed": int(seed), "latent": LATENT_DIM,
-            "hidden": HIDDEN, "kl_weight": KL_WEIGHT, "version": 1}  # fmt: skip
+    return {
+        "k": int(k),
+        "epochs": int(epochs),
+        "seed": int(seed),
+        "latent": LATENT_DIM,
+        "hidden": HIDDEN,
+        "kl_weight": KL_WEIGHT,
+        "version": 1,
+    }
 
 
 def kinematic_dataset_path(out_dir: Path) -> Path:
@@ -321,9 +327,18 @@ def run_cluster(
     labels, centres = cosine_kmeans(emb, k, seed=seed)
     sim = (_unit(emb) * centres[labels]).sum(axis=1)
     table = ds.manifest.iloc[sel][
-        ["pair_id", "clip", "chunk", "human_source", "source_start_s", "source_stop_s",
-         "frames", "complexity", "clip_complexity"]
-    ].reset_index(drop=True)  # fmt: skip
+        [
+            "pair_id",
+            "clip",
+            "chunk",
+            "human_source",
+            "source_start_s",
+            "source_stop_s",
+            "frames",
+            "complexity",
+            "clip_complexity",
+        ]
+    ].reset_index(drop=True)
     table["cluster"] = labels
     table["cos_to_centre"] = sim
     lo, hi = k_range or (2, min(12, len(sel) - 1))
@@ -331,8 +346,9 @@ def run_cluster(
     nearest = {}
     for j in range(k):
         m = table[table["cluster"] == j].sort_values("cos_to_centre", ascending=False)
-        nearest[int(j)] = m.head(N_NEAREST)[["pair_id", "clip", "source_start_s",
-                                             "cos_to_centre"]].to_dict("records")  # fmt: skip
+        nearest[int(j)] = m.head(N_NEAREST)[
+            ["pair_id", "clip", "source_start_s", "cos_to_centre"]
+        ].to_dict("records")
     sizes = table.groupby("cluster").size().reindex(range(k), fill_value=0)
     by_class = pd.crosstab(table["cluster"], table["complexity"]).reindex(range(k), fill_value=0)
     summary = {
@@ -350,8 +366,9 @@ def run_cluster(
     from nmr_gym.io.atomic import atomic_path
 
     with atomic_path(stage / "encoder.pt") as tmp:
-        torch.save({"state_dict": model.state_dict(), "mean": mean, "std": std,
-                    "settings": settings}, tmp)  # fmt: skip
+        torch.save(
+            {"state_dict": model.state_dict(), "mean": mean, "std": std, "settings": settings}, tmp
+        )
     with atomic_path(stage / "embeddings.npz") as tmp:
         np.savez(tmp, pair_id=table["pair_id"].to_numpy(str), embedding=emb, centres=centres)
     _figure(stage / "embedding.png", emb, labels, table["complexity"].tolist())
@@ -370,9 +387,16 @@ def cluster_summary_markdown(out_dir: str | os.PathLike) -> str:
             f"{n['clip']} @ {float(n['source_start_s']):.1f} s ({float(n['cos_to_centre']):.2f})"
             for n in s["nearest"].get(str(j), [])
         )
-        rows.append({"cluster": j, "segments": s["sizes"].get(str(j), 0),
-                     "ULOM": cls.get("ULOM", 0), "WBPM": cls.get("WBPM", 0),
-                     "WBCM": cls.get("WBCM", 0), "nearest the centre (cosine)": near})  # fmt: skip
+        rows.append(
+            {
+                "cluster": j,
+                "segments": s["sizes"].get(str(j), 0),
+                "ULOM": cls.get("ULOM", 0),
+                "WBPM": cls.get("WBPM", 0),
+                "WBCM": cls.get("WBCM", 0),
+                "nearest the centre (cosine)": near,
+            }
+        )
     sweep = ", ".join(f"K={r['k']}: {r['silhouette']:.3f}" for r in s["silhouette_sweep"])
     return "\n".join(
         [

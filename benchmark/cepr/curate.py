@@ -50,13 +50,13 @@ from benchmark.cepr._store import (
 from benchmark.cepr.sources import CeprError, SourceClip
 from nmr_gym.errors import NmrGymError
 from nmr_gym.motion import HumanMotion
-from retargeters.phuma.filters import JOINT_CUTOFF_HZ, lowpass
 from retargeters.phuma.contacts import (
     ANKLE_HEIGHT_FRACTION,
     BALL_HEIGHT_FRACTION,
     CONTACT_HEIGHT_MARGIN,
     FOOT_POINT_JOINTS,
 )
+from retargeters.phuma.filters import JOINT_CUTOFF_HZ, lowpass
 
 #: Chunk length and overlap [s] (PHUMA). At 30 fps a chunk is 120 frames, NMR's window length.
 CHUNK_S = 4.0
@@ -124,7 +124,9 @@ def chunk_ranges(
     than one chunk is one chunk when it lasts at least ``min_chunk_s``.
     """
     if not (chunk_s > 0 and 0 <= overlap_s < chunk_s):
-        raise ValueError(f"need chunk_s > 0 and 0 <= overlap_s < chunk_s, got {chunk_s}, {overlap_s}")
+        raise ValueError(
+            f"need chunk_s > 0 and 0 <= overlap_s < chunk_s, got {chunk_s}, {overlap_s}"
+        )
     size = int(round(chunk_s * fps))
     stride = size - int(round(overlap_s * fps))
     min_frames = int(math.ceil(min_chunk_s * fps - 1e-9))
@@ -429,8 +431,12 @@ def curate_summary_markdown(out_dir: str | os.PathLike) -> str:
         "filters run in this order.\n",
         markdown_table(
             [
-                {"filter": f["filter"], "test": f["test"], "failed": f["failed"],
-                 "removed in order": f["removed_in_order"]}  # fmt: skip
+                {
+                    "filter": f["filter"],
+                    "test": f["test"],
+                    "failed": f["failed"],
+                    "removed in order": f["removed_in_order"],
+                }
                 for f in s["filters"]
             ]
         ),

@@ -88,8 +88,11 @@ def run_tasks(
     from tqdm import tqdm
 
     if not ray.is_initialized():
-        ray.init(address=None if ray_address == "local" else ray_address,
-                 ignore_reinit_error=True, log_to_driver=False)  # fmt: skip
+        ray.init(
+            address=None if ray_address == "local" else ray_address,
+            ignore_reinit_error=True,
+            log_to_driver=False,
+        )
     remote = ray.remote(num_cpus=1)(fn)
     refs = [remote.remote(x) for x in items]
     pending = list(refs)
@@ -112,17 +115,26 @@ def _trainer_argv(
     train_tracker.add_arguments(parser)
     known = {a.dest for a in parser._actions}
     argv = [str(p) for p in refs] + [
-        "--out", str(out),
-        "--timesteps", str(settings["timesteps"]),
-        "--n-envs", str(settings["n_envs"]),
-        "--n-steps", str(settings["n_steps"]),
-        "--seed", str(settings["seed"]),
-        "--init-std", str(settings["init_std"]),
-        "--threads", str(threads),
-        "--checkpoint-every", str(settings["checkpoint_every"]),
+        "--out",
+        str(out),
+        "--timesteps",
+        str(settings["timesteps"]),
+        "--n-envs",
+        str(settings["n_envs"]),
+        "--n-steps",
+        str(settings["n_steps"]),
+        "--seed",
+        str(settings["seed"]),
+        "--init-std",
+        str(settings["init_std"]),
+        "--threads",
+        str(threads),
+        "--checkpoint-every",
+        str(settings["checkpoint_every"]),
         "--no-progress",
-        "--net-arch", *[str(n) for n in settings["net_arch"]],
-    ]  # fmt: skip
+        "--net-arch",
+        *[str(n) for n in settings["net_arch"]],
+    ]
     defaults = {
         "obs_mode": DEFAULT_OBS_MODE,
         "reward_preset": DEFAULT_REWARD_PRESET,
@@ -265,10 +277,12 @@ def run_experts(
         (c, refs[c], str(out / EXPERTS_DIR / expert_name(c)), settings, threads)
         for c in sorted(refs)
     ]
-    write_json(out / EXPERTS_DIR / "settings.json",
-               provenance("cepr experts", settings, settings["seed"]))  # fmt: skip
-    rows = run_tasks(_train_one, items, jobs=jobs, ray_address=ray_address,
-                     desc="cepr experts", unit="expert")  # fmt: skip
+    write_json(
+        out / EXPERTS_DIR / "settings.json", provenance("cepr experts", settings, settings["seed"])
+    )
+    rows = run_tasks(
+        _train_one, items, jobs=jobs, ray_address=ray_address, desc="cepr experts", unit="expert"
+    )
     frame = pd.DataFrame(rows)
     write_csv(out / EXPERTS_DIR / "summary.csv", frame)
     return frame
@@ -409,15 +423,28 @@ def run_rollouts(
     for row in clusters.to_dict("records"):
         name = expert_name(int(row["cluster"]))
         edir = out / EXPERTS_DIR / name
-        items.append((str(row["pair_id"]), str(edir), str(edir / "refs" / f"{row['pair_id']}.nmr.npz"),
-                      str(cache / f"{row['pair_id']}.npz"), float(fps), obs_mode))  # fmt: skip
-    results = run_tasks(_rollout_one, items, jobs=jobs, ray_address=ray_address,
-                        desc="cepr rollout", unit="reference")  # fmt: skip
+        items.append(
+            (
+                str(row["pair_id"]),
+                str(edir),
+                str(edir / "refs" / f"{row['pair_id']}.nmr.npz"),
+                str(cache / f"{row['pair_id']}.npz"),
+                float(fps),
+                obs_mode,
+            )
+        )
+    results = run_tasks(
+        _rollout_one,
+        items,
+        jobs=jobs,
+        ray_address=ray_address,
+        desc="cepr rollout",
+        unit="reference",
+    )
     kin = PairDataset(kinematic_dataset_path(out))
     rows = []
     prov = provenance("cepr rollout", {"fps": fps, "obs_mode": obs_mode}, seed)
-    with PairDatasetWriter(out / PHYSICS_DIR, kind="physics", provenance=prov,
-                           overwrite=True) as w:  # fmt: skip
+    with PairDatasetWriter(out / PHYSICS_DIR, kind="physics", provenance=prov, overwrite=True) as w:
         for row, res in zip(clusters.to_dict("records"), results, strict=True):
             info = {k: v for k, v in res.items() if k != "qpos"}
             rec = {**row, **info, "expert": expert_name(int(row["cluster"]))}
@@ -455,6 +482,10 @@ def run_rollouts(
     return frame
 
 
+def _n_true(col: pd.Series) -> int:
+    return int(col.astype(str).str.lower().eq("true").sum())
+
+
 def experts_summary_markdown(out_dir: str | os.PathLike) -> str:
     out = Path(out_dir)
     ex = pd.read_csv(out / EXPERTS_DIR / "summary.csv")
@@ -468,13 +499,15 @@ def experts_summary_markdown(out_dir: str | os.PathLike) -> str:
         ro = pd.read_csv(ro_path, keep_default_na=False)
         agg = []
         for c, g in ro.groupby("cluster"):
-            agg.append({
-                "expert": expert_name(int(c)),
-                "references": len(g),
-                "success (whole reference)": f"{int(g['success'].astype(str).str.lower().eq('true').sum())}/{len(g)}",
-                "kept stretches >= 2 s": int((g["kept_frames"].astype(int) > 0).sum()),
-                "mean tracked s": float(g["tracked_s"].astype(float).mean()),
-                "train wall s": float(ex.loc[ex["cluster"] == c, "train_wall_s"].iloc[0]),
-            })  # fmt: skip
+            agg.append(
+                {
+                    "expert": expert_name(int(c)),
+                    "references": len(g),
+                    "success (whole reference)": f"{_n_true(g['success'])}/{len(g)}",
+                    "kept stretches >= 2 s": int((g["kept_frames"].astype(int) > 0).sum()),
+                    "mean tracked s": float(g["tracked_s"].astype(float).mean()),
+                    "train wall s": float(ex.loc[ex["cluster"] == c, "train_wall_s"].iloc[0]),
+                }
+            )
         lines.append(markdown_table(agg))
     return "\n".join(lines)

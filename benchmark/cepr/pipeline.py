@@ -110,11 +110,19 @@ def _expert_settings(s: dict[str, Any]) -> dict[str, Any]:
     from benchmark.cepr.experts import expert_settings
 
     return expert_settings(
-        timesteps=s["timesteps"], n_envs=s["n_envs"], n_steps=s["n_steps"], seed=s["seed"],
-        net_arch=s["net_arch"], init_std=s["init_std"], obs_mode=s["obs_mode"],
-        reward_preset=s["reward_preset"], sigma_start=s["sigma_start"],
-        sigma_end=s["sigma_end"], checkpoint_every=s["checkpoint_every"], max_refs=s["max_refs"],
-    )  # fmt: skip
+        timesteps=s["timesteps"],
+        n_envs=s["n_envs"],
+        n_steps=s["n_steps"],
+        seed=s["seed"],
+        net_arch=s["net_arch"],
+        init_std=s["init_std"],
+        obs_mode=s["obs_mode"],
+        reward_preset=s["reward_preset"],
+        sigma_start=s["sigma_start"],
+        sigma_end=s["sigma_end"],
+        checkpoint_every=s["checkpoint_every"],
+        max_refs=s["max_refs"],
+    )
 
 
 def check_settings(s: dict[str, Any]) -> None:
@@ -170,14 +178,27 @@ def run_pipeline(
     clips, _ = gather_sources(s["motions"], s["exclude"])
     curate.run_curate(clips, out, fps=s["fps"], jobs=jobs)
     if stop_after != "curate":
-        retarget.run_retarget(out, retargeter=s["retargeter"], options=s["options"],
-                              fps=s["fps"], jobs=jobs, args={"preset": s["preset"]})  # fmt: skip
+        retarget.run_retarget(
+            out,
+            retargeter=s["retargeter"],
+            options=s["options"],
+            fps=s["fps"],
+            jobs=jobs,
+            args={"preset": s["preset"]},
+        )
     if stop_after not in ("curate", "retarget"):
         cluster.run_cluster(out, k=s["k"], epochs=s["encoder_epochs"], seed=s["seed"])
     if stop_after not in ("curate", "retarget", "cluster"):
-        experts.run_experts(out, settings=_expert_settings(s), fps=s["fps"], jobs=jobs,
-                            ray_address=ray_address)  # fmt: skip
+        experts.run_experts(
+            out, settings=_expert_settings(s), fps=s["fps"], jobs=jobs, ray_address=ray_address
+        )
     if stop_after not in ("curate", "retarget", "cluster", "experts"):
-        experts.run_rollouts(out, fps=s["fps"], obs_mode=s["obs_mode"], jobs=jobs,
-                             ray_address=ray_address, seed=s["seed"])  # fmt: skip
+        experts.run_rollouts(
+            out,
+            fps=s["fps"],
+            obs_mode=s["obs_mode"],
+            jobs=jobs,
+            ray_address=ray_address,
+            seed=s["seed"],
+        )
     return write_report(out, {k: v for k, v in s.items() if k != "options"})

@@ -77,8 +77,14 @@ def quality_markdown(frame: pd.DataFrame) -> str:
     for c in QUALITY_COLUMNS:
         kin, phys = frame[f"kin_{c}"].mean(), frame[f"phys_{c}"].mean()
         ratio = phys / kin if np.isfinite(kin) and kin > 0 else float("nan")
-        rows.append({"metric": c, "kinematic source (mean)": float(kin),
-                     "physics pair (mean)": float(phys), "physics / kinematic": ratio})  # fmt: skip
+        rows.append(
+            {
+                "metric": c,
+                "kinematic source (mean)": float(kin),
+                "physics pair (mean)": float(phys),
+                "physics / kinematic": ratio,
+            }
+        )
     return (
         f"Over {len(frame)} physics pairs ({int(frame['frames'].sum())} frames) and their "
         "kinematic sources on the same frames (`benchmark.metrics`, "

@@ -169,7 +169,9 @@ def _retarget_clip(job: tuple[str, dict, str, str, Path, Path, float, list[dict]
             {
                 "clip_key": clip_key,
                 "chunk": int(ch["chunk"]),
-                **hard_filter_metrics(robot.joint_pos[sl], fps, scan.collision[sl], lowest_foot[sl]),
+                **hard_filter_metrics(
+                    robot.joint_pos[sl], fps, scan.collision[sl], lowest_foot[sl]
+                ),
             }
         )
     meta.update(status="ok", error="", rows=rows)
@@ -214,17 +216,31 @@ def run_retarget(
     cache.mkdir(parents=True, exist_ok=True)
     groups = list(chunks.groupby("clip_key", sort=False))
     jobs_list = [
-        (retargeter, options, key, str(g["source"].iloc[0]), out, cache / f"{key}.npz", fps,
-         g[["chunk", "start_frame", "stop_frame"]].to_dict("records"))
+        (
+            retargeter,
+            options,
+            key,
+            str(g["source"].iloc[0]),
+            out,
+            cache / f"{key}.npz",
+            fps,
+            g[["chunk", "start_frame", "stop_frame"]].to_dict("records"),
+        )
         for key, g in groups
-    ]  # fmt: skip
+    ]
     frames = [float(g["stop_frame"].max()) for _, g in groups]
     metas = parallel_map(
-        _retarget_clip, jobs_list, jobs=jobs, desc=f"cepr retarget ({retargeter})",
-        unit="frame", weights=frames,
-    )  # fmt: skip
+        _retarget_clip,
+        jobs_list,
+        jobs=jobs,
+        desc=f"cepr retarget ({retargeter})",
+        unit="frame",
+        weights=frames,
+    )
     hard = pd.DataFrame([r for m in metas for r in m["rows"]])
-    errors = [{"clip_key": m["clip_key"], "error": m["error"]} for m in metas if m["status"] != "ok"]
+    errors = [
+        {"clip_key": m["clip_key"], "error": m["error"]} for m in metas if m["status"] != "ok"
+    ]
     if hard.empty:
         detail = f"; first error: {errors[0]['error']}" if errors else ""
         raise CeprError(f"{retargeter} retargeted no clip{detail}")
@@ -299,8 +315,14 @@ def hard_filter_report(table: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for name, test in HARD_FILTERS.items():
         ok = table[f"pass_{name}"].to_numpy(dtype=bool)
-        out.append({"filter": name, "test": test, "failed": int((~ok).sum()),
-                    "removed_in_order": int((remaining & ~ok).sum())})  # fmt: skip
+        out.append(
+            {
+                "filter": name,
+                "test": test,
+                "failed": int((~ok).sum()),
+                "removed_in_order": int((remaining & ~ok).sum()),
+            }
+        )
         remaining &= ok
     return out
 
@@ -316,8 +338,12 @@ def retarget_summary_markdown(out_dir: str | os.PathLike) -> str:
         "both curation and the hard filters (the CEPR experts' references).\n",
         markdown_table(
             [
-                {"filter": f["filter"], "test": f["test"], "failed": f["failed"],
-                 "removed in order": f["removed_in_order"]}  # fmt: skip
+                {
+                    "filter": f["filter"],
+                    "test": f["test"],
+                    "failed": f["failed"],
+                    "removed in order": f["removed_in_order"],
+                }
                 for f in s["hard_filters"]
             ]
         ),

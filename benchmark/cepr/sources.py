@@ -108,7 +108,9 @@ def gather_sources(
             patterns.append(str(item))
     kept, dropped, seen = [], [], set()
     for c in clips:
-        resolved = c.source if c.source.startswith(BUILTIN_PREFIX) else str(Path(c.source).resolve())
+        resolved = (
+            c.source if c.source.startswith(BUILTIN_PREFIX) else str(Path(c.source).resolve())
+        )
         if resolved in excluded_paths or any(fnmatch.fnmatch(c.name, pt) for pt in patterns):
             dropped.append(c)
         elif resolved not in seen:  # the same file named by two specs is one clip

@@ -79,16 +79,28 @@ def _expert_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-steps", type=int, default=None, help="rollout steps per env and update")
     p.add_argument("--net-arch", type=int, nargs="+", default=None)
     p.add_argument("--init-std", type=float, default=None)
-    p.add_argument("--max-refs", type=int, default=None,
-                   help="at most this many references per expert, nearest the centre (0: all)")  # fmt: skip
+    p.add_argument(
+        "--max-refs",
+        type=int,
+        default=None,
+        help="at most this many references per expert, nearest the centre (0: all)",
+    )
     p.add_argument("--obs-mode", default=None, help="env observation (default: actor, 160)")
     p.add_argument("--reward-preset", default=None, help="env rewards (default beyondmimic)")
-    p.add_argument("--sigma-start", type=float, default=None,
-                   help="reward widths at the start of training, x the env's (default 1)")  # fmt: skip
+    p.add_argument(
+        "--sigma-start",
+        type=float,
+        default=None,
+        help="reward widths at the start of training, x the env's (default 1)",
+    )
     p.add_argument("--sigma-end", type=float, default=None, help="... at the end (default 1)")
-    p.add_argument("--ray", default=None, metavar="ADDRESS",
-                   help="run experts/rollouts as Ray tasks on this cluster ('local': a local "
-                   "Ray instance; needs the optional extra nmr-gym[ray])")  # fmt: skip
+    p.add_argument(
+        "--ray",
+        default=None,
+        metavar="ADDRESS",
+        help="run experts/rollouts as Ray tasks on this cluster ('local': a local "
+        "Ray instance; needs the optional extra nmr-gym[ray])",
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,8 +125,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _motions(p, ["builtin"])
     _fps(p)
     _retarget_args(p)
-    p.add_argument("--pairs-out", type=Path, default=None,
-                   help="write the kinematic pair dataset here instead of OUT/kinematic")  # fmt: skip
+    p.add_argument(
+        "--pairs-out",
+        type=Path,
+        default=None,
+        help="write the kinematic pair dataset here instead of OUT/kinematic",
+    )
     p = sub.add_parser("cluster", help="stage 3: motion encoder and cosine K-means")
     _out_jobs(p)
     _preset(p, "cpu")
@@ -137,10 +153,25 @@ def _settings(args: argparse.Namespace, preset: str):
 
     over = {
         k: getattr(args, k, None)
-        for k in ("motions", "exclude", "fps", "retargeter", "k", "encoder_epochs", "seed",
-                  "timesteps", "n_envs", "n_steps", "net_arch", "init_std", "obs_mode",
-                  "reward_preset", "sigma_start", "sigma_end")
-    }  # fmt: skip
+        for k in (
+            "motions",
+            "exclude",
+            "fps",
+            "retargeter",
+            "k",
+            "encoder_epochs",
+            "seed",
+            "timesteps",
+            "n_envs",
+            "n_steps",
+            "net_arch",
+            "init_std",
+            "obs_mode",
+            "reward_preset",
+            "sigma_start",
+            "sigma_end",
+        )
+    }
     if getattr(args, "option", None):
         over["options"] = parse_options(args.option)
     s = preset_settings(preset, **over)
@@ -162,8 +193,9 @@ def run(args: argparse.Namespace) -> int:
         if args.show:
             print(json.dumps(s, indent=2))
             return 0
-        report = pipeline.run_pipeline(args.out, s, jobs=args.jobs, ray_address=args.ray,
-                                       stop_after=args.stop_after)  # fmt: skip
+        report = pipeline.run_pipeline(
+            args.out, s, jobs=args.jobs, ray_address=args.ray, stop_after=args.stop_after
+        )
         print(f"wrote {report}")
         return 0
     if cmd in ("curate", "retarget"):
@@ -175,25 +207,41 @@ def run(args: argparse.Namespace) -> int:
         print(f"curate: {len(table)} chunks, {int(table['curated'].sum())} pass every filter")
     if cmd == "retarget":
         table = retarget.run_retarget(
-            args.out, retargeter=s["retargeter"], options=s["options"], fps=s["fps"],
-            jobs=args.jobs, pairs_out=args.pairs_out,
+            args.out,
+            retargeter=s["retargeter"],
+            options=s["options"],
+            fps=s["fps"],
+            jobs=args.jobs,
+            pairs_out=args.pairs_out,
             args={"motions": s["motions"], "exclude": s["exclude"]},
-        )  # fmt: skip
+        )
         kept = table[table["kept"]]
-        print(f"retarget: {len(kept)} of {len(table)} chunks pass the hard filters "
-              f"({int(kept['curated'].sum())} also curated)")  # fmt: skip
+        print(
+            f"retarget: {len(kept)} of {len(table)} chunks pass the hard filters "
+            f"({int(kept['curated'].sum())} also curated)"
+        )
     if cmd == "cluster":
         table = cluster.run_cluster(args.out, k=s["k"], epochs=s["encoder_epochs"], seed=s["seed"])
         print(f"cluster: {len(table)} segments in {s['k']} clusters")
     if cmd == "experts":
         pipeline.check_settings(s)
-        frame = experts.run_experts(args.out, settings=pipeline._expert_settings(s),
-                                    fps=s["fps"], jobs=args.jobs, ray_address=args.ray)  # fmt: skip
+        frame = experts.run_experts(
+            args.out,
+            settings=pipeline._expert_settings(s),
+            fps=s["fps"],
+            jobs=args.jobs,
+            ray_address=args.ray,
+        )
         print(f"experts: {len(frame)} trained")
     if cmd == "rollout":
         es = json.loads((Path(args.out) / experts.EXPERTS_DIR / "settings.json").read_text())
-        frame = experts.run_rollouts(args.out, fps=s["fps"], obs_mode=es["settings"]["obs_mode"],
-                                     jobs=args.jobs, ray_address=args.ray)  # fmt: skip
+        frame = experts.run_rollouts(
+            args.out,
+            fps=s["fps"],
+            obs_mode=es["settings"]["obs_mode"],
+            jobs=args.jobs,
+            ray_address=args.ray,
+        )
         print(f"rollout: {int((frame['kept_frames'] > 0).sum())} of {len(frame)} references kept")
     print(f"wrote {write_report(args.out)}")
     return 0
