@@ -98,3 +98,39 @@ def test_ray_path_gives_the_same_manifest_as_the_local_path(smoke_run, tmp_path)
 
         ray.shutdown()
     _compare_outputs(smoke_run, out)
+
+
+@pytest.mark.slow
+def test_kill_within_stage_2_then_rerun_gives_the_same_dataset(tmp_path):
+    """SIGKILL the retarget command after its first clip, rerun it: it continues from the
+    cached clips and ends with the same manifest as an uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+
+    def cmd(out):
+        return [sys.executable, "-m", "benchmark.cli", "cepr", "retarget", "--motions",
+                "builtin", "--retargeter", "direct", "--out", str(out)]  # fmt: skip
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(cmd(killed), env=env, cwd=root)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(killed.glob("retarget/clips-*/*.npz")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = list(killed.glob("retarget/clips-*/*.npz"))
+    assert done_before and not (killed / "kinematic" / "manifest.csv").exists()
+    subprocess.run(cmd(killed), env=env, cwd=root, check=True)
+    clean = tmp_path / "clean"
+    subprocess.run(cmd(clean), env=env, cwd=root, check=True)
+    a = pd.read_csv(clean / "kinematic" / "manifest.csv")
+    b = pd.read_csv(killed / "kinematic" / "manifest.csv")
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) > 20
