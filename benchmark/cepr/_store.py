@@ -151,3 +151,30 @@ def markdown_table(rows: Iterable[dict[str, Any]], floatfmt: str = ".3g") -> str
     for r in rows:
         buf.write("| " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |\n")
     return buf.getvalue()
+
+
+def histogram_figure(
+    path: Path, table: pd.DataFrame, panels: Sequence[tuple[str, str, Sequence[float]]]
+) -> None:
+    """One histogram per ``(column, title, thresholds)`` panel, threshold lines drawn in red."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 2.8))
+    for ax, (col, title, lines) in zip(np.atleast_1d(axes), panels, strict=True):
+        x = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
+        x = x[np.isfinite(x)]
+        if len(x):
+            hi = np.percentile(x, 99) if len(x) > 20 else x.max()
+            ax.hist(np.clip(x, None, max(hi, max(lines, default=hi))), bins=30, color="0.5")
+        for v in lines:
+            ax.axvline(v, color="red")
+        ax.set_title(title, fontsize=8)
+        ax.set_ylabel("chunks", fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)

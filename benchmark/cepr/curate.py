@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.cepr._store import (
+    histogram_figure,
     load_npz,
     markdown_table,
     parallel_map,
@@ -412,6 +413,17 @@ def run_curate(
         "seconds_total": float(sum(m.get("frames", 0) for m in metas if m["status"] == "ok") / fps),
     }
     stage = out / STAGE_DIR
+    histogram_figure(
+        stage / "filters.png",
+        table,
+        [
+            ("contact_score", "foot-contact score", [CONTACT_SCORE_MIN]),
+            ("root_jerk_mps3", "root jerk [m/s^3]", [ROOT_JERK_MAX_MPS3]),
+            ("pelvis_height_m", "pelvis height [m]", [PELVIS_HEIGHT_MIN_M, PELVIS_HEIGHT_MAX_M]),
+            ("pelvis_support_m", "pelvis to support [m]", [PELVIS_SUPPORT_MAX_M]),
+            ("spine_support_m", "spine to support [m]", [SPINE_SUPPORT_MAX_M]),
+        ],
+    )
     write_json(stage / "summary.json", summary)
     write_csv(stage / CHUNKS_CSV, table)  # last: its presence marks the stage complete
     return table
@@ -422,6 +434,7 @@ def curate_summary_markdown(out_dir: str | os.PathLike) -> str:
     s = json.loads((Path(out_dir) / STAGE_DIR / "summary.json").read_text())
     lines = [
         "## Stage 1: curation (PHUMA's filters on human chunks)\n",
+        "![curation metrics, thresholds in red](curate/filters.png)\n",
         f"{s['clips']} clips ({s['seconds_total']:.0f} s at {s['settings']['fps']:g} fps), "
         f"{s['chunks']} chunks of {s['settings']['chunk_s']:g} s "
         f"({s['settings']['overlap_s']:g} s overlap); {s['curated']} pass every filter. "

@@ -31,6 +31,7 @@ import pandas as pd
 
 from benchmark import metrics
 from benchmark.cepr._store import (
+    histogram_figure,
     load_npz,
     markdown_table,
     parallel_map,
@@ -283,6 +284,15 @@ def run_retarget(
         "dataset": str(dataset),
         "settings": settings,
     }
+    histogram_figure(
+        out / STAGE_DIR / "filters.png",
+        table,
+        [
+            ("joint_speed_ratio", "peak joint speed / G1 limit", [1.0]),
+            ("self_collision_pct", "self-colliding frames [%]", [SELF_COLLISION_MAX_PCT]),
+            ("lowest_foot_mean_m", "mean lowest foot height [m]", [LOWEST_FOOT_MEAN_MAX_M]),
+        ],
+    )
     write_json(out / STAGE_DIR / "summary.json", summary)
     write_csv(out / STAGE_DIR / CHUNKS_CSV, table)  # last: marks the stage complete
     return table
@@ -332,6 +342,7 @@ def retarget_summary_markdown(out_dir: str | os.PathLike) -> str:
     s = json.loads((Path(out_dir) / STAGE_DIR / "summary.json").read_text())
     lines = [
         "## Stage 2: kinematic retargeting with hard filters\n",
+        "![hard-filter metrics, thresholds in red](retarget/filters.png)\n",
         f"Retargeter `{s['retargeter']}` on {s['clips']} clips ({len(s['clips_failed'])} "
         f"failed), {s['chunks']} chunks: {s['kept']} pass the hard filters (the kinematic "
         f"pair dataset, NMR's stage-1 data, `{s['dataset']}`); {s['kept_and_curated']} pass "
