@@ -25,7 +25,8 @@ def test_rollout_keeps_the_tracked_stretch_on_the_reference_frames(standing_refe
     n = res["kept_frames"]
     assert res["terminated"] and not res["success"]  # pd-ff falls before the end
     # kept: from frame 0 to the end of tracking less the margin, at the reference's rate
-    expected = int(np.floor((res["tracked_s"]) * ref.fps + 1e-9)) + 1
+    kept_s = res["tracked_s"] - experts.TERMINATION_MARGIN_S
+    expected = int(np.floor(kept_s * ref.fps + 1e-9)) + 1
     assert n == expected and (n - 1) / ref.fps >= experts.MIN_STRETCH_S
     assert res["qpos"].shape == (n, 36)
     # the simulated robot starts on the reference and stays close while it is kept

@@ -302,8 +302,9 @@ def rollout_reference(
     Returns the simulated robot over the kept stretch at the reference's rate (``qpos``,
     (n, 36), n = 0 when nothing is kept) and the episode's facts: ``success`` (the whole
     reference tracked: no termination and PHC's rule), ``terminated``, ``termination``,
-    ``tracked_s`` (until the end of tracking), ``kept_frames``, and the tracking errors over
-    the kept stretch (``track_mpjpe_m`` root-relative, ``track_w_mpjpe_m`` world, 14 bodies).
+    ``tracked_s`` (until the end of tracking, before the margin), ``kept_frames``, and the
+    tracking errors over the kept stretch (``track_mpjpe_m`` root-relative, ``track_w_mpjpe_m``
+    world, 14 bodies).
     """
     from benchmark.tracking import PHC_FAIL_DISTANCE, score_episode
     from nmr_gym.envs import G1TrackingEnv
@@ -343,6 +344,7 @@ def rollout_reference(
     failed = bool(terminated) or bad.size > 0
     if bad.size:
         end = min(end, int(bad[0]))
+    tracked_s = (end - 1) / ctrl_fps  # until the end of tracking, before the margin
     if failed:
         end = max(0, end - int(round(margin_s * ctrl_fps)))
     fps = float(reference.fps)
@@ -353,7 +355,7 @@ def rollout_reference(
         "success": bool(score["success"]),
         "terminated": bool(terminated),
         "termination": reason,
-        "tracked_s": (end - 1) / ctrl_fps if end >= 1 else 0.0,
+        "tracked_s": max(tracked_s, 0.0),
         "kept_frames": n_ref if kept else 0,
         "track_mpjpe_m": math.nan,
         "track_w_mpjpe_m": math.nan,
