@@ -1,0 +1,204 @@
+"""``nmr-bench cepr run``: every CEPR stage in order, with a preset, resumable, and a report.
+
+Presets (:data:`PRESETS`; every value can be overridden on the command line):
+
+- ``smoke``: the built-in suite, K = 2, two 1k-step experts on at most 3 references each; a
+  few minutes on 2 cores; for tests and CI (the experts are untrained: few or no physics
+  pairs, the mechanics are what it checks).
+- ``cpu``: the built-in suite plus the real clips of ``benchmark/manifests/real_clips_quick.csv``
+  (each complexity class), K = 4, experts of 3M steps on all their references (train-tracker's
+  32 batched robots reach about 2000 env steps/s on an idle 2-core machine: ~25 min each),
+  about 2 hours in all. On a shared machine it is slower (measured: ~200 steps/s per expert
+  with two experts in parallel beside other jobs); ``--timesteps`` scales it.
+- ``paper``: the paper's scale for many GPUs: K = 32 (unstated in the paper; ~1k references
+  per expert at its ~30k pairs), BeyondMimic's PPO (4096 envs x 24 steps, [512, 256, 128],
+  init std 1.0, up to 30k iterations = 2.9e9 steps per expert), the 509-dim observation
+  (``obs_mode="nmr"``), the paper's rewards and reward widths annealed 2.0 -> 1.0 (our values;
+  the paper states none), encoder trained 500 epochs.
+
+The folder remembers its settings (``OUT/config.json``): a rerun with other settings is refused
+(one line) instead of mixing results; a rerun with the same settings continues where the last
+one stopped (each stage caches per clip, per expert and per reference, and writes its table
+last).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from benchmark.cepr._store import write_json
+from benchmark.cepr.sources import CeprError
+
+_MANIFESTS = Path(__file__).resolve().parents[1] / "manifests"
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {
+        "motions": ["builtin"],
+        "k": 2,
+        "encoder_epochs": 5,
+        "timesteps": 1024,
+        "n_envs": 8,
+        "n_steps": 64,
+        "net_arch": [64, 64],
+        "init_std": 0.5,
+        "max_refs": 3,
+        "checkpoint_every": 100_000,
+    },
+    "cpu": {
+        "motions": ["builtin", str(_MANIFESTS / "real_clips_quick.csv")],
+        "k": 4,
+        "encoder_epochs": 100,
+        "timesteps": 3_000_000,
+        "n_envs": 32,
+        "n_steps": 64,
+        "net_arch": [256, 128, 64],
+        "init_std": 0.5,
+        "max_refs": None,
+        "checkpoint_every": 100_000,
+    },
+    "paper": {
+        "motions": ["builtin"],
+        "k": 32,
+        "encoder_epochs": 500,
+        "timesteps": 30_000 * 24 * 4096,
+        "n_envs": 4096,
+        "n_steps": 24,
+        "net_arch": [512, 256, 128],
+        "init_std": 1.0,
+        "max_refs": None,
+        "checkpoint_every": 10_000_000,
+        "obs_mode": "nmr",
+        "reward_preset": "nmr",
+        "sigma_start": 2.0,
+        "sigma_end": 1.0,
+    },
+}
+#: Settings every preset shares unless it says otherwise.
+COMMON: dict[str, Any] = {
+    "exclude": [],
+    "fps": 30.0,
+    "retargeter": None,  # None: benchmark.cepr.retarget.DEFAULT_RETARGETER
+    "options": {},
+    "seed": 0,
+    "obs_mode": "actor",
+    "reward_preset": "beyondmimic",
+    "sigma_start": 1.0,
+    "sigma_end": 1.0,
+}
+
+
+def preset_settings(name: str, **overrides: Any) -> dict[str, Any]:
+    """The full settings of preset ``name`` with ``overrides`` (None values are ignored)."""
+    from nmr_gym.errors import UnknownNameError
+
+    if name not in PRESETS:
+        raise UnknownNameError("preset", name, list(PRESETS))
+    s = {**COMMON, **PRESETS[name]}
+    s.update({k: v for k, v in overrides.items() if v is not None})
+    if s["retargeter"] is None:
+        from benchmark.cepr.retarget import DEFAULT_RETARGETER
+
+        s["retargeter"] = DEFAULT_RETARGETER
+    s["preset"] = name
+    return s
+
+
+def _expert_settings(s: dict[str, Any]) -> dict[str, Any]:
+    from benchmark.cepr.experts import expert_settings
+
+    return expert_settings(
+        timesteps=s["timesteps"],
+        n_envs=s["n_envs"],
+        n_steps=s["n_steps"],
+        seed=s["seed"],
+        net_arch=s["net_arch"],
+        init_std=s["init_std"],
+        obs_mode=s["obs_mode"],
+        reward_preset=s["reward_preset"],
+        sigma_start=s["sigma_start"],
+        sigma_end=s["sigma_end"],
+        checkpoint_every=s["checkpoint_every"],
+        max_refs=s["max_refs"],
+    )
+
+
+def check_settings(s: dict[str, Any]) -> None:
+    """Fail before any work on a bad retargeter, K, or an MDP option the trainer lacks."""
+    import tempfile
+
+    from benchmark.cepr.experts import _trainer_argv
+    from benchmark.cepr.retarget import check_retargeter
+
+    check_retargeter(s["retargeter"], s["options"])
+    if int(s["k"]) < 1:
+        raise CeprError(f"--k must be >= 1, got {s['k']}")
+    with tempfile.TemporaryDirectory() as tmp:
+        _trainer_argv([Path(tmp) / "ref.nmr.npz"], Path(tmp), _expert_settings(s), 1)
+
+
+def _remember(out: Path, s: dict[str, Any]) -> None:
+    config = out / "config.json"
+    keep = {k: v for k, v in s.items() if k not in ("jobs", "ray")}
+    if config.is_file():
+        old = json.loads(config.read_text())
+        if old != json.loads(json.dumps(keep)):
+            diff = sorted(k for k in set(old) | set(keep) if old.get(k) != keep.get(k))
+            raise CeprError(
+                f"{out} holds a CEPR run with other settings ({', '.join(diff)}); "
+                "use a new --out or the same settings"
+            )
+    else:
+        write_json(config, keep)
+
+
+def run_pipeline(
+    out_dir: str | os.PathLike,
+    settings: dict[str, Any],
+    *,
+    jobs: int = 1,
+    ray_address: str | None = None,
+    stop_after: str | None = None,
+) -> Path:
+    """Run every stage (or up to ``stop_after``) into ``out_dir``; returns ``report.md``."""
+    from benchmark.cepr import cluster, curate, experts, retarget
+    from benchmark.cepr.report import write_report
+    from benchmark.cepr.sources import gather_sources
+
+    s = settings
+    check_settings(s)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _remember(out, s)
+    stages = ("curate", "retarget", "cluster", "experts", "rollout")
+    if stop_after is not None and stop_after not in stages:
+        raise CeprError(f"unknown stage {stop_after!r}; stages: {', '.join(stages)}")
+    clips, _ = gather_sources(s["motions"], s["exclude"])
+    curate.run_curate(clips, out, fps=s["fps"], jobs=jobs)
+    if stop_after != "curate":
+        retarget.run_retarget(
+            out,
+            retargeter=s["retargeter"],
+            options=s["options"],
+            fps=s["fps"],
+            jobs=jobs,
+            args={"preset": s["preset"]},
+        )
+    if stop_after not in ("curate", "retarget"):
+        cluster.run_cluster(out, k=s["k"], epochs=s["encoder_epochs"], seed=s["seed"])
+    if stop_after not in ("curate", "retarget", "cluster"):
+        experts.run_experts(
+            out, settings=_expert_settings(s), fps=s["fps"], jobs=jobs, ray_address=ray_address
+        )
+    if stop_after not in ("curate", "retarget", "cluster", "experts"):
+        experts.run_rollouts(
+            out,
+            fps=s["fps"],
+            obs_mode=s["obs_mode"],
+            jobs=jobs,
+            ray_address=ray_address,
+            seed=s["seed"],
+        )
+    return write_report(out, {k: v for k, v in s.items() if k != "options"})
