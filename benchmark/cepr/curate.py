@@ -385,7 +385,7 @@ def run_curate(
     interrupted run continues where it stopped. Clips that cannot be loaded are reported in the
     summary and skipped; no usable clip at all is a :class:`CeprError`.
     """
-    from nmr_gym.motion._validate import check_fps
+    from nmr_gym.motion import check_fps
 
     fps = check_fps(fps, "--fps")
     out = Path(out_dir)

@@ -104,7 +104,7 @@ def run_tasks(
 
 
 # ----------------------------------------------------------------------------- experts
-def _trainer_argv(
+def trainer_argv(
     refs: list[Path], out: Path, settings: dict[str, Any], threads: int
 ) -> argparse.Namespace:
     """train-tracker's own arguments for one expert; CEPR's MDP options are passed when the
@@ -173,7 +173,7 @@ def _train_one(job: tuple[int, list[str], str, dict[str, Any], int]) -> dict[str
     write_json(stamp, {"settings": settings, "refs": refs})
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        train_tracker.run(_trainer_argv([Path(r) for r in refs], out, settings, threads))
+        train_tracker.run(trainer_argv([Path(r) for r in refs], out, settings, threads))
     curve = pd.read_csv(out / "curve.csv")
     last = curve.iloc[-1].to_dict() if len(curve) else {}
     row = {

@@ -129,14 +129,14 @@ def check_settings(s: dict[str, Any]) -> None:
     """Fail before any work on a bad retargeter, K, or an MDP option the trainer lacks."""
     import tempfile
 
-    from benchmark.cepr.experts import _trainer_argv
+    from benchmark.cepr.experts import trainer_argv
     from benchmark.cepr.retarget import check_retargeter
 
     check_retargeter(s["retargeter"], s["options"])
     if int(s["k"]) < 1:
         raise CeprError(f"--k must be >= 1, got {s['k']}")
     with tempfile.TemporaryDirectory() as tmp:
-        _trainer_argv([Path(tmp) / "ref.nmr.npz"], Path(tmp), _expert_settings(s), 1)
+        trainer_argv([Path(tmp) / "ref.nmr.npz"], Path(tmp), _expert_settings(s), 1)
 
 
 def _remember(out: Path, s: dict[str, Any]) -> None:

@@ -48,7 +48,9 @@ from nmr_gym.errors import NmrGymError, UnknownNameError
 from nmr_gym.g1 import spec
 from nmr_gym.motion import RobotMotion
 
-#: The retargeter CEPR uses unless told otherwise (the paper: GMR).
+#: The retargeter CEPR uses unless told otherwise. The paper uses GMR; `gmr-safe` is the GMR
+#: method with its velocity limit applied and collision avoidance, so more segments pass the hard
+#: filters. `--retargeter gmr` gives the published one.
 DEFAULT_RETARGETER = "gmr-safe"
 
 #: Unitree's published G1 joint velocity limits [rad/s]: the ``velocity`` attribute of each

@@ -329,4 +329,3 @@ class PairDataset:
     def __iter__(self) -> Iterator[Pair]:
         for i in range(len(self)):
             yield self[i]
-

@@ -40,8 +40,7 @@ import numpy as np
 
 from nmr_gym import rotations as rot
 from nmr_gym.errors import MotionError, UnknownNameError
-from nmr_gym.motion import HumanMotion, RobotMotion
-from nmr_gym.motion._validate import resample_times
+from nmr_gym.motion import HumanMotion, RobotMotion, resample_times
 from retargeters.base import Retargeter, register
 from retargeters.common import ground_offset
 from retargeters.gmr import ik
