@@ -2,10 +2,11 @@
 
 The benchmark's side of drawing: what the metrics see, handed to :mod:`nmr_gym.viz`.
 
-- :func:`artifact_frames`: per-frame flags of the artifact metrics, from the public functions of
-  :mod:`benchmark.metrics` (``jump_frames``; ``scan(...).collision``; ``lowest_point_z`` against
-  :data:`~benchmark.metrics.PENETRATION_TOLERANCE_M`): the frames that ``joint_jump_pct``,
-  ``self_collision_pct`` and ``penetration_pct`` count.
+- :func:`artifact_frames`: per-frame flags of the artifact metrics, from the public functions the
+  metrics use (``metrics.jump_frames``; ``metrics.scan(...).collision``;
+  ``nmr_gym.g1.geometry.lowest_point_z`` against ``metrics.PENETRATION_TOLERANCE_M``): the frames
+  that ``joint_jump_pct``, ``self_collision_pct`` and ``penetration_pct`` count on the motion's own
+  frames (the metrics score after resampling to ``metrics.SCORING_FPS``).
 - :func:`human_track`: the human skeleton scaled to the G1 exactly as MPJPE / W-MPJPE scale it
   (:func:`benchmark.metrics.scaled_joint_pos`), so the skeleton stands where the metric compares
   the robot with it.
@@ -27,6 +28,7 @@ import pandas as pd
 
 from benchmark import metrics
 from benchmark import results as res
+from nmr_gym.g1.geometry import lowest_point_z
 from nmr_gym.motion import HumanMotion, RobotMotion
 from nmr_gym.viz.scene import HumanTrack
 
@@ -52,7 +54,7 @@ def artifact_frames(robot: RobotMotion, self_collision: bool = True) -> dict[str
     flags = {"joint_jump": metrics.jump_frames(robot.joint_pos)}
     if self_collision:
         flags["self_collision"] = np.asarray(s.collision, dtype=bool)
-    depth = -metrics.lowest_point_z(s, below=0.0)  # (T,) [m] below the floor
+    depth = -lowest_point_z(s.geom_pos_w, s.geom_zrow, below=0.0)  # (T,) [m] below the floor
     flags["penetration"] = depth > metrics.PENETRATION_TOLERANCE_M
     return flags
 
@@ -79,7 +81,7 @@ def worst_artifact(robot: RobotMotion, flags: dict[str, np.ndarray]) -> tuple[in
     pen = flags.get("penetration")
     if pen is not None and pen.any():
         s = metrics.scan(robot.qpos, self_collision=False)
-        z = metrics.lowest_point_z(s, below=0.0)
+        z = lowest_point_z(s.geom_pos_w, s.geom_zrow, below=0.0)
         return int(np.argmin(np.where(pen, z, np.inf))), "penetration"
     col = flags.get("self_collision")
     if col is not None and col.any():

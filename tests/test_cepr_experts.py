@@ -83,7 +83,7 @@ def _settings(**kw):
 
 def test_trainer_arguments_come_from_train_tracker(tmp_path):
     refs = [tmp_path / "a.nmr.npz", tmp_path / "b.nmr.npz"]
-    args = experts._trainer_argv(refs, tmp_path / "e", _settings(), threads=1)
+    args = experts.trainer_argv(refs, tmp_path / "e", _settings(), threads=1)
     assert args.motions == [str(r) for r in refs]
     assert args.timesteps == 1024 and args.n_envs == 4 and args.seed == 0
     assert args.net_arch == [32] and not args.resume
@@ -100,11 +100,11 @@ def test_mdp_options_the_trainer_lacks_are_refused(tmp_path):
     for key, value in (("obs_mode", "nmr"), ("sigma_start", 2.0), ("reward_preset", "nmr")):
         s = _settings(**{key: value})
         if key in known:  # the trainer has the option: it is passed on
-            args = experts._trainer_argv([tmp_path / "a.nmr.npz"], tmp_path, s, 1)
+            args = experts.trainer_argv([tmp_path / "a.nmr.npz"], tmp_path, s, 1)
             assert getattr(args, key) in (value, str(value))
         else:
             with pytest.raises(CeprError, match=key):
-                experts._trainer_argv([tmp_path / "a.nmr.npz"], tmp_path, s, 1)
+                experts.trainer_argv([tmp_path / "a.nmr.npz"], tmp_path, s, 1)
 
 
 def test_run_tasks_keeps_order_in_processes():

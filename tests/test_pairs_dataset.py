@@ -14,9 +14,7 @@ from nmr_gym.suite import get_clip
 @pytest.fixture(scope="module")
 def pair_inputs():
     human = get_clip("wave_short").motion()
-    human = human.replace(
-        joint_pos=human.joint_pos[:40], joint_quat=human.joint_quat[:40]
-    )
+    human = human.replace(joint_pos=human.joint_pos[:40], joint_quat=human.joint_quat[:40])
     rng = np.random.default_rng(0)
     n = human.n_frames
     quat = np.tile([1.0, 0.0, 0.0, 0.0], (n, 1))

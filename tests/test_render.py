@@ -209,8 +209,8 @@ def test_interactive_without_display_exits_2(files, tmp_path, monkeypatch, capsy
 # -------------------------------------------------------------- what the pictures mean
 def test_flags_are_the_frames_the_metrics_count():
     m = robot(12, jump_at=5, z=spec.STAND_ROOT_HEIGHT - 0.05)  # 5 cm into the floor
-    flags = filmstrips.artifact_frames(m)
-    s = metrics.score(m)
+    flags = filmstrips.artifact_frames(m)  # on the motion's own frames
+    s = metrics.score(m, fps=m.fps)
     assert 100 * flags["joint_jump"].mean() == pytest.approx(s["joint_jump_pct"])
     assert 100 * flags["self_collision"].mean() == pytest.approx(s["self_collision_pct"])
     assert 100 * flags["penetration"].mean() == pytest.approx(s["penetration_pct"])

@@ -218,7 +218,7 @@ def _load_human(spec: str) -> Any:
         from nmr_gym.suite import get_clip
 
         return get_clip(spec.removeprefix("builtin:")).motion()
-    from nmr_gym.io.detect import load_motion
+    from nmr_gym.io import load_motion
     from nmr_gym.motion import HumanMotion
 
     motion = load_with_clear_errors(spec, lambda: load_motion(spec))

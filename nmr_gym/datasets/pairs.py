@@ -26,10 +26,10 @@ Manifest columns (``MANIFEST_COLUMNS``; writers may add more, readers keep them)
     human_source        the human clip (path or suite name)
     source_start_s, source_stop_s   the segment's time range in that clip [s]
     human_height        body height of the human [m]
-    retargeter          the kinematic retargeter the robot motion (or the expert's reference) came from
+    retargeter          the kinematic retargeter of the robot motion (or of the expert's reference)
     cluster, expert     CEPR cluster id and expert name (-1 and "" for kinematic pairs)
-    success             whether the robot motion is usable (kinematic pairs: passed the hard filters;
-                        physics pairs: the rollout tracked without termination)
+    success             whether the robot motion is usable (kinematic: passed the hard filters;
+                        physics: the rollout tracked without termination)
     track_mpjpe_m, track_w_mpjpe_m  rollout tracking errors [m] (NaN for kinematic pairs)
 """
 
