@@ -45,6 +45,12 @@ def multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     )
 
 
+def left_multiplication_matrix(q: np.ndarray) -> np.ndarray:
+    """The 4x4 matrix L(q) with L(q) @ p = q ⊗ p for wxyz quaternions (q (4,))."""
+    w, x, y, z = q
+    return np.array([[w, -x, -y, -z], [x, w, -z, y], [y, z, w, -x], [z, -y, x, w]])
+
+
 def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vectors v (..., 3) by unit quaternions q (..., 4)."""
     w = q[..., :1]
@@ -136,20 +142,6 @@ def slerp(q0: np.ndarray, q1: np.ndarray, t: np.ndarray) -> np.ndarray:
     w0 = np.where(small, 1.0 - t, np.sin((1.0 - t) * theta) / safe)
     w1 = np.where(small, t, np.sin(t * theta) / safe)
     return normalize(w0 * q0 + w1 * q1)
-
-
-def yaw_quat(q: np.ndarray) -> np.ndarray:
-    """The heading (rotation about world z) part of unit quaternions q."""
-    fwd = rotate(q, np.broadcast_to(np.array([1.0, 0.0, 0.0]), q.shape[:-1] + (3,)))
-    yaw = np.arctan2(fwd[..., 1], fwd[..., 0])
-    return np.stack(
-        [np.cos(yaw / 2), np.zeros_like(yaw), np.zeros_like(yaw), np.sin(yaw / 2)], axis=-1
-    )
-
-
-def to_6d(q: np.ndarray) -> np.ndarray:
-    """The first two columns of the rotation matrix, flattened row-major (..., 6)."""
-    return to_matrix(q)[..., :, :2].reshape(*q.shape[:-1], 6)
 
 
 def angular_velocity(q: np.ndarray, dt: float) -> np.ndarray:

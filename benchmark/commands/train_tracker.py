@@ -356,7 +356,7 @@ def run(args: argparse.Namespace) -> int:
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
     from benchmark.tracking import resolve_motion_specs
-    from nmr_gym.envs import EPISODE_STEPS, G1TrackingEnv
+    from nmr_gym.envs import G1TrackingEnv
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -364,10 +364,9 @@ def run(args: argparse.Namespace) -> int:
     # Subprocess envs take the cores while torch trains in this one; the batched env's physics
     # threads are idle during updates, so torch may use the same cores then.
     torch.set_num_threads(max(1, args.threads) if args.vec == "batched" else 1)
-    from gymnasium.wrappers import TimeLimit
 
-    def make_env():
-        return TimeLimit(G1TrackingEnv(motions), EPISODE_STEPS)
+    def make_env():  # the env truncates itself at its episode length
+        return G1TrackingEnv(motions)
 
     if args.vec == "batched":
         from stable_baselines3.common.vec_env import VecMonitor
@@ -379,7 +378,6 @@ def run(args: argparse.Namespace) -> int:
                 args.n_envs,
                 motions,
                 num_threads=max(1, args.threads),
-                max_episode_steps=EPISODE_STEPS,
             )
         )
         venv.seed(args.seed)

@@ -164,6 +164,22 @@ for _side, _sign in (("left", 1.0), ("right", -1.0)):
     STAND_JOINT_POS[JOINT_NAMES.index(f"{_side}_elbow_joint")] = 1.28
 STAND_ROOT_HEIGHT = 0.79  # [m], pelvis height of the ``stand`` keyframe
 
+#: Default joint positions [rad], (29,): BeyondMimic's G1 initial pose (slightly bent knees,
+#: arms down), inside the soft joint limits. The tracking env's action offset and the origin of
+#: its ``joint_pos`` observation.
+DEFAULT_JOINT_POS = np.zeros(NUM_JOINTS)
+for _side, _sign in (("left", 1.0), ("right", -1.0)):
+    for _joint, _value in (
+        ("hip_pitch", -0.312),
+        ("knee", 0.669),
+        ("ankle_pitch", -0.363),
+        ("elbow", 0.6),
+        ("shoulder_pitch", 0.2),
+        ("shoulder_roll", 0.2 * _sign),
+    ):
+        DEFAULT_JOINT_POS[JOINT_NAMES.index(f"{_side}_{_joint}_joint")] = _value
+DEFAULT_JOINT_POS.flags.writeable = False
+
 
 def joint_index(name: str) -> int:
     """Index of a joint in the 29-vector; raises with the valid names when unknown."""
