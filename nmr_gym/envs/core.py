@@ -111,6 +111,8 @@ class TrackingSim:
         self.terminations = dict(cfg.terminations)
         self.termination_names = ("", *self.terminations)
         self._weights = np.array([t.weight for t in self.rewards.values()])
+        #: Incremented whenever a table's weights or parameters change (caches compare it).
+        self.table_version = 0
         # Observation noise (training, actor terms).
         self.observation_noise = train and bool(cfg.observation.noise)
         actor = {
@@ -270,9 +272,17 @@ class TrackingSim:
         # np.clip is ~3x slower than maximum + minimum on small arrays.
         np.minimum(np.maximum(actions, -self.action_bound), self.action_bound, out=self.action)
         ctrl = self.q_default + self.action_scale * self.action
+        if self.num_robots == 1:  # the single env's path: no array of due pushes
+            self.datas[0].ctrl[:] = ctrl[0]
+            if self.steps.item(0) >= self.next_push_step.item(0):
+                if self.model_shared[0]:
+                    self.apply_randomization(0)
+                self._push(0)
+            return
+        due = self.steps >= self.next_push_step
         for i, d in enumerate(self.datas):
             d.ctrl[:] = ctrl[i]
-            if self.steps[i] >= self.next_push_step[i]:
+            if due[i]:
                 if self.model_shared[i]:
                     self.apply_randomization(i)
                 self._push(i)
@@ -309,7 +319,7 @@ class TrackingSim:
         shared sampler); its undesired-contact count."""
         n_undesired = self.simulate_robot(i)
         self.steps[i] += 1
-        if self.g[i] < self.g_end[i]:
+        if self.g.item(i) < self.g_end.item(i):
             self.g[i] += 1
         return n_undesired
 
@@ -402,6 +412,11 @@ class TrackingSim:
         """Every reward term (N, K), in the table's order."""
         return np.stack([t(s) for t in self.rewards.values()], 1)
 
+    @property
+    def weights(self) -> np.ndarray:
+        """Reward weights (K,) in the table's order."""
+        return self._weights
+
     def reward(self, terms: np.ndarray) -> np.ndarray:
         """``dt * terms @ weights`` (N,)."""
         return self.dt * (terms @ self._weights)
@@ -440,6 +455,7 @@ class TrackingSim:
         """Change reward term ``name``'s weight and/or parameters (e.g. ``sigma``) in place."""
         self.rewards = mdp.with_params(self.rewards, name, weight, **params)
         self._weights = np.array([t.weight for t in self.rewards.values()])
+        self.table_version += 1
 
     # ---------------------------------------------------------------------------- pickling
     def close(self) -> None:

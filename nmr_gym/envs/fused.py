@@ -57,6 +57,21 @@ class FusedTerms:
         self._rz_t[2, 2] = 1.0
         self._actor = np.zeros(mdp.size(mdp.ACTOR_OBSERVATION))
         self._sl = mdp.slices(mdp.ACTOR_OBSERVATION)
+        self._lq = np.zeros((4, 4))
+        self._mid = 0.5 * (sim.soft_lower + sim.soft_upper)
+        self._half = 0.5 * (sim.soft_upper - sim.soft_lower)
+        self._version = -1
+
+    def _refresh_params(self) -> None:
+        """Read the tables' sigmas, weights and thresholds (again after a change)."""
+        sim = self.sim
+        r, t = sim.rewards, sim.terminations
+        names = ("anchor_pos", "anchor_ori", "body_pos", "body_ori", "body_lin_vel",
+                 "body_ang_vel")  # fmt: skip
+        self._inv_sigma_sq = [1.0 / r[k].params["sigma"] ** 2 for k in names]
+        self._w = sim.weights.tolist()
+        self._thresholds = [t[k].params["threshold"] for k in t]
+        self._version = sim.table_version
 
     def __getstate__(self):
         return {"sim": self.sim}
@@ -83,8 +98,10 @@ class FusedTerms:
     def step(self, n_undesired: float) -> tuple[list[float], list[float], str]:
         """Reward terms (table order), errors (``mdp.ERRORS`` order) and the termination."""
         self._read_state()
-        sim, lib, g = self.sim, self.sim.library, int(self.sim.g[0])
-        r = sim.rewards
+        sim, lib, g = self.sim, self.sim.library, self.sim.g.item(0)
+        if self._version != sim.table_version:
+            self._refresh_params()
+        inv = self._inv_sigma_sq
         ax, ay, az = self._anchor_pos.tolist()
         rx, ry, rz = lib.anchor_pos_w[g].tolist()
         anchor_pos_sq = (rx - ax) ** 2 + (ry - ay) ** 2 + (rz - az) ** 2
@@ -118,15 +135,17 @@ class FusedTerms:
         lin_sq = (sv0 + sv1 + sv2) / nb
         da = sim.action[0] - sim.last_action[0]
         q = sim.datas[0].qpos[7:]
-        over = np.maximum(sim.soft_lower - q, 0.0)
-        over += np.maximum(q - sim.soft_upper, 0.0)
+        # Outside [lower, upper]: |q - mid| - half > 0 (one pass instead of two).
+        over = np.abs(q - self._mid)
+        over -= self._half
+        np.maximum(over, 0.0, out=over)
         terms = [
-            math.exp(-anchor_pos_sq / r["anchor_pos"].params["sigma"] ** 2),
-            math.exp(-anchor_ori * anchor_ori / r["anchor_ori"].params["sigma"] ** 2),
-            math.exp(-body_pos_sq / r["body_pos"].params["sigma"] ** 2),
-            math.exp(-body_ori_sq / r["body_ori"].params["sigma"] ** 2),
-            math.exp(-lin_sq / r["body_lin_vel"].params["sigma"] ** 2),
-            math.exp(-ang_sq / r["body_ang_vel"].params["sigma"] ** 2),
+            math.exp(-anchor_pos_sq * inv[0]),
+            math.exp(-anchor_ori * anchor_ori * inv[1]),
+            math.exp(-body_pos_sq * inv[2]),
+            math.exp(-body_ori_sq * inv[3]),
+            math.exp(-lin_sq * inv[4]),
+            math.exp(-ang_sq * inv[5]),
             float(da @ da),
             float(over.sum()),
             float(n_undesired),
@@ -141,19 +160,19 @@ class FusedTerms:
         return terms, errors, self._termination(g)
 
     def reward(self, terms: list[float]) -> float:
-        w = self.sim._weights
-        return self.sim.dt * sum(wk * tk for wk, tk in zip(w.tolist(), terms, strict=True))
+        w, t = self._w, terms
+        return self.sim.dt * (
+            w[0] * t[0] + w[1] * t[1] + w[2] * t[2] + w[3] * t[3] + w[4] * t[4]
+            + w[5] * t[5] + w[6] * t[6] + w[7] * t[7] + w[8] * t[8]
+        )  # fmt: skip
 
     def _termination(self, g: int) -> str:
-        lib, tt = self.sim.library, self.sim.terminations
-        th = tt["anchor_height"].params["threshold"]
-        if abs(lib.anchor_pos_w[g, 2] - self._anchor_pos.item(2)) > th:
+        lib, th = self.sim.library, self._thresholds
+        if abs(lib.anchor_pos_w[g, 2] - self._anchor_pos.item(2)) > th[0]:
             return "anchor_height"
-        th = tt["anchor_tilt"].params["threshold"]
-        if abs(lib.anchor_mat_w[g, 2, 2] - self._anchor_mat.item(8)) > th:
+        if abs(lib.anchor_mat_w[g, 2, 2] - self._anchor_mat.item(8)) > th[1]:
             return "anchor_tilt"
-        th = tt["end_effector_height"].params["threshold"]
-        if np.abs(lib.ee_z[g] - self._xpos[END_EFFECTORS_IN_TRACKED, 2]).max() > th:
+        if np.abs(lib.ee_z[g] - self._xpos[END_EFFECTORS_IN_TRACKED, 2]).max() > th[2]:
             return "end_effector_height"
         return ""
 
@@ -163,7 +182,7 @@ class FusedTerms:
         if obs_mode != "actor":
             return None
         sim, sl = self.sim, self._sl
-        o, d, g = self._actor, sim.datas[0], int(sim.g[0])
+        o, d, g = self._actor, sim.datas[0], sim.g.item(0)
         lib = sim.library
         o[sl["command"]] = lib.command[g]
         o[sl["motion_anchor_pos_b"]] = (lib.anchor_pos_w[g] - self._anchor_pos) @ self._anchor_mat

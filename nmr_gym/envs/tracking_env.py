@@ -116,6 +116,9 @@ class G1TrackingEnv(gym.Env):
         self.sim = TrackingSim(library, cfg, [model], evaluation=evaluation)
         # A caller-given model may be shared with other envs: write the randomisation first.
         self.sim.model_shared[:] = caller_model
+        self._model_shared = caller_model
+        self._reward_keys = tuple(f"reward_{k}" for k in self.sim.reward_names)
+        self._error_keys = tuple(f"error_{k}" for k in mdp.ERRORS)
         self.metadata = {**self.metadata, "render_fps": 1.0 / self.sim.dt}
         self.action_space = gym.spaces.Box(
             -self.sim.action_bound, self.sim.action_bound, (self.sim.action.shape[1],), np.float32
@@ -199,9 +202,9 @@ class G1TrackingEnv(gym.Env):
         if not sim.episode_open[0]:
             raise RuntimeError("call reset() before step()")
         sim.rngs[0] = self.np_random
-        if sim.model_shared[0]:
+        if self._model_shared:
             sim.apply_randomization(0)
-        sim.act(np.asarray(action, dtype=float)[None])
+        sim.act(np.asarray(action, dtype=float).reshape(1, -1))
         if self._fused is not None:
             n_undesired = sim.step_robot(0)
             terms, errors, reason = self._fused.step(n_undesired)
@@ -215,15 +218,15 @@ class G1TrackingEnv(gym.Env):
             errors = [float(f(s)[0]) for f in mdp.ERRORS.values()]
             reason = sim.termination_names[int(sim.termination_codes(s)[0])]
         terminated = reason != ""
-        truncated = bool(sim.truncated(np.array([terminated]))[0])
+        g, steps = sim.g.item(0), sim.steps.item(0)
+        truncated = not terminated and (g >= sim.g_end.item(0) or steps >= sim.max_episode_steps)
         sim.failed[0] = terminated
-        info: dict[str, Any] = {
-            f"reward_{k}": v for k, v in zip(sim.reward_names, terms, strict=True)
-        }
-        info.update({f"error_{k}": v for k, v in zip(mdp.ERRORS, errors, strict=True)})
+        info: dict[str, Any] = dict(zip(self._reward_keys, terms, strict=True))
+        info.update(zip(self._error_keys, errors, strict=True))
         info["termination"] = reason
-        info["frame"] = self.clip_frame
-        info["clip"] = self.clip_index
+        clip = sim.clip.item(0)
+        info["frame"] = g - self.library.clip_start.item(clip)
+        info["clip"] = clip
         if self.render_mode == "human":
             self.render()
         obs = self._fused.observation(self.obs_mode) if self._fused is not None else None
