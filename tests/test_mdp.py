@@ -62,7 +62,7 @@ def test_fused_terms_equal_the_tables_on_random_states(motion, scale):
 
 def test_fused_and_table_envs_agree_step_for_step(motion):
     a, b = (G1TrackingEnv(motion, fused=f) for f in (True, False))
-    assert a._fused is not None and b._fused is None
+    assert a.uses_fused_path and not b.uses_fused_path
     oa, _ = a.reset(seed=3)
     ob, _ = b.reset(seed=3)
     np.testing.assert_array_equal(oa, ob)
@@ -81,7 +81,7 @@ def test_fused_and_table_envs_agree_step_for_step(motion):
 
 def test_a_new_table_turns_the_fused_path_off_and_adds_its_info_terms(motion):
     env = G1TrackingEnv(motion, config=TrackingConfig(rewards="nmr_expert"), evaluation=True)
-    assert env._fused is None and not applies(env.sim)
+    assert not env.uses_fused_path and not applies(env.sim)
     env.reset()
     _, r, *_, info = env.step(np.zeros(29, np.float32))
     assert set(mdp.NMR_EXPERT_REWARDS) == {k[7:] for k in info if k.startswith("reward_")}

@@ -13,7 +13,6 @@ from benchmark.tracking import (
     score_episode,
 )
 from nmr_gym.envs.motion_source import procedural_motion
-from nmr_gym.g1 import spec
 
 
 def _episode(rob, ref, steps=None, clip_steps=None, terminated=False):
@@ -106,10 +105,6 @@ def test_eval_tracker_cli_pd_baseline(tmp_path, capsys):
     assert list(df.motion) == ["proc"] and df.tracker[0] == "pd"
     assert {"success", "track_mpjpe_m", "track_w_mpjpe_m"} <= set(df.columns)
     assert main(["eval-tracker", "pd"]) == 2  # no motion: one-line error
-
-
-def test_tracked_body_order_matches_spec():
-    assert spec.TRACKED_BODIES[0] == spec.ROOT_BODY
 
 
 @pytest.mark.slow  # ~12 s of CPU (torch and stable-baselines3 imports, a tiny PPO run)

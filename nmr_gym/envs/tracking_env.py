@@ -181,6 +181,11 @@ class G1TrackingEnv(gym.Env):
         return self.sim.rewards
 
     @property
+    def uses_fused_path(self) -> bool:
+        """Whether steps run the fused single-robot evaluation of the default tables."""
+        return self._fused is not None
+
+    @property
     def clip_frame(self) -> int:
         """Current frame within the current clip."""
         return int(self.sim.g[0] - self.library.clip_start[self.sim.clip[0]])
