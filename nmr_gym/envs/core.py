@@ -34,11 +34,12 @@ from nmr_gym.g1 import spec
 
 #: MuJoCo body ids of the 14 tracked bodies (the world is body 0).
 TRACKED_BODY_IDS = spec.TRACKED_BODY_INDICES + 1
-#: Termination reasons by code (0 = none).
+#: Bodies whose contacts are desired (feet and hands): not counted by ``undesired_contacts``.
 _UNDESIRED_EXCLUDED = (*spec.FOOT_BODIES, *spec.HAND_BODIES)
 
 
-def rollout_rate_check(library: MotionLibrary, dt: float) -> None:
+def check_library_rate(library: MotionLibrary, dt: float) -> None:
+    """Raise when ``library`` is not sampled at the control rate 1 / ``dt``."""
     if abs(library.fps - 1.0 / dt) > 1e-9:
         raise ValueError(
             f"motion library at {library.fps} fps; the env runs at {1.0 / dt} fps "
@@ -77,7 +78,7 @@ class TrackingSim:
         m0 = self.models[0]
         self.decimation = int(cfg.action.decimation)
         self.dt = float(m0.opt.timestep) * self.decimation  # control period [s]
-        rollout_rate_check(lib, self.dt)
+        check_library_rate(lib, self.dt)
         self.evaluation = bool(evaluation)
         train = not self.evaluation
         self.datas = [mujoco.MjData(m) for m in self.models]
@@ -363,12 +364,12 @@ class TrackingSim:
                 ("qvel", lambda d: d.qvel),
                 ("xpos", lambda d: d.xpos),
                 ("xquat", lambda d: d.xquat),
-                ("xmat", lambda d: d.xmat),
+                ("anchor_mat", lambda d: d.xmat[a]),
+                ("pelvis_mat", lambda d: d.xmat[1]),
                 ("cvel", lambda d: d.cvel),
                 ("com", lambda d: d.subtree_com[1]),
             )
         }
-        del a
 
     def robot_batch(self, idx: np.ndarray | None = None) -> mdp.RobotBatch:
         """The robots' state (all, or those in ``idx``) as batched arrays."""
@@ -379,15 +380,14 @@ class TrackingSim:
             return np.concatenate([v[name][i] for i in rows]).reshape(n, *shape)
 
         xpos = cat("xpos", -1, 3)[:, tb]
-        xmat = cat("xmat", -1, 3, 3)
         return mdp.RobotBatch(
             qpos=cat("qpos", -1),
             qvel=cat("qvel", -1),
             body_pos_w=xpos,
             body_quat_w=cat("xquat", -1, 4)[:, tb],
-            body_mat_w=xmat[:, tb],
             body_vel6_w=mdp.body_vel6(cat("cvel", -1, 6)[:, tb], xpos, cat("com", 3)),
-            pelvis_mat_w=xmat[:, 1],
+            anchor_mat_w=cat("anchor_mat", 3, 3),
+            pelvis_mat_w=cat("pelvis_mat", 3, 3),
         )
 
     def inputs(
@@ -438,10 +438,11 @@ class TrackingSim:
         out = mdp.observe(self.observation_groups[group], s).astype(np.float32)
         if group == "actor" and self.observation_noise:
             rows = range(self.num_robots) if idx is None else idx.tolist()
-            for k, i in enumerate(rows):
-                # random * (2 s) - s: Generator.uniform with array bounds is ~3x slower.
-                u = self.rngs[i].random(out.shape[1])
-                out[k] += u * self.noise_scale2 - self.noise_scale
+            u = np.empty(out.shape)
+            for k, i in enumerate(rows):  # each robot's own stream, as the single env draws it
+                self.rngs[i].random(out=u[k])
+            # random * (2 s) - s: Generator.uniform with array bounds is ~3x slower.
+            out += u * self.noise_scale2 - self.noise_scale
         return out
 
     def observation(self, mode: str, s: mdp.TermInputs, idx: np.ndarray | None = None) -> Any:

@@ -12,16 +12,13 @@ functions). ``tests/test_fused.py`` checks it against the tables on random state
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nmr_gym import rotations as rot
 from nmr_gym.envs import mdp
+from nmr_gym.envs.core import TRACKED_BODY_IDS, TrackingSim
 from nmr_gym.envs.motion_library import ANCHOR_IN_TRACKED, END_EFFECTORS_IN_TRACKED
-
-if TYPE_CHECKING:
-    from nmr_gym.envs.core import TrackingSim
 
 _REWARD_FUNCS = tuple((k, t.func) for k, t in mdp.BEYONDMIMIC_REWARDS.items())
 _TERMINATION_FUNCS = tuple((k, t.func) for k, t in mdp.BEYONDMIMIC_TERMINATIONS.items())
@@ -49,8 +46,6 @@ class FusedTerms:
     """Rewards, errors, termination and actor observation of robot 0 of ``sim``."""
 
     def __init__(self, sim: TrackingSim):
-        from nmr_gym.envs.core import TRACKED_BODY_IDS
-
         self.sim = sim
         self._tb = TRACKED_BODY_IDS
         self._rz_t = np.zeros((4, 3))  # rows 0-2: R_z(yaw)^T; row 3: the offset

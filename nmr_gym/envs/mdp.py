@@ -46,17 +46,17 @@ class RobotBatch:
     qvel: np.ndarray  # (N, 35) free joint (lin world [m/s], ang pelvis frame [rad/s]), joints
     body_pos_w: np.ndarray  # (N, B, 3) tracked bodies [m]
     body_quat_w: np.ndarray  # (N, B, 4) wxyz
-    body_mat_w: np.ndarray  # (N, B, 3, 3)
     body_vel6_w: np.ndarray  # (N, B, 6) [angular rad/s, linear m/s at the body origin]
+    anchor_mat_w: np.ndarray  # (N, 3, 3)
     pelvis_mat_w: np.ndarray  # (N, 3, 3)
 
     @property
     def anchor_pos_w(self) -> np.ndarray:  # (N, 3)
         return self.body_pos_w[:, ANCHOR_IN_TRACKED]
 
-    @property
-    def anchor_mat_w(self) -> np.ndarray:  # (N, 3, 3)
-        return self.body_mat_w[:, ANCHOR_IN_TRACKED]
+    @cached_property
+    def body_mat_w(self) -> np.ndarray:  # (N, B, 3, 3), only the critic reads it
+        return rot.to_matrix(self.body_quat_w)
 
 
 def body_vel6(cvel: np.ndarray, body_pos_w: np.ndarray, com_w: np.ndarray) -> np.ndarray:

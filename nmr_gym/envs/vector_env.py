@@ -98,9 +98,7 @@ class G1TrackingVecEnv(gym.vector.VectorEnv):
         self.obs_mode = obs_mode
         self.render_mode = render_mode
         self.render_reference = bool(render_reference)
-        if max_episode_steps == "default":
-            self.sim.max_episode_steps = self.sim.max_episode_steps
-        else:
+        if max_episode_steps != "default":  # else the config's episode length
             self.sim.max_episode_steps = (
                 np.inf if max_episode_steps is None else int(max_episode_steps)
             )
