@@ -48,13 +48,7 @@ def left_multiplication_matrix(q, out: np.ndarray | None = None) -> np.ndarray:
     into ``out`` when given (element writes, no allocation: it is called every env step)."""
     w, x, y, z = q
     m = np.empty((4, 4)) if out is None else out
-    m[0, 0] = m[1, 1] = m[2, 2] = m[3, 3] = w
-    m[1, 0] = m[3, 2] = x
-    m[0, 1] = m[2, 3] = -x
-    m[2, 0] = m[1, 3] = y
-    m[0, 2] = m[3, 1] = -y
-    m[3, 0] = m[2, 1] = z
-    m[0, 3] = m[1, 2] = -z
+    m.flat[:] = (w, -x, -y, -z, x, w, -z, y, y, z, w, -x, z, -y, x, w)
     return m
 
 

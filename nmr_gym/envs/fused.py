@@ -51,7 +51,11 @@ class FusedTerms:
         self._rz_t = np.zeros((4, 3))  # rows 0-2: R_z(yaw)^T; row 3: the offset
         self._rz_t[2, 2] = 1.0
         self._actor = np.zeros(mdp.size(mdp.ACTOR_OBSERVATION))
-        self._sl = mdp.slices(mdp.ACTOR_OBSERVATION)
+        sl = mdp.slices(mdp.ACTOR_OBSERVATION)
+        # Views of the actor buffer per term, in the table's order (the 6D orientation as its
+        # (3, 2) matrix): written in place each step.
+        self._views = [self._actor[sl[k]] for k in mdp.ACTOR_OBSERVATION]
+        self._views[2] = self._views[2].reshape(3, 2)
         self._lq = np.zeros((4, 4))
         self._mid = 0.5 * (sim.soft_lower + sim.soft_upper)
         self._half = 0.5 * (sim.soft_upper - sim.soft_lower)
@@ -176,17 +180,17 @@ class FusedTerms:
         other modes (the caller uses the tables)."""
         if obs_mode != "actor":
             return None
-        sim, sl = self.sim, self._sl
+        sim, v = self.sim, self._views
         o, d, g = self._actor, sim.datas[0], sim.g.item(0)
         lib = sim.library
-        o[sl["command"]] = lib.command[g]
-        o[sl["motion_anchor_pos_b"]] = (lib.anchor_pos_w[g] - self._anchor_pos) @ self._anchor_mat
-        o[sl["motion_anchor_ori_b"]] = (self._anchor_mat.T @ lib.anchor_mat_w[g])[:, :2].ravel()
-        o[sl["base_lin_vel"]] = d.qvel[:3] @ d.xmat[1].reshape(3, 3)
-        o[sl["base_ang_vel"]] = d.qvel[3:6]
-        np.subtract(d.qpos[7:], sim.q_default[0], out=o[sl["joint_pos"]])
-        o[sl["joint_vel"]] = d.qvel[6:]
-        o[sl["actions"]] = sim.action[0]
+        v[0][:] = lib.command[g]
+        np.matmul(lib.anchor_pos_w[g] - self._anchor_pos, self._anchor_mat, out=v[1])
+        v[2][:] = (self._anchor_mat.T @ lib.anchor_mat_w[g])[:, :2]  # (3, 2) view, row-major
+        np.matmul(d.qvel[:3], d.xmat[1].reshape(3, 3), out=v[3])
+        v[4][:] = d.qvel[3:6]
+        np.subtract(d.qpos[7:], sim.q_default[0], out=v[5])
+        v[6][:] = d.qvel[6:]
+        v[7][:] = sim.action[0]
         out = o.astype(np.float32)
         if sim.observation_noise:
             # random * (2 s) - s: Generator.uniform with array bounds is ~3x slower.
