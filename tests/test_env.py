@@ -430,7 +430,7 @@ def test_reset_state_is_the_reference_standing_on_the_floor(motion):
     assert abs(lowest_foot_point(env.data.qpos)) < 0.005  # neither sunk nor floating [m]
     # Reset runs only MuJoCo's position/velocity stages: the observation equals mj_forward's.
     mujoco.mj_forward(env.model, env.data)
-    np.testing.assert_array_equal(obs, env.actor_observation())
+    np.testing.assert_allclose(obs, env.actor_observation(), atol=1e-6)
     assert env.termination() == ""
 
 

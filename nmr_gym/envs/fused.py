@@ -78,7 +78,7 @@ class FusedTerms:
     def __setstate__(self, state):
         self.__init__(state["sim"])
 
-    def _read_state(self) -> None:
+    def read_state(self) -> None:
         """Robot quantities (one numpy read each)."""
         d = self.sim.datas[0]
         self._xpos = d.xpos[self._tb]  # (14, 3)
@@ -96,7 +96,7 @@ class FusedTerms:
 
     def step(self, n_undesired: float) -> tuple[list[float], list[float], str]:
         """Reward terms (table order), errors (``mdp.ERRORS`` order) and the termination."""
-        self._read_state()
+        self.read_state()
         sim, lib, g = self.sim, self.sim.library, self.sim.g.item(0)
         if self._version != sim.table_version:
             self._refresh_params()
@@ -176,8 +176,8 @@ class FusedTerms:
         return ""
 
     def observation(self, obs_mode: str) -> np.ndarray | None:
-        """The actor observation (with the training noise) after :meth:`step`, or None for
-        other modes (the caller uses the tables)."""
+        """The actor observation (with the training noise) after :meth:`step` or
+        :meth:`read_state`, or None for other modes (the caller uses the tables)."""
         if obs_mode != "actor":
             return None
         sim, v = self.sim, self._views

@@ -199,7 +199,12 @@ class G1TrackingEnv(gym.Env):
         super().reset(seed=seed)
         self.sim.rngs[0] = self.np_random
         self.sim.reset_robot(0, options)
-        obs = self._observation(self._inputs())
+        obs = None
+        if self._fused is not None:
+            self._fused.read_state()
+            obs = self._fused.observation(self.obs_mode)
+        if obs is None:
+            obs = self._observation(self._inputs())
         return obs, self._reset_info()
 
     def step(self, action):
