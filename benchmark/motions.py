@@ -26,8 +26,10 @@ from nmr_gym.envs.motion_source import SHIPPED_PACKAGE, load_npz, save_npz
 from nmr_gym.errors import MotionError, UnknownNameError
 from nmr_gym.motion import HumanMotion, RobotMotion
 
-#: Retargeter used for built-in references by default.
-DEFAULT_RETARGETER = "gmr"
+#: Retargeter used for built-in references by default: the GMR method with its velocity limit
+#: applied and collision avoidance (``gmr-safe``); the published ``gmr`` leaves joint jumps and
+#: self-collisions in its references that a tracking policy then has to fight.
+DEFAULT_RETARGETER = "gmr-safe"
 #: Where retargeted references are cached (override with $NMR_GYM_CACHE).
 CACHE_ENV_VAR = "NMR_GYM_CACHE"
 #: Bump when the cached file layout changes meaning (content changes are in the key).

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run", type=Path, help="train-tracker output folder")
     p.add_argument("motions", nargs="+", help="the clips it was trained on")
-    p.add_argument("--retargeter", default="gmr")
+    p.add_argument("--retargeter", default="gmr-safe")
     p.add_argument(
         "--every", type=int, default=None, help="start-frame spacing (default: one sampling bin)"
     )

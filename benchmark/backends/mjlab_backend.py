@@ -487,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("motion", help="builtin:NAME, a suite clip name, or a motion file")
     parser.add_argument("--out", required=True, help="output folder (must not exist)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--retargeter", default="gmr", help="for human motion inputs")
+    parser.add_argument("--retargeter", default="gmr-safe", help="for human motion inputs")
     add_backend_arguments(parser)
     args = parser.parse_args(argv)
     try:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.commands._common import add_json, emit_table
+from benchmark.motions import DEFAULT_RETARGETER
 
 NAME = "eval-tracker"
 HELP = "evaluate a tracking policy (or a training-free baseline) per clip on NMRTrack-G1-Eval-v0"
@@ -60,8 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--retargeter",
-        default="gmr",
-        help="retargeter for built-in clips and human files (default gmr)",
+        default=DEFAULT_RETARGETER,
+        help="retargeter for built-in clips and human files (default %(default)s)",
     )
     parser.add_argument(
         "--inverse-dynamics",
@@ -152,7 +153,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not items or (len(items) < 2 and not args.run):
             raise MotionError("eval-tracker needs a POLICY and at least one MOTION (or --run DIR)")
-        policy, tracker, specs = SB3Policy.load(items[0]), items[0], items[1:]
+        from benchmark.backends.mjlab_backend import MjlabPolicy
+
+        # A policy folder from the mjlab (GPU) backend runs here in the CPU env: sim-to-sim.
+        load = MjlabPolicy.load if MjlabPolicy.is_policy_dir(items[0]) else SB3Policy.load
+        policy, tracker, specs = load(items[0]), items[0], items[1:]
     from benchmark.runner import RESULTS_FILE
 
     results_path = Path(args.run) / RESULTS_FILE if args.run else args.results

@@ -28,7 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.backends import BACKENDS, mjlab_backend
+from benchmark.motions import DEFAULT_RETARGETER
 from benchmark.training.config import PPOConfig
+from nmr_gym.errors import MotionError
 
 NAME = "train-tracker"
 HELP = "train a PPO tracking policy on NMRTrack-G1-v0 (stable-baselines3)"
@@ -45,10 +48,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
         "--retargeter",
-        default="gmr",
-        help="retargeter for built-in clips and human files (default gmr)",
+        default=DEFAULT_RETARGETER,
+        help="retargeter for built-in clips and human files (default %(default)s)",
     )
     parser.add_argument("--timesteps", type=int, default=1_000_000, help="env steps in total")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="cpu",
+        help="cpu: stable-baselines3 PPO on the batched MuJoCo env here; mjlab: MuJoCo Warp on a "
+        "GPU (optional extra, own environment; see the README's Scaling section)",
+    )
+    mjlab_backend.add_backend_arguments(parser)
     PPOConfig.add_arguments(parser)
     parser.add_argument("--checkpoint-every", type=int, default=100_000, metavar="STEPS")
     parser.add_argument(
@@ -143,6 +154,16 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     motions = resolve_motion_specs(args.motions, args.retargeter)
+    if args.backend == "mjlab":
+        from benchmark.backends import mjlab_backend
+
+        if len(motions) != 1:
+            raise MotionError(
+                f"--backend mjlab trains on one motion (mjlab's loader takes one file); "
+                f"got {len(motions)}"
+            )
+        mjlab_backend.train_from_args(motions[0], args)
+        return 0
     # Subprocess envs take the cores while torch trains in this one; the batched env's physics
     # threads are idle during updates, so torch may use the same cores then.
     torch.set_num_threads(max(1, args.threads) if args.vec == "batched" else 1)
