@@ -58,8 +58,10 @@ class NMRConfig:
 
 
 #: Named presets: ``small`` trains on a 2-core CPU and ships (< 20 MB); ``paper`` is the
-#: released network's size (width 512, 8 layers, 8 heads, SwiGLU 1536), for GPUs.
+#: released network's size (width 512, 8 layers, 8 heads, SwiGLU 1536; 41.25M parameters, as
+#: the release's inference network), for GPUs; ``tiny`` is for tests and smoke runs.
 PRESETS: dict[str, NMRConfig] = {
+    "tiny": NMRConfig(width=32, enc_depth=1, enc_heads=2, layers=1, heads=2, ffn_hidden=64),
     "small": NMRConfig(),
     "paper": NMRConfig(width=512, layers=8, heads=8, ffn_hidden=1536, enc_heads=4),
 }

@@ -95,6 +95,7 @@ class TrainConfig:
                 raise TrainConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not self.data:
             raise TrainConfigError("no training data (data folders)")
+        preset(self.preset)  # an unknown name fails here, listing the presets
 
     @property
     def peak_lr(self) -> float:
@@ -273,9 +274,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     def save(done: int) -> None:
         nonlocal record
         rec = stage_record(done)
+        first = history[0]["config"]["preset"] if history else cfg.preset
         record = {"stages": [*history, rec], "parameters": count_parameters(model),
-                  "preset": cfg.preset if not cfg.init else history[-1]["config"]["preset"]
-                  if history else cfg.preset, "layout_version": LAYOUT["version"]}  # fmt: skip
+                  "preset": first, "layout_version": LAYOUT["version"]}  # fmt: skip
         out.mkdir(parents=True, exist_ok=True)
         _save_state(state_path, {
             "config": cfg.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(),
