@@ -1,4 +1,4 @@
-"""``nmr-bench nmr train|pairs``: train the NMR network and make held-out pair sets.
+"""``nmr-bench nmr train|eval|pairs``: train the NMR network and make held-out pair sets.
 
 ``nmr-bench nmr train --data DIR... --out RUN`` runs one training stage
 (:mod:`retargeters.nmr.train`): ``--stage 1`` on kinematic pairs (default lr 2e-4), then
@@ -10,6 +10,9 @@ Torch runs on ``--threads`` threads (default 1: the machine is shared).
 ``nmr-bench nmr pairs SUITE --out DIR --retargeter gmr`` retargets a suite (a manifest CSV such
 as ``benchmark/manifests/nmr_heldout.csv``, a folder, or ``builtin``) at 30 fps and writes
 4-second pairs in the pair-dataset format, e.g. a held-out set for ``--heldout``.
+
+``nmr-bench nmr eval --pairs DIR [--checkpoint CKPT]`` prints the full-pipeline errors of a
+checkpoint against a pair set (:mod:`retargeters.nmr.evaluate`) and the body-size effect.
 """
 
 from __future__ import annotations
@@ -49,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--max-steps", type=int, default=None, help="stop early at this step")
     t.add_argument("--resume", action="store_true", help="continue RUN/state.pt")
     t.add_argument("--no-progress", action="store_true")
+    e = sub.add_parser("eval", help="full-pipeline errors of a checkpoint against pair sets")
+    e.add_argument("--pairs", nargs="+", required=True, metavar="DIR", help="pair datasets")
+    e.add_argument("--checkpoint", default=None, help="checkpoint (default: the shipped one)")
+    e.add_argument("--device", default="cpu")
+    e.add_argument("--threads", type=int, default=1)
     p = sub.add_parser("pairs", help="retarget a suite into 4-s pairs (held-out sets, tests)")
     p.add_argument("suite", help="builtin, a folder of human motions or a manifest CSV")
     p.add_argument("--out", required=True, metavar="DIR")
@@ -94,5 +102,23 @@ def _pairs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    import torch
+
+    import retargeters
+    from nmr_gym.suite import get_clip
+    from retargeters.nmr.evaluate import height_effect, pair_errors
+
+    torch.set_num_threads(max(1, args.threads))
+    nmr = retargeters.make("nmr", checkpoint=args.checkpoint, device=args.device)
+    result = {
+        "checkpoint": nmr.options()["checkpoint"],
+        "pairs": pair_errors(nmr, args.pairs),
+        "height_effect_walk_medium": height_effect(nmr, get_clip("walk_medium").motion()),
+    }
+    print(json.dumps(result, indent=1))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    return _train(args) if args.nmr_command == "train" else _pairs(args)
+    return {"train": _train, "pairs": _pairs, "eval": _eval}[args.nmr_command](args)
