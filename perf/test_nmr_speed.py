@@ -86,4 +86,6 @@ def summary(wall: dict[str, float], cpu: dict[str, float]) -> list[str]:
     """Ratios for perf/conftest.py's summary hook (when it records these rates)."""
     if "gmr-cpu" not in _RATES:
         return []
-    return [f"{k} / gmr-cpu = {v / _RATES['gmr-cpu']:.1f}x" for k, v in _RATES.items() if k != "gmr-cpu"]
+    return [
+        f"{k} / gmr-cpu = {v / _RATES['gmr-cpu']:.1f}x" for k, v in _RATES.items() if k != "gmr-cpu"
+    ]

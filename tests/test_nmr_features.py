@@ -67,16 +67,25 @@ def test_robot_features_follow_the_human_canonical_frame(walk):
     _, y0, yaw0, _ = F.window_features(pos, pel, np.array([h.height]), np.array([0.0]), qpos, bp)
     p2, q2 = _yaw_rotate(pos, pel, -0.7, np.array([1.0, 2.0, 0.0]))
     qp2 = qpos.copy()
-    qp2[..., :3], qp2[..., 3:7] = _yaw_rotate(qpos[..., :3], qpos[..., 3:7], -0.7, np.array([1.0, 2.0, 0.0]))
+    qp2[..., :3], qp2[..., 3:7] = _yaw_rotate(
+        qpos[..., :3], qpos[..., 3:7], -0.7, np.array([1.0, 2.0, 0.0])
+    )
     bp2 = forward_kinematics(kinematic_model(), qp2[0])[0][None]
     _, y1, yaw1, _ = F.window_features(p2, q2, np.array([h.height]), np.array([0.0]), qp2, bp2)
     np.testing.assert_allclose(y0, y1, atol=1e-4)
     assert np.isclose(yaw1 - yaw0, -0.7) or np.isclose(yaw1 - yaw0 + 2 * np.pi, -0.7)
     np.testing.assert_allclose(y0[0, :, F.OUT_SLICES["joint_pos"]], qpos[0, :, 7:], atol=1e-6)
     # the canonical root faces +x at the first frame
-    np.testing.assert_allclose(F.heading_yaw(
-        rot.multiply(F.quat_from_6d(y0[0, :1, F.OUT_SLICES["root_rot_6d"]].astype(float)),
-                     np.array([0.5, 0.5, 0.5, 0.5]))), 0.0, atol=1e-5)
+    np.testing.assert_allclose(
+        F.heading_yaw(
+            rot.multiply(
+                F.quat_from_6d(y0[0, :1, F.OUT_SLICES["root_rot_6d"]].astype(float)),
+                np.array([0.5, 0.5, 0.5, 0.5]),
+            )
+        ),
+        0.0,
+        atol=1e-5,
+    )
 
 
 def test_6d_round_trip_and_yaw_rotation():

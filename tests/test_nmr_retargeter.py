@@ -1,4 +1,4 @@
-"""The ``nmr`` retargeter: shipped checkpoint, any clip length, rates, batching, invariants, errors."""
+"""The ``nmr`` retargeter: shipped checkpoint, any length, rates, batching, invariants, errors."""
 
 from __future__ import annotations
 
@@ -87,7 +87,10 @@ def test_windows_cover_every_frame_with_the_release_stride():
         for s in starts:
             covered[s : s + inference.WINDOW] = True
         assert covered.all()
-        assert all(b - a == inference.WINDOW - inference.OVERLAP for a, b in zip(starts[:-2], starts[1:-1], strict=True))
+        assert all(
+            b - a == inference.WINDOW - inference.OVERLAP
+            for a, b in zip(starts[:-2], starts[1:-1], strict=True)
+        )
 
 
 def test_batch_equals_one_by_one(nmr):
@@ -103,7 +106,10 @@ def test_world_yaw_rotates_the_output_and_leaves_joints_alone(nmr):
     yaw = 0.9
     qy = yaw_to_quat(np.array(yaw))
     pos = rot.rotate(np.broadcast_to(qy, h.joint_pos.shape[:-1] + (4,)), h.joint_pos)
-    hr = h.replace(joint_pos=pos, joint_quat=rot.multiply(np.broadcast_to(qy, h.joint_quat.shape), h.joint_quat))
+    hr = h.replace(
+        joint_pos=pos,
+        joint_quat=rot.multiply(np.broadcast_to(qy, h.joint_quat.shape), h.joint_quat),
+    )
     a, b = nmr.retarget(h), nmr.retarget(hr)
     np.testing.assert_allclose(b.joint_pos, a.joint_pos, atol=1e-4)
     expect = rot.rotate(np.broadcast_to(qy, a.root_pos.shape[:-1] + (4,)), a.root_pos)

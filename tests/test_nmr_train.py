@@ -112,7 +112,10 @@ def test_cosine_schedule():
 
 
 def test_cli_bad_input_exits_2(tmp_path, capsys):
-    assert main(["nmr", "train", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r")]) == 2
+    assert (
+        main(["nmr", "train", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r")])
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a folder" in err[0]
     assert main(["nmr", "train", "--data", str(tmp_path), "--out", str(tmp_path / "r"),

@@ -32,7 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--out", required=True, metavar="RUN", help="run folder")
     t.add_argument("--stage", type=int, choices=(1, 2), default=1)
     t.add_argument("--init", metavar="CKPT", help="start from this checkpoint (stage 2: required)")
-    t.add_argument("--preset", default="small", help="network size: small (default), paper or tiny (tests)")
+    t.add_argument(
+        "--preset", default="small", help="network size: small (default), paper or tiny (tests)"
+    )
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=None, help="peak rate (default 2e-4 / 1e-5)")

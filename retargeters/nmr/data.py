@@ -222,7 +222,12 @@ class Normalizer:
 
     @classmethod
     def from_dict(cls, d: dict) -> Normalizer:
-        return cls(**{k: np.asarray(d[k], np.float32) for k in ("in_mean", "in_std", "out_mean", "out_std")})
+        return cls(
+            **{
+                k: np.asarray(d[k], np.float32)
+                for k in ("in_mean", "in_std", "out_mean", "out_std")
+            }
+        )
 
 
 #: Smallest per-group std [feature units]; a constant group is not blown up by normalisation.
@@ -237,7 +242,9 @@ def _stats(feats: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), std.astype(np.float32)
 
 
-def compute_normalizer(data: PairArrays, window: int, max_pairs: int = 2000, seed: int = 0) -> Normalizer:
+def compute_normalizer(
+    data: PairArrays, window: int, max_pairs: int = 2000, seed: int = 0
+) -> Normalizer:
     """Statistics over up to ``max_pairs`` pairs (a seeded subset), each clean and mirrored."""
     rng = np.random.default_rng(seed)
     n = len(data)
@@ -245,7 +252,9 @@ def compute_normalizer(data: PairArrays, window: int, max_pairs: int = 2000, see
     xs, ys = [], []
     for chunk in np.array_split(idx, max(1, len(idx) // 64)):
         for mir in (False, True):
-            bt = make_batch(data, chunk, np.zeros(len(chunk), int), window, np.full(len(chunk), mir))
+            bt = make_batch(
+                data, chunk, np.zeros(len(chunk), int), window, np.full(len(chunk), mir)
+            )
             xs.append(bt.x[bt.mask])
             ys.append(bt.y[bt.mask])
     in_mean, in_std = _stats(np.concatenate(xs), IN_GROUPS)

@@ -24,18 +24,27 @@ def pair_errors(retargeter, paths: list[str | os.PathLike]) -> dict[str, float]:
     """
     pairs = [p for path in paths for p in PairDataset(path)]
     outs = retargeter.retarget_batch([p.human for p in pairs])
-    sums = {"joint_mae_deg": 0.0, "body_pos_err_m": 0.0, "root_height_err_m": 0.0, "root_rot_err_deg": 0.0}
+    sums = {
+        "joint_mae_deg": 0.0,
+        "body_pos_err_m": 0.0,
+        "root_height_err_m": 0.0,
+        "root_rot_err_deg": 0.0,
+    }
     n = 0
     from nmr_gym import rotations as rot
 
     for p, out in zip(pairs, outs, strict=True):
         tgt = p.robot
-        sums["joint_mae_deg"] += float(np.rad2deg(np.abs(out.joint_pos - tgt.joint_pos)).mean(1).sum())
+        sums["joint_mae_deg"] += float(
+            np.rad2deg(np.abs(out.joint_pos - tgt.joint_pos)).mean(1).sum()
+        )
         rel_o = out.body_pos_w - out.root_pos[:, None]
         rel_t = tgt.body_pos_w - tgt.root_pos[:, None]
         sums["body_pos_err_m"] += float(np.linalg.norm(rel_o - rel_t, axis=-1).mean(1).sum())
         sums["root_height_err_m"] += float(np.abs(out.root_pos[:, 2] - tgt.root_pos[:, 2]).sum())
-        sums["root_rot_err_deg"] += float(np.rad2deg(rot.angle_between(out.root_quat, tgt.root_quat)).sum())
+        sums["root_rot_err_deg"] += float(
+            np.rad2deg(rot.angle_between(out.root_quat, tgt.root_quat)).sum()
+        )
         n += out.n_frames
     return {**{k: v / n for k, v in sums.items()}, "frames": n, "pairs": len(pairs)}
 
@@ -49,7 +58,9 @@ def height_effect(retargeter, human: HumanMotion, scales=(0.88, 1.12)) -> dict[s
     """
     a, b = (human.replace(joint_pos=human.joint_pos * s, height=human.height * s) for s in scales)
     na, nb = retargeter.retarget_batch([a, b])
-    ua, ub = retargeter.retarget_batch([a.replace(height=human.height), b.replace(height=human.height)])
+    ua, ub = retargeter.retarget_batch(
+        [a.replace(height=human.height), b.replace(height=human.height)]
+    )
     d = lambda x, y: float(np.rad2deg(np.abs(x.joint_pos - y.joint_pos)).mean())  # noqa: E731
     return {
         "heights_m": [round(human.height * s, 3) for s in scales],

@@ -99,7 +99,9 @@ def facing_quat(pelvis_quat: np.ndarray) -> np.ndarray:
 
 def heading_yaw(pelvis_quat: np.ndarray) -> np.ndarray:
     """Heading [rad] (...,) of a human pelvis orientation (SMPL joint-frame convention)."""
-    fwd = rot.rotate(facing_quat(pelvis_quat), np.broadcast_to([1.0, 0.0, 0.0], (*pelvis_quat.shape[:-1], 3)))
+    fwd = rot.rotate(
+        facing_quat(pelvis_quat), np.broadcast_to([1.0, 0.0, 0.0], (*pelvis_quat.shape[:-1], 3))
+    )
     return np.arctan2(fwd[..., 1], fwd[..., 0])
 
 
@@ -151,7 +153,9 @@ def _frame_diff(x: np.ndarray) -> np.ndarray:
     return d
 
 
-def human_features(joint_pos: np.ndarray, pelvis_quat: np.ndarray, floor_z: np.ndarray) -> np.ndarray:
+def human_features(
+    joint_pos: np.ndarray, pelvis_quat: np.ndarray, floor_z: np.ndarray
+) -> np.ndarray:
     """Input features (B, T, 140) of canonical, height-scaled human windows.
 
     Args:

@@ -56,7 +56,9 @@ BATCH_WINDOWS = 256
 
 _SOS = signal.butter(FILTER_ORDER, FILTER_CUTOFF_HZ, fs=NMR_FPS, output="sos")
 #: scipy's default padding of sosfiltfilt for this filter [frames].
-FILTER_PADLEN = 3 * (2 * len(_SOS) + 1 - min(int((_SOS[:, 2] == 0).sum()), int((_SOS[:, 5] == 0).sum())))
+FILTER_PADLEN = 3 * (
+    2 * len(_SOS) + 1 - min(int((_SOS[:, 2] == 0).sum()), int((_SOS[:, 5] == 0).sum()))
+)
 _BODY0_Z = OUT_SLICES["body_pos"].start + 2
 
 
@@ -68,7 +70,9 @@ def lowpass(x: np.ndarray) -> np.ndarray:
     return signal.sosfiltfilt(_SOS, x, axis=0, padlen=min(FILTER_PADLEN, n - 1))
 
 
-def _sample_times(n: int, fps: float, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sample_times(
+    n: int, fps: float, times: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Source frame pair and weight for each time [s] of a series of ``n`` frames at ``fps``."""
     u = np.clip(times * fps, 0.0, n - 1)
     i0 = np.minimum(np.floor(u).astype(int), n - 1)
@@ -102,7 +106,8 @@ def _prepare(human: HumanMotion) -> _Clip:
     if human.joint_names[:NUM_HUMAN_JOINTS] != SMPL_JOINT_NAMES[:NUM_HUMAN_JOINTS]:
         raise MotionError(
             "NMR needs a human on SMPL's canonical joints "
-            f"({', '.join(SMPL_JOINT_NAMES[:NUM_HUMAN_JOINTS])}); got {list(human.joint_names)[:6]}...",
+            f"({', '.join(SMPL_JOINT_NAMES[:NUM_HUMAN_JOINTS])}); "
+            f"got {list(human.joint_names)[:6]}...",
             src,
         )
     pos_all = np.asarray(human.joint_pos[:, :NUM_HUMAN_JOINTS], float)

@@ -1,4 +1,4 @@
-"""The NMR network: Conv1d/ResNet encoder with attention, LLaMA-style transformer, upsampling decoder.
+"""The NMR network: a Conv1d/ResNet encoder, a LLaMA-style transformer, an upsampling decoder.
 
 Written from the facts of the NMR paper (section III-C) and its public inference release (as
 summarised in the project's reference notes); every size is an argument of :class:`NMRConfig`:

@@ -1,4 +1,4 @@
-"""Two-stage NMR training (NMR paper section III-D): AdamW, cosine schedule, L1 on normalised features.
+"""Two-stage NMR training (NMR paper III-D): AdamW, cosine schedule, L1 on normalised features.
 
 Stage 1 trains on kinematic pairs (lr 2e-4 in the paper), stage 2 fine-tunes the stage-1 network
 on physics pairs from CEPR rollouts at a lower rate (1e-5). Sizes, epochs and window length are
@@ -21,7 +21,7 @@ import dataclasses
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -170,9 +170,9 @@ def evaluate(
         err = (pred - y).abs() * m
         sums["loss"] = sums.get("loss", 0.0) + float(err.sum()) / pred.shape[-1]
         for name, sl in OUT_SLICES.items():
-            sums[f"loss_{name}"] = sums.get(f"loss_{name}", 0.0) + float(
-                err[..., sl].sum()
-            ) / (sl.stop - sl.start)
+            sums[f"loss_{name}"] = sums.get(f"loss_{name}", 0.0) + float(err[..., sl].sum()) / (
+                sl.stop - sl.start
+            )
         phys = (pred.cpu().numpy() * norm.out_std + norm.out_mean) - bt.y
         valid = bt.mask
         jm = np.abs(phys[..., OUT_SLICES["joint_pos"]])[valid]
@@ -249,7 +249,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
 
         writer = SummaryWriter(str(out / "tb"), purge_step=step if step else None)
     rng0 = np.random.default_rng([cfg.seed, cfg.stage])
-    train_eval_idx = np.sort(rng0.choice(len(data), min(len(data), TRAIN_EVAL_PAIRS), replace=False))
+    train_eval_idx = np.sort(
+        rng0.choice(len(data), min(len(data), TRAIN_EVAL_PAIRS), replace=False)
+    )
     stop = total if cfg.max_steps is None else min(total, cfg.max_steps)
     t0 = time.monotonic()
     last: dict[str, float] = {}
@@ -308,7 +310,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     while step < stop:
         epoch, k = divmod(step, steps_per_epoch)
         if epoch != perm_epoch:
-            perm = np.random.default_rng([cfg.seed, cfg.stage, 1_000_000 + epoch]).permutation(len(data))
+            perm = np.random.default_rng([cfg.seed, cfg.stage, 1_000_000 + epoch]).permutation(
+                len(data)
+            )
             perm_epoch = epoch
         idx = np.resize(perm[k * cfg.batch_size : (k + 1) * cfg.batch_size], cfg.batch_size)
         rng = np.random.default_rng([cfg.seed, cfg.stage, step])
@@ -317,8 +321,12 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
         noisy = rng.random(cfg.batch_size) < cfg.noise_prob
         variant = rng.integers(0, max(1, cfg.noise_variants), cfg.batch_size)
         variant = np.where(noisy & (cfg.noise_variants > 0), variant, -1)
-        x, y, mask = _normed(make_batch(data, idx, starts, cfg.window, mirrored, variant), norm, device)
-        torch.manual_seed(int(np.random.SeedSequence([cfg.seed, cfg.stage, step]).generate_state(1)[0]))
+        x, y, mask = _normed(
+            make_batch(data, idx, starts, cfg.window, mirrored, variant), norm, device
+        )
+        torch.manual_seed(
+            int(np.random.SeedSequence([cfg.seed, cfg.stage, step]).generate_state(1)[0])
+        )
         loss = masked_l1(model(x, mask), y, mask)
         opt.zero_grad(set_to_none=True)
         loss.backward()
