@@ -167,3 +167,23 @@ def test_cli_runs_nmr_and_a_bad_checkpoint_exits_2_writing_nothing(tmp_path, cap
     rc = main(["retarget", str(human), "--method", "nmr", "--out", str(out),
                "--option", f"checkpoint={ckpt}"])  # fmt: skip
     assert rc == 0 and len(list(out.rglob("*.npz"))) == 1
+
+
+def test_heldout_errors_and_body_size_effect(nmr, tmp_path):
+    from retargeters.nmr.data import write_pairs
+    from retargeters.nmr.evaluate import height_effect, pair_errors
+
+    direct = retargeters.make("direct")
+    write_pairs([("wave", get_clip("wave_short").motion())], direct, tmp_path / "p")
+
+    class Exact:  # returns the pairs' own robot motions: every error must be 0
+        def retarget_batch(self, humans):
+            return [direct.retarget(h) for h in humans]
+
+    exact = pair_errors(Exact(), [tmp_path / "p"])
+    assert exact["frames"] == 180 and exact["joint_mae_deg"] < 1e-4  # float32 storage
+    assert exact["body_pos_err_m"] < 1e-5
+    err = pair_errors(nmr, [tmp_path / "p"])
+    assert err["joint_mae_deg"] > 0.1  # an untrained network is not the kinematic target
+    eff = height_effect(nmr, get_clip("walk_short").motion())
+    assert eff["normalised_joint_diff_deg"] < 1e-6 < eff["unnormalised_joint_diff_deg"]
