@@ -1,0 +1,125 @@
+"""Inference-time physical clean-up of NMR's output: joint margins and ground contact.
+
+NMR's network predicts the root height and the joint angles; nothing in it knows the floor or
+the joint ranges. Two cheap, deterministic steps after the release's filter:
+
+1. :func:`clip_to_soft_range`: joints are clipped to the tracking MDP's *soft* range, the middle
+   ``spec.SOFT_JOINT_LIMIT_FACTOR`` (0.9) of each joint's range, i.e. 5% of the range inside
+   each end. BeyondMimic's MDP penalises a reference motion's joints outside this soft range
+   (anchors: soft joint-limit factor 0.9), so a motion meant to be tracked should stay inside it;
+   PHUMA likewise clips to 98% of range and gmr-safe keeps 0.06 rad inside. For joints whose
+   range is wider than 1 rad the 5% margin is at least 0.05 rad, the benchmark's near-limit
+   margin; ankle roll (range 0.52 rad) keeps only 0.026 rad and can still count as near-limit.
+
+2. :func:`ground_root_height`: a vertical root offset per frame, from the one definition of the
+   lowest collision point (:func:`nmr_gym.g1.geometry.lowest_point_z`):
+   - stance is detected on the *human* (the source of the contacts): a foot joint (SMPL
+     ``left_foot`` / ``right_foot``) is in stance when, height-scaled to ``REFERENCE_HEIGHT_M`` as the
+     features scale it, it is within :data:`STANCE_HEIGHT_M` of the clip's floor and slower than
+     :data:`STANCE_SPEED_MPS`;
+   - during stance the offset puts the lower stance foot's lowest sole point on z = 0; between
+     stance frames it is interpolated linearly (swing, flight), and a clip without stance keeps
+     offset 0;
+   - the offset is smoothed with the release's zero-phase 5 Hz Butterworth (no jumps, no lag),
+     then raised where needed so that no collision point is below the floor
+     (``offset >= -lowest_z``).
+   Only root z changes; joints and root xy are untouched, so no joint jump can appear.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import mujoco
+import numpy as np
+
+from nmr_gym.g1 import spec
+from nmr_gym.g1.geometry import collision_geom_poses, collision_geometry, lowest_point_z
+from nmr_gym.g1.model import kinematic_model
+from nmr_gym.skeleton import SMPL_JOINT_NAMES
+
+#: Joints are clipped to this fraction of their range about its middle: the tracking MDP's soft
+#: joint-limit factor (joints outside it are penalised when tracked).
+JOINT_RANGE_FACTOR = spec.SOFT_JOINT_LIMIT_FACTOR
+#: A human foot joint (height-scaled as the features) at most this high above the clip's floor can be in stance [m].
+#: SMPL's foot joint sits a few cm above the sole; 0.06 m admits flat and toe stance.
+STANCE_HEIGHT_M = 0.06
+#: A human foot joint (height-scaled as the features) slower than this can be in stance [m/s] (3D speed).
+STANCE_SPEED_MPS = 0.25
+#: The human foot joints whose contact labels drive the robot's feet (left, right).
+HUMAN_FOOT_JOINTS: tuple[str, str] = ("left_foot", "right_foot")
+#: Their indices among SMPL's joints.
+HUMAN_FOOT_INDEX = np.array([SMPL_JOINT_NAMES.index(n) for n in HUMAN_FOOT_JOINTS])
+
+
+def soft_range(ranges: np.ndarray, factor: float = JOINT_RANGE_FACTOR) -> np.ndarray:
+    """(29, 2) the middle ``factor`` of each joint range (29, 2) [rad]."""
+    if not 0.0 < factor <= 1.0:
+        raise ValueError(f"joint range factor must be in (0, 1], got {factor!r}")
+    mid = 0.5 * (ranges[:, 0] + ranges[:, 1])
+    half = 0.5 * (ranges[:, 1] - ranges[:, 0]) * factor
+    return np.stack([mid - half, mid + half], axis=1)
+
+
+def clip_to_soft_range(
+    joint_pos: np.ndarray, ranges: np.ndarray, factor: float = JOINT_RANGE_FACTOR
+) -> np.ndarray:
+    """``joint_pos`` (T, 29) clipped to :func:`soft_range` of ``ranges`` (29, 2)."""
+    r = soft_range(ranges, factor)
+    return np.clip(joint_pos, r[:, 0], r[:, 1])
+
+
+@functools.lru_cache(maxsize=1)
+def _foot_spheres() -> np.ndarray:
+    """(2, S) positions in the collision-geometry order of each foot's sole spheres."""
+    model = kinematic_model()
+    geo = collision_geometry()
+    out = []
+    for name in spec.FOOT_BODIES:
+        bid = model.body(name).id
+        out.append(
+            np.flatnonzero(
+                (model.geom_bodyid[geo.coll] == bid) & (geo.kind == mujoco.mjtGeom.mjGEOM_SPHERE)
+            )
+        )
+    return np.array(out)
+
+
+def human_stance(foot_pos: np.ndarray, floor_z: float, fps: float) -> np.ndarray:
+    """(T, 2) bool stance of the human's two foot joints ``foot_pos`` (T, 2, 3) [m, height-scaled].
+
+    Stance: within :data:`STANCE_HEIGHT_M` of ``floor_z`` and slower than
+    :data:`STANCE_SPEED_MPS` (central differences at ``fps``).
+    """
+    if foot_pos.shape[0] < 2:
+        return np.zeros(foot_pos.shape[:2], bool)
+    speed = np.linalg.norm(np.gradient(foot_pos, 1.0 / fps, axis=0), axis=-1)  # (T, 2)
+    return (foot_pos[..., 2] - floor_z < STANCE_HEIGHT_M) & (speed < STANCE_SPEED_MPS)
+
+
+def ground_root_height(
+    qpos: np.ndarray, stance: np.ndarray, smooth=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Root z offset (T,) [m] and the corrected lowest collision point (T,) [m].
+
+    Args:
+        qpos: (T, 36) robot poses (root position, wxyz quaternion, 29 joints).
+        stance: (T, 2) bool, left/right foot in stance (e.g. :func:`human_stance`).
+        smooth: a zero-phase smoother of a (T,) series (None: no smoothing).
+    """
+    pos, zrow = collision_geom_poses(qpos)  # (T, G, 3) each
+    low = lowest_point_z(pos, zrow)  # (T,)
+    spheres = _foot_spheres()  # (2, S)
+    radius = collision_geometry().size[spheres, 0]  # (2, S)
+    foot_low = (pos[:, spheres, 2] - radius).min(axis=-1)  # (T, 2)
+    stance_low = np.where(stance, foot_low, np.inf).min(axis=1)  # (T,)
+    on = np.isfinite(stance_low)
+    t = np.arange(qpos.shape[0])
+    if on.any():
+        offset = np.interp(t, t[on], -stance_low[on])
+        if smooth is not None:
+            offset = smooth(offset)
+    else:
+        offset = np.zeros(qpos.shape[0])
+    offset = np.maximum(offset, -low)
+    return offset, low + offset
