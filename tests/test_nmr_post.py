@@ -100,6 +100,22 @@ def test_offset_between_stance_phases_is_smooth():
     np.testing.assert_allclose(low[-25:-5], 0.0, atol=2e-3)
 
 
+def test_lock_feet_holds_a_sliding_stance_foot_still():
+    n = 60
+    q = _stand(n)
+    q[:, 0] = 0.5 * np.arange(n) / NMR_FPS  # the whole robot slides at 0.5 m/s
+    stance = np.zeros((n, 2), bool)
+    stance[10:40, 0] = True  # the left foot is planted for one second
+    offset = post.lock_stance_feet_xy(q, stance)
+    x = q[:, 0] + offset[:, 0]
+    np.testing.assert_allclose(x[10:40], x[10:40].mean(), atol=1e-9)  # held still
+    np.testing.assert_allclose(offset[10:40].mean(axis=0), 0.0, atol=1e-9)  # zero on average
+    np.testing.assert_allclose(offset[:, 1], 0.0, atol=1e-12)
+    smooth = post.lock_stance_feet_xy(q, stance, inference.lowpass)
+    assert np.abs(np.diff(q[15:35, 0] + smooth[15:35, 0])).max() < 0.25 * 0.5 / NMR_FPS
+    assert not post.lock_stance_feet_xy(q, np.zeros((n, 2), bool)).any()
+
+
 # ---------------------------------------------------------------- the retargeter
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
@@ -118,7 +134,9 @@ def ckpt(tmp_path_factory):
 def test_options_ground_and_clip_the_output(ckpt):
     torch.set_num_threads(1)
     h = get_clip("walk_medium").motion()
-    raw = retargeters.make("nmr", checkpoint=ckpt, ground=False, joint_range_factor=1.0)
+    raw = retargeters.make(
+        "nmr", checkpoint=ckpt, ground=False, joint_range_factor=1.0, lock_feet=False
+    )
     clean = retargeters.make("nmr", checkpoint=ckpt)
     a, b = raw.retarget(h), clean.retarget(h)
     assert clean.options()["ground"] is True
@@ -127,9 +145,12 @@ def test_options_ground_and_clip_the_output(ckpt):
     assert np.all(b.joint_pos >= soft[:, 0] - 1e-9) and np.all(b.joint_pos <= soft[:, 1] + 1e-9)
     assert np.any(a.joint_pos < soft[:, 0]) or np.any(a.joint_pos > soft[:, 1])
     assert lowest_point_z_of_qpos(b.qpos).min() >= -1e-6
-    # only the root height moves: no joint jump can come from grounding
-    np.testing.assert_allclose(b.root_pos[:, :2], a.root_pos[:, :2])
-    c = retargeters.make("nmr", checkpoint=ckpt, ground=False).retarget(h)
+    # only the root translates: no joint jump can come from grounding or foot locking
+    c = retargeters.make("nmr", checkpoint=ckpt, ground=False, lock_feet=False).retarget(h)
     np.testing.assert_allclose(b.joint_pos, c.joint_pos)
+    np.testing.assert_allclose(b.root_quat, c.root_quat)
+    d = retargeters.make("nmr", checkpoint=ckpt, lock_feet=False).retarget(h)
+    np.testing.assert_allclose(d.root_pos[:, :2], a.root_pos[:, :2])
+    assert clean.options()["lock_feet"] is post.LOCK_FEET
     with pytest.raises(ValueError, match="joint_range_factor"):
         retargeters.make("nmr", checkpoint=ckpt, joint_range_factor=1.5)

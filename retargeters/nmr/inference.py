@@ -51,9 +51,12 @@ from retargeters.nmr.model import NMRNet
 from retargeters.nmr.post import (
     HUMAN_FOOT_INDEX,
     JOINT_RANGE_FACTOR,
+    LOCK_FEET,
     clip_to_soft_range,
+    foot_poses,
     ground_root_height,
     human_stance,
+    lock_stance_feet_xy,
 )
 
 #: Window length and overlap [frames at NMR_FPS] (NMR release: 120 and 32, stride 88).
@@ -184,13 +187,15 @@ def retarget_batch(
     filter: bool = True,  # noqa: A002
     joint_range_factor: float = JOINT_RANGE_FACTOR,
     ground: bool = True,
+    lock_feet: bool = LOCK_FEET,
     metadata: dict | None = None,
 ) -> list[RobotMotion]:
     """Retarget clips with one network pass over all their windows; one RobotMotion per clip.
 
     ``joint_range_factor``: joints are clipped to this middle fraction of each range (1.0: the
     model's range); ``ground``: correct the root height so stance feet touch the floor and
-    nothing is below it (:mod:`retargeters.nmr.post`).
+    nothing is below it; ``lock_feet``: shift the root xy so stance feet hold still
+    (:mod:`retargeters.nmr.post`).
     """
     clips = [_prepare(h) for h in humans]
     win_clip, win_start, hp, pq, hh, fz, mask = [], [], [], [], [], [], []
@@ -242,13 +247,17 @@ def retarget_batch(
             root_quat = rot.normalize(lowpass(root_quat))
             joint_pos = lowpass(joint_pos)
         joint_pos = clip_to_soft_range(joint_pos, ranges, joint_range_factor)
-        if ground:
+        if ground or lock_feet:
             k = float(scale_of(clip.height))
             stance = human_stance(clip.pos[:, HUMAN_FOOT_INDEX] * k, clip.floor * k, NMR_FPS)
             qpos = np.concatenate([root_pos, root_quat, joint_pos], axis=1)
-            offset, _ = ground_root_height(qpos, stance, lowpass if filter else None)
+            poses = foot_poses(qpos)
+            smooth = lowpass if filter else None
             root_pos = root_pos.copy()
-            root_pos[:, 2] += offset
+            if ground:
+                root_pos[:, 2] += ground_root_height(qpos, stance, smooth, poses)[0]
+            if lock_feet:
+                root_pos[:, :2] += lock_stance_feet_xy(qpos, stance, smooth, poses)
         results.append(_output(clip, root_pos, root_quat, joint_pos, fps, metadata))
     return results
 

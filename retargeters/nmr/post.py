@@ -24,6 +24,10 @@ the joint ranges. Two cheap, deterministic steps after the release's filter:
      then raised where needed so that no collision point is below the floor
      (``offset >= -lowest_z``).
    Only root z changes; joints and root xy are untouched, so no joint jump can appear.
+
+3. :func:`lock_stance_feet_xy` (optional, ``lock_feet``): a root xy offset that holds each
+   human-stance foot at its mean position over the stance run, interpolated between runs and
+   smoothed; it reduces foot skating at the cost of moving the root off the network's path.
 """
 
 from __future__ import annotations
@@ -42,12 +46,14 @@ from nmr_gym.skeleton import SMPL_JOINT_NAMES
 #: joint-limit factor (joints outside it are penalised when tracked).
 JOINT_RANGE_FACTOR = spec.SOFT_JOINT_LIMIT_FACTOR
 #: A human foot joint (height-scaled as the features) at most this high above the clip's floor
-#: can be in stance [m]. SMPL's foot joint sits a few cm above the sole (median 1-6 cm on the
-#: held-out clips), so 0.06 m admits flat-foot and toe stance and rejects a lifted foot.
+#: can be in stance [m]. SMPL's foot joint sits a few cm above the sole (medians 0.1-6.6 cm on
+#: eight held-out clips), so 0.06 m admits flat-foot and toe stance and rejects a lifted foot.
 STANCE_HEIGHT_M = 0.06
 #: A human foot joint (height-scaled as the features) slower than this can be in stance
 #: [m/s] (3D speed, central differences).
 STANCE_SPEED_MPS = 0.25
+#: Default of the ``lock_feet`` option (stance-foot xy locking by the root).
+LOCK_FEET = True
 #: The human foot joints whose contact labels drive the robot's feet (left, right).
 HUMAN_FOOT_JOINTS: tuple[str, str] = ("left_foot", "right_foot")
 #: Their indices among SMPL's joints.
@@ -99,17 +105,24 @@ def human_stance(foot_pos: np.ndarray, floor_z: float, fps: float) -> np.ndarray
     return (foot_pos[..., 2] - floor_z < STANCE_HEIGHT_M) & (speed < STANCE_SPEED_MPS)
 
 
+def foot_poses(qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Collision geom centres and z rows (T, G, 3) of ``qpos`` (T, 36): one kinematic pass
+    shared by :func:`ground_root_height` and :func:`lock_stance_feet_xy`."""
+    return collision_geom_poses(qpos)
+
+
 def ground_root_height(
-    qpos: np.ndarray, stance: np.ndarray, smooth=None
+    qpos: np.ndarray, stance: np.ndarray, smooth=None, poses=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Root z offset (T,) [m] and the corrected lowest collision point (T,) [m].
 
     Args:
         qpos: (T, 36) robot poses (root position, wxyz quaternion, 29 joints).
         stance: (T, 2) bool, left/right foot in stance (e.g. :func:`human_stance`).
-        smooth: a zero-phase smoother of a (T,) series (None: no smoothing).
+        smooth: a zero-phase smoother of a (T, ...) series (None: no smoothing).
+        poses: :func:`foot_poses` of ``qpos`` when already computed.
     """
-    pos, zrow = collision_geom_poses(qpos)  # (T, G, 3) each
+    pos, zrow = foot_poses(qpos) if poses is None else poses  # (T, G, 3) each
     low = lowest_point_z(pos, zrow)  # (T,)
     spheres = _foot_spheres()  # (2, S)
     radius = collision_geometry().size[spheres, 0]  # (2, S)
@@ -125,3 +138,33 @@ def ground_root_height(
         offset = np.zeros(qpos.shape[0])
     offset = np.maximum(offset, -low)
     return offset, low + offset
+
+
+def lock_stance_feet_xy(
+    qpos: np.ndarray, stance: np.ndarray, smooth=None, poses=None
+) -> np.ndarray:
+    """Root xy offset (T, 2) [m] that holds each stance foot still on the floor.
+
+    For each run of consecutive stance frames of a foot, the foot (centre of its sole spheres)
+    is held at its mean xy over the run: the offset in the run is ``mean - foot_xy(t)``, so the
+    correction is zero on average and never accumulates. Where both feet are in stance the two
+    offsets are averaged; between runs the offset is interpolated linearly, then smoothed
+    (``smooth``). Only the root translates: joints, and so joint jumps, are unchanged.
+    """
+    pos, _ = foot_poses(qpos) if poses is None else poses
+    foot_xy = pos[:, _foot_spheres(), :2].mean(axis=2)  # (T, 2, 2)
+    n = qpos.shape[0]
+    total = np.zeros((n, 2))
+    count = np.zeros(n)
+    for f in range(2):
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], stance[:, f].astype(int), [0]])))
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            total[a:b] += foot_xy[a:b, f].mean(axis=0) - foot_xy[a:b, f]
+            count[a:b] += 1
+    on = count > 0
+    if not on.any():
+        return np.zeros((n, 2))
+    t = np.arange(n)
+    mean = total[on] / count[on, None]
+    offset = np.stack([np.interp(t, t[on], mean[:, k]) for k in range(2)], axis=1)
+    return smooth(offset) if smooth is not None else offset

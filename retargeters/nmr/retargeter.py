@@ -19,7 +19,7 @@ from nmr_gym.motion import HumanMotion, RobotMotion
 from retargeters.base import Retargeter, register
 from retargeters.nmr.checkpoint import SHIPPED, NmrCheckpointError, load_checkpoint
 from retargeters.nmr.inference import BATCH_WINDOWS, retarget_batch
-from retargeters.nmr.post import JOINT_RANGE_FACTOR
+from retargeters.nmr.post import JOINT_RANGE_FACTOR, LOCK_FEET
 
 
 def _sha256(path: Path) -> str:
@@ -46,6 +46,8 @@ class NMRRetargeter(Retargeter):
         ground: correct the root height at inference so the human's stance feet touch the
             floor and no collision point is below it (default True; False: the network's
             root height as the release). See :mod:`retargeters.nmr.post`.
+        lock_feet: shift the root xy so that each human-stance foot holds still (smoothed;
+            default ``post.LOCK_FEET``; False: the network's root path as the release).
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class NMRRetargeter(Retargeter):
         batch_windows: int = BATCH_WINDOWS,
         joint_range_factor: float = JOINT_RANGE_FACTOR,
         ground: bool = True,
+        lock_feet: bool = LOCK_FEET,
     ):
         import torch
 
@@ -82,6 +85,7 @@ class NMRRetargeter(Retargeter):
         self.batch_windows = int(batch_windows)
         self.joint_range_factor = float(joint_range_factor)
         self.ground = bool(ground)
+        self.lock_feet = bool(lock_feet)
 
     def options(self) -> dict[str, Any]:
         return {
@@ -92,6 +96,7 @@ class NMRRetargeter(Retargeter):
             "filter": self.filter,
             "joint_range_factor": self.joint_range_factor,
             "ground": self.ground,
+            "lock_feet": self.lock_feet,
         }
 
     def retarget(self, human: HumanMotion) -> RobotMotion:
@@ -109,5 +114,6 @@ class NMRRetargeter(Retargeter):
             filter=self.filter,
             joint_range_factor=self.joint_range_factor,
             ground=self.ground,
+            lock_feet=self.lock_feet,
             metadata={"retargeter": self.name, "options": self.options()},
         )
