@@ -70,20 +70,32 @@ def test_human_stance_needs_low_and_slow():
 def test_stance_feet_are_put_on_the_floor(shift):
     q = _stand(40, shift)
     stance = np.ones((40, 2), bool)
-    offset, low = post.ground_root_height(q, stance, inference.lowpass)
+    offset, low = post.ground_root_height(q, stance, NMR_FPS, inference.lowpass)
     np.testing.assert_allclose(offset, -shift, atol=1e-6)
     np.testing.assert_allclose(low, 0.0, atol=1e-6)
     q[:, 2] += offset
     np.testing.assert_allclose(lowest_point_z_of_qpos(q), 0.0, atol=1e-6)
 
 
-def test_nothing_below_the_floor_without_stance_and_hover_is_kept():
-    n = 40
-    shift = np.where(np.arange(n) < 20, -0.04, 0.08)  # penetrating, then flying
+def test_nothing_below_the_floor_without_stance_and_short_flight_is_kept():
+    n = int(post.MAX_FLIGHT_S * NMR_FPS)  # no stance, but no longer than a flight
+    shift = np.where(np.arange(n) < n // 2, -0.04, 0.08)  # penetrating, then flying
     q = _stand(n, shift)
-    offset, low = post.ground_root_height(q, np.zeros((n, 2), bool), inference.lowpass)
-    np.testing.assert_allclose(offset[:20], 0.04, atol=1e-9)  # lifted exactly to the floor
-    np.testing.assert_allclose(offset[20:], 0.0, atol=1e-12)  # flight is not pulled down
+    offset, low = post.ground_root_height(q, np.zeros((n, 2), bool), NMR_FPS, inference.lowpass)
+    np.testing.assert_allclose(offset[: n // 2], 0.04, atol=1e-9)  # lifted exactly to the floor
+    np.testing.assert_allclose(offset[n // 2 :], 0.0, atol=1e-12)  # flight is not pulled down
+    assert low.min() >= -1e-9
+
+
+def test_a_long_gap_without_stance_puts_the_lowest_point_on_the_floor():
+    n = 4 * int(post.MAX_FLIGHT_S * NMR_FPS)
+    # on the floor in stance, then 8 cm up for 3 s without stance: kneeling or lying, not a
+    # flight (interpolating from the stance frames would leave it hovering)
+    q = _stand(n, np.where(np.arange(n) < 5, 0.0, 0.08))
+    stance = np.zeros((n, 2), bool)
+    stance[:5] = True
+    offset, low = post.ground_root_height(q, stance, NMR_FPS, inference.lowpass)
+    np.testing.assert_allclose(low[n // 4 :], 0.0, atol=1e-3)
     assert low.min() >= -1e-9
 
 
@@ -93,7 +105,7 @@ def test_offset_between_stance_phases_is_smooth():
     q = _stand(n, shift)
     stance = np.zeros((n, 2), bool)
     stance[:30] = stance[60:] = True  # a flight phase in between
-    offset, low = post.ground_root_height(q, stance, inference.lowpass)
+    offset, low = post.ground_root_height(q, stance, NMR_FPS, inference.lowpass)
     assert np.abs(np.diff(offset)).max() < 0.005  # no steps in the correction
     assert low.min() >= -1e-9
     np.testing.assert_allclose(low[5:25], 0.0, atol=2e-3)

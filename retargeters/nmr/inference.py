@@ -255,7 +255,7 @@ def retarget_batch(
             smooth = lowpass if filter else None
             root_pos = root_pos.copy()
             if ground:
-                root_pos[:, 2] += ground_root_height(qpos, stance, smooth, poses)[0]
+                root_pos[:, 2] += ground_root_height(qpos, stance, NMR_FPS, smooth, poses)[0]
             if lock_feet:
                 root_pos[:, :2] += lock_stance_feet_xy(qpos, stance, smooth, poses)
         results.append(_output(clip, root_pos, root_quat, joint_pos, fps, metadata))

@@ -18,8 +18,9 @@ the joint ranges. Two cheap, deterministic steps after the release's filter:
      ``REFERENCE_HEIGHT_M`` as the features scale it, it is within :data:`STANCE_HEIGHT_M` of
      the clip's floor (its lowest joint) and slower than :data:`STANCE_SPEED_MPS`;
    - during stance the offset puts the lower stance foot's lowest sole point on z = 0; between
-     stance frames it is interpolated linearly (swing, flight), and a clip without stance keeps
-     offset 0;
+     stance frames it is interpolated linearly (swing, flight); a gap without stance longer
+     than :data:`MAX_FLIGHT_S` (kneeling, lying, a clip without stance) puts the lowest
+     collision point on z = 0 instead;
    - the offset is smoothed with the release's zero-phase 5 Hz Butterworth (no jumps, no lag),
      then raised where needed so that no collision point is below the floor
      (``offset >= -lowest_z``).
@@ -52,6 +53,10 @@ STANCE_HEIGHT_M = 0.06
 #: A human foot joint (height-scaled as the features) slower than this can be in stance
 #: [m/s] (3D speed, central differences).
 STANCE_SPEED_MPS = 0.25
+#: Longest gap between stance frames treated as a flight phase [s] (interpolated across);
+#: a longer gap means the human is not on its feet and the lowest point is put on the floor.
+#: 1 s is longer than the flight of any human jump (a 1 m rise of the centre of mass: 0.9 s).
+MAX_FLIGHT_S = 1.0
 #: Default of the ``lock_feet`` option (stance-foot xy locking by the root).
 LOCK_FEET = True
 #: The human foot joints whose contact labels drive the robot's feet (left, right).
@@ -112,13 +117,14 @@ def foot_poses(qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def ground_root_height(
-    qpos: np.ndarray, stance: np.ndarray, smooth=None, poses=None
+    qpos: np.ndarray, stance: np.ndarray, fps: float, smooth=None, poses=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Root z offset (T,) [m] and the corrected lowest collision point (T,) [m].
 
     Args:
         qpos: (T, 36) robot poses (root position, wxyz quaternion, 29 joints).
         stance: (T, 2) bool, left/right foot in stance (e.g. :func:`human_stance`).
+        fps: frame rate of ``qpos`` [Hz] (for :data:`MAX_FLIGHT_S`).
         smooth: a zero-phase smoother of a (T, ...) series (None: no smoothing).
         poses: :func:`foot_poses` of ``qpos`` when already computed.
     """
@@ -129,13 +135,18 @@ def ground_root_height(
     foot_low = (pos[:, spheres, 2] - radius).min(axis=-1)  # (T, 2)
     stance_low = np.where(stance, foot_low, np.inf).min(axis=1)  # (T,)
     on = np.isfinite(stance_low)
-    t = np.arange(qpos.shape[0])
-    if on.any():
-        offset = np.interp(t, t[on], -stance_low[on])
-        if smooth is not None:
-            offset = smooth(offset)
-    else:
-        offset = np.zeros(qpos.shape[0])
+    n = qpos.shape[0]
+    t = np.arange(n)
+    offset = np.interp(t, t[on], -stance_low[on]) if on.any() else np.zeros(n)
+    # a gap without foot stance longer than any flight: the human is not on its feet
+    # (kneeling, lying); the lowest collision point goes on the floor instead
+    max_gap = int(round(MAX_FLIGHT_S * fps))
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], (~on).astype(int), [0]])))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if b - a > max_gap:
+            offset[a:b] = -low[a:b]
+    if smooth is not None:
+        offset = smooth(offset)
     offset = np.maximum(offset, -low)
     return offset, low + offset
 
