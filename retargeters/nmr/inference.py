@@ -18,7 +18,8 @@ Steps for each clip (any length from 2 frames to hours, batched over clips):
    shortened to its length - 1 (documented fallback rather than an error).
 6. Clip joints to the tracking MDP's soft range (``joint_range_factor``, default 0.9 of each
    range; 1.0 is the model's range, the release's behaviour) and put the feet on the floor by a
-   smoothed root-height offset (``ground``, default on): :mod:`retargeters.nmr.post`.
+   smoothed root-height offset (``ground``, default on) and hold stance feet still by a
+   smoothed root xy offset (``lock_feet``, default on): :mod:`retargeters.nmr.post`.
 7. Resample to the output rate (the input's by default).
 """
 
@@ -34,6 +35,7 @@ from scipy import signal
 from nmr_gym import rotations as rot
 from nmr_gym.errors import MotionError
 from nmr_gym.g1 import joint_ranges, kinematic_model
+from nmr_gym.g1.geometry import collision_geom_poses
 from nmr_gym.motion import HumanMotion, RobotMotion
 from nmr_gym.skeleton import SMPL_JOINT_NAMES
 from retargeters.nmr.data import Normalizer
@@ -53,7 +55,6 @@ from retargeters.nmr.post import (
     JOINT_RANGE_FACTOR,
     LOCK_FEET,
     clip_to_soft_range,
-    foot_poses,
     ground_root_height,
     human_stance,
     lock_stance_feet_xy,
@@ -251,7 +252,7 @@ def retarget_batch(
             k = float(scale_of(clip.height))
             stance = human_stance(clip.pos[:, HUMAN_FOOT_INDEX] * k, clip.floor * k, NMR_FPS)
             qpos = np.concatenate([root_pos, root_quat, joint_pos], axis=1)
-            poses = foot_poses(qpos)
+            poses = collision_geom_poses(qpos)
             smooth = lowpass if filter else None
             root_pos = root_pos.copy()
             if ground:

@@ -1,7 +1,7 @@
 """Inference-time physical clean-up of NMR's output: joint margins and ground contact.
 
 NMR's network predicts the root height and the joint angles; nothing in it knows the floor or
-the joint ranges. Two cheap, deterministic steps after the release's filter:
+the joint ranges. Three cheap, deterministic steps after the release's filter:
 
 1. :func:`clip_to_soft_range`: joints are clipped to the tracking MDP's *soft* range, the middle
    ``spec.SOFT_JOINT_LIMIT_FACTOR`` (0.9) of each joint's range, i.e. 5% of the range inside
@@ -26,7 +26,7 @@ the joint ranges. Two cheap, deterministic steps after the release's filter:
      (``offset >= -lowest_z``).
    Only root z changes; joints and root xy are untouched, so no joint jump can appear.
 
-3. :func:`lock_stance_feet_xy` (optional, ``lock_feet``): a root xy offset that holds each
+3. :func:`lock_stance_feet_xy` (option ``lock_feet``, default on): a root xy offset that holds each
    human-stance foot at its mean position over the stance run, interpolated between runs and
    smoothed; it reduces foot skating at the cost of moving the root off the network's path.
 """
@@ -110,12 +110,6 @@ def human_stance(foot_pos: np.ndarray, floor_z: float, fps: float) -> np.ndarray
     return (foot_pos[..., 2] - floor_z < STANCE_HEIGHT_M) & (speed < STANCE_SPEED_MPS)
 
 
-def foot_poses(qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Collision geom centres and z rows (T, G, 3) of ``qpos`` (T, 36): one kinematic pass
-    shared by :func:`ground_root_height` and :func:`lock_stance_feet_xy`."""
-    return collision_geom_poses(qpos)
-
-
 def ground_root_height(
     qpos: np.ndarray, stance: np.ndarray, fps: float, smooth=None, poses=None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -126,9 +120,10 @@ def ground_root_height(
         stance: (T, 2) bool, left/right foot in stance (e.g. :func:`human_stance`).
         fps: frame rate of ``qpos`` [Hz] (for :data:`MAX_FLIGHT_S`).
         smooth: a zero-phase smoother of a (T, ...) series (None: no smoothing).
-        poses: :func:`foot_poses` of ``qpos`` when already computed.
+        poses: :func:`nmr_gym.g1.geometry.collision_geom_poses` of ``qpos`` when already
+            computed (one kinematic pass shared with :func:`lock_stance_feet_xy`).
     """
-    pos, zrow = foot_poses(qpos) if poses is None else poses  # (T, G, 3) each
+    pos, zrow = collision_geom_poses(qpos) if poses is None else poses  # (T, G, 3) each
     low = lowest_point_z(pos, zrow)  # (T,)
     spheres = _foot_spheres()  # (2, S)
     radius = collision_geometry().size[spheres, 0]  # (2, S)
@@ -162,7 +157,7 @@ def lock_stance_feet_xy(
     offsets are averaged; between runs the offset is interpolated linearly, then smoothed
     (``smooth``). Only the root translates: joints, and so joint jumps, are unchanged.
     """
-    pos, _ = foot_poses(qpos) if poses is None else poses
+    pos, _ = collision_geom_poses(qpos) if poses is None else poses
     foot_xy = pos[:, _foot_spheres(), :2].mean(axis=2)  # (T, 2, 2)
     n = qpos.shape[0]
     total = np.zeros((n, 2))
