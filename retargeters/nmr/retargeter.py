@@ -3,7 +3,9 @@
 ``retargeters.make("nmr")`` loads the checkpoint shipped as package data
 (``retargeters/nmr/checkpoints/nmr_small.pt``, see the model card beside it);
 ``make("nmr", checkpoint=PATH)`` loads another. Inference is
-:func:`retargeters.nmr.inference.retarget_batch` (windows, crossfade, filter as the release).
+:func:`retargeters.nmr.inference.retarget_batch` (windows, crossfade, filter as the
+release), then the physical clean-up of :mod:`retargeters.nmr.post` (soft joint range,
+grounding, foot locking).
 """
 
 from __future__ import annotations
