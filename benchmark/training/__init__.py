@@ -6,7 +6,7 @@ the command-line options and the ``config.json`` record are generated), :mod:`.s
 progress), :mod:`.plotting` (the curve figure).
 """
 
-from benchmark.training.config import PPOConfig
+from benchmark.training.config import MDPConfig, PPOConfig, TrainingConfigError
 from benchmark.training.schedules import KL_ADAPTIVE, KLAdaptiveLR
 
-__all__ = ["KL_ADAPTIVE", "KLAdaptiveLR", "PPOConfig"]
+__all__ = ["KL_ADAPTIVE", "KLAdaptiveLR", "MDPConfig", "PPOConfig", "TrainingConfigError"]
