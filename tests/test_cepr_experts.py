@@ -8,7 +8,6 @@ import pytest
 
 import retargeters
 from benchmark.cepr import experts
-from benchmark.cepr.sources import CeprError
 from benchmark.tracking import PDFeedForwardPolicy
 from nmr_gym.suite import get_clip
 

@@ -40,7 +40,8 @@ def test_mdp_options_give_the_config_and_the_papers_linear_schedule():
     # --sigma-steps sets the schedule's length independently of the run's steps
     assert _parse("--sigma-start", "3", "--sigma-steps", "100").sigma_schedule(10**6).i_max == 100
     assert cfg.tracking_config().rewards.keys() == table.keys()
-    assert set(cfg.to_record()) == {"obs_mode", "rewards", "sigma_start", "sigma_end", "sigma_steps"}
+    fields = {"obs_mode", "rewards", "sigma_start", "sigma_end", "sigma_steps"}
+    assert set(cfg.to_record()) == fields
 
 
 @pytest.mark.parametrize(
@@ -65,8 +66,8 @@ def test_nmr_expert_training_anneals_records_resumes_and_evaluates(tmp_path, cap
     import pandas as pd
 
     from benchmark.tracking import SB3Policy
-    from nmr_gym.io import save_robot_motion
     from nmr_gym.envs.motion_source import procedural_motion
+    from nmr_gym.io import save_robot_motion
 
     motion = tmp_path / "proc.npz"
     save_robot_motion(procedural_motion(seconds=1.0), motion)

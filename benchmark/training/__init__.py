@@ -1,7 +1,7 @@
 """PPO training of tracking policies (stable-baselines3), used by ``nmr-bench train-tracker``.
 
-One module per concept: :mod:`.config` (the PPO configuration, one typed dataclass from which
-the command-line options and the ``config.json`` record are generated), :mod:`.schedules`
+One module per concept: :mod:`.config` (the PPO and the MDP configuration, typed dataclasses
+from which the command-line options and the ``config.json`` record are generated), :mod:`.schedules`
 (BeyondMimic's KL-adaptive learning rate), :mod:`.callbacks` (training curve, evaluation,
 progress), :mod:`.plotting` (the curve figure).
 """

@@ -35,9 +35,7 @@ def sigma_scale(rewards, default_sigmas: dict[str, float]) -> float:
     the default: the annealing multiplier in use (1 without annealing)."""
     if not default_sigmas:
         return float("nan")
-    return float(
-        np.mean([rewards[k].params["sigma"] / v for k, v in default_sigmas.items()])
-    )
+    return float(np.mean([rewards[k].params["sigma"] / v for k, v in default_sigmas.items()]))
 
 
 def latest_checkpoint(ckpt: Path) -> tuple[Path, Path] | None:
