@@ -120,3 +120,28 @@ def test_nmr_expert_training_anneals_records_resumes_and_evaluates(tmp_path, cap
     (out / "config.json").write_text(json.dumps(config))
     assert main(["eval-tracker", str(out), str(motion)]) == 2
     assert "obs_mode 'actor'" in capsys.readouterr().err
+
+
+def test_annealing_reaches_single_envs_in_subprocesses(tmp_path):
+    """With one G1TrackingEnv per process (--vec subproc; dummy takes the same calls) the
+    widths are set in the envs and read back from them."""
+    pytest.importorskip("stable_baselines3")
+    import pandas as pd
+
+    from nmr_gym.envs.motion_source import procedural_motion
+    from nmr_gym.io import save_robot_motion
+
+    motion = tmp_path / "proc.npz"
+    save_robot_motion(procedural_motion(seconds=1.0), motion)
+    out = tmp_path / "run"
+    argv = ["train-tracker", str(motion), "--out", str(out), "--timesteps", "256"]
+    argv += ["--vec", "subproc", "--n-envs", "2", "--n-steps", "64", "--net-arch", "8"]
+    argv += ["--no-progress"]
+    argv += ["--rewards", "nmr_expert", "--sigma-start", "3", "--sigma-end", "0.5"]
+    assert main(argv) == 0
+    np.testing.assert_allclose(pd.read_csv(out / "curve.csv").reward_sigma_scale, [3.0, 1.75])
+    final = json.loads((out / "rewards.json").read_text())
+    base = MDPConfig(rewards="nmr_expert").default_sigmas()
+    assert {k: final[k]["sigma"] for k in base} == pytest.approx(
+        {k: 0.5 * v for k, v in base.items()}
+    )

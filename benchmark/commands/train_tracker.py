@@ -101,7 +101,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _make_venv(args: argparse.Namespace, cfg: PPOConfig, mdp: MDPConfig, motions):
     """The SB3 vector env of ``--vec`` (monitored; normalisation is added by the caller)."""
-    from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
 
     from nmr_gym.envs import G1TrackingEnv
@@ -119,8 +118,12 @@ def _make_venv(args: argparse.Namespace, cfg: PPOConfig, mdp: MDPConfig, motions
     def make_env():  # the env truncates itself at its episode length
         return G1TrackingEnv(motions, **env_kw)
 
+    # VecMonitor rather than make_vec_env's per-env Monitor, whose own ``rewards`` attribute
+    # would hide the env's reward table from ``get_attr("rewards")``.
     vec_cls = SubprocVecEnv if args.vec == "subproc" and cfg.n_envs > 1 else DummyVecEnv
-    return make_vec_env(make_env, n_envs=cfg.n_envs, seed=cfg.seed, vec_env_cls=vec_cls)
+    venv = VecMonitor(vec_cls([make_env] * cfg.n_envs))
+    venv.seed(cfg.seed)
+    return venv
 
 
 def _write_json(path: Path, record: dict) -> None:
