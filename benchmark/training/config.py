@@ -173,10 +173,15 @@ class MDPConfig(_CommandLineConfig):
         for name in ("sigma_start", "sigma_end"):
             value = float(getattr(self, name))
             if not 0.0 < value < float("inf"):
-                raise TrainingConfigError(f"{name} must be a finite number > 0, got {value}")
+                option = "--" + name.replace("_", "-")
+                raise TrainingConfigError(
+                    f"{name} ({option}) must be a finite number > 0, got {value}"
+                )
             setattr(self, name, value)
         if self.sigma_steps is not None and int(self.sigma_steps) < 1:
-            raise TrainingConfigError(f"sigma_steps must be >= 1, got {self.sigma_steps}")
+            raise TrainingConfigError(
+                f"sigma_steps (--sigma-steps) must be >= 1, got {self.sigma_steps}"
+            )
 
     @property
     def anneals(self) -> bool:
