@@ -51,6 +51,7 @@ BUILTIN: dict[str, str] = {
     "direct": "retargeters.direct",
     "gmr": "retargeters.gmr",
     "gmr-safe": "retargeters.gmr_safe",
+    "nmr": "retargeters.nmr",
     "phuma": "retargeters.phuma",
 }
 

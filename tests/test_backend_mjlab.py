@@ -14,12 +14,11 @@ import numpy as np
 import pytest
 
 from benchmark.backends import mjlab_backend as mb
-from nmr_gym.envs import G1TrackingEnv
-from nmr_gym.envs import observations as obs_terms
+from nmr_gym.envs import G1TrackingEnv, mdp
 from nmr_gym.envs.motion_source import procedural_motion
-from nmr_gym.envs.tracking_env import DEFAULT_JOINT_POS
 from nmr_gym.errors import MotionFormatError
 from nmr_gym.g1 import spec
+from nmr_gym.g1.spec import DEFAULT_JOINT_POS
 
 NJ = spec.NUM_JOINTS
 #: IMU site of the G1 (Menagerie / mjlab): pelvis frame [m].
@@ -36,14 +35,14 @@ def synthetic_conventions(reverse: bool = False, offset: float = 0.0) -> dict:
         "default_joint_pos": (DEFAULT_JOINT_POS[order] + offset).tolist(),
         "action_scale": (2.0 * np.asarray(spec.ACTION_SCALE)[order]).tolist(),
         "action_offset": (DEFAULT_JOINT_POS[order] + offset).tolist(),
-        "observation_layouts": {"actor": [list(t) for t in obs_terms.ACTOR_LAYOUT]},
+        "observation_layouts": {"actor": [[n, t.size] for n, t in mdp.ACTOR_OBSERVATION.items()]},
         "imu_site_pos_b": IMU_POS_B,
         "imu_site_quat_b": [1.0, 0.0, 0.0, 0.0],
     }
 
 
 def random_actor_obs(rng) -> np.ndarray:
-    return rng.normal(size=obs_terms.size(obs_terms.ACTOR_LAYOUT))
+    return rng.normal(size=mdp.size(mdp.ACTOR_OBSERVATION))
 
 
 def test_export_reference_is_mjlabs_motion_npz(tmp_path):
@@ -82,7 +81,7 @@ def test_mapping_permutes_rebases_and_moves_velocity_to_the_imu():
     assert [spec.JOINT_NAMES[i] for i in perm] == conv["joint_names"]
     obs = random_actor_obs(rng)
     out = mb.project_to_mjlab_obs(obs, conv, DEFAULT_JOINT_POS).astype(float)
-    src = obs_terms.slices(obs_terms.ACTOR_LAYOUT)
+    src = mdp.slices(mdp.ACTOR_OBSERVATION)
     cmd = obs[src["command"]]
     np.testing.assert_allclose(out[src["command"]][:NJ], cmd[:NJ][::-1], atol=1e-6)
     np.testing.assert_allclose(out[src["command"]][NJ:], cmd[NJ:][::-1], atol=1e-6)
@@ -245,7 +244,7 @@ def test_same_observation_and_targets_as_mjlab_on_a_constructed_state(mjlab_env)
     env_p = G1TrackingEnv(motion, evaluation=True)
     env_p.reset(options={"frame": frame})
     # A constructed state near the reference: perturbed pose, random velocities, last action.
-    qpos = env_p.library.qpos(env_p._g).copy()
+    qpos = env_p.library.qpos(int(env_p.sim.g[0])).copy()
     qpos[:3] += rng.normal(0, 0.03, 3)
     qpos[7:] += rng.normal(0, 0.1, NJ)
     qvel = rng.normal(0, 0.5, 6 + NJ)
@@ -255,8 +254,7 @@ def test_same_observation_and_targets_as_mjlab_on_a_constructed_state(mjlab_env)
     env_p.data.qpos[:] = qpos
     env_p.data.qvel[:] = qvel
     mujoco.mj_forward(env_p.model, env_p.data)
-    env_p._read_state()
-    env_p._action[:] = last_a_p
+    env_p.sim.action[0] = last_a_p  # the previous policy action
     obs_p = env_p.actor_observation(noise=False)
 
     cmd = env_m.command_manager.get_term("motion")
@@ -274,14 +272,14 @@ def test_same_observation_and_targets_as_mjlab_on_a_constructed_state(mjlab_env)
 
     mapped = mb.project_to_mjlab_obs(obs_p, conv, DEFAULT_JOINT_POS)
     layout = dict(map(tuple, conv["observation_layouts"]["actor"]))
-    assert list(layout) == [n for n, _ in obs_terms.ACTOR_LAYOUT]
+    assert list(layout) == list(mdp.ACTOR_OBSERVATION)
     i = 0
     for name, size in conv["observation_layouts"]["actor"]:
         np.testing.assert_allclose(
             mapped[i : i + size], obs_m[i : i + size], atol=2e-4, err_msg=f"term {name}"
         )
         i += size
-    lin = obs_terms.slices(obs_terms.ACTOR_LAYOUT)["base_lin_vel"]
+    lin = mdp.slices(mdp.ACTOR_OBSERVATION)["base_lin_vel"]
     assert not np.allclose(obs_p[lin], obs_m[lin], atol=2e-4)  # unmapped, the IMU offset shows
 
     # The same action gives the same PD targets in both envs: mjlab's through its action
@@ -297,7 +295,7 @@ def test_same_observation_and_targets_as_mjlab_on_a_constructed_state(mjlab_env)
         joint = m.joint(int(m.actuator_trnid[a, 0])).name.split("/")[-1]
         targets_m[spec.joint_index(joint)] = ctrl[a]
     a_p = env_p.action_for_joint_targets(mb.mjlab_action_to_joint_targets(a_m, conv))
-    env_p._act(a_p)
+    env_p.sim.act(a_p[None])
     np.testing.assert_allclose(env_p.data.ctrl, targets_m, atol=1e-5)
 
 

@@ -63,9 +63,9 @@ class MjlabBackendError(NmrGymError):
 # ------------------------------------------------------------------------------- export
 def control_fps() -> float:
     """The policy rate [Hz]: 1 / (physics timestep * decimation) of the tracking model."""
-    from nmr_gym.envs import CONTROL_FPS
+    from nmr_gym.envs.config import control_fps as env_control_fps
 
-    return float(CONTROL_FPS)
+    return float(env_control_fps())
 
 
 def export_reference(motion: Any, path: str | os.PathLike) -> Path:
@@ -269,7 +269,7 @@ def project_to_mjlab_obs(
 ) -> np.ndarray:
     """The mjlab actor observation of the state whose project actor observation is ``obs``.
 
-    ``obs``: the project's actor observation (160,) (``nmr_gym.envs.observations.ACTOR_LAYOUT``)
+    ``obs``: the project's actor observation (160,) (``nmr_gym.envs.mdp.ACTOR_OBSERVATION``)
     of an env whose default joint positions are ``q_default`` (29,) [rad] and action scale
     ``action_scale`` (29,) (None: ``spec.ACTION_SCALE``). Terms are taken by
     name in mjlab's order (``conv["observation_layouts"]["actor"]``): per-joint terms are
@@ -278,13 +278,13 @@ def project_to_mjlab_obs(
     (v + w x r, rotated into the site frame); ``actions`` (the last action) is re-expressed in
     mjlab's action units through the PD target it produced.
     """
-    from nmr_gym.envs import observations as obs_terms
+    from nmr_gym.envs import mdp
 
     obs = np.asarray(obs, dtype=float)
-    src = obs_terms.slices(obs_terms.ACTOR_LAYOUT)
-    if obs.shape != (obs_terms.size(obs_terms.ACTOR_LAYOUT),):
+    src = mdp.slices(mdp.ACTOR_OBSERVATION)
+    if obs.shape != (mdp.size(mdp.ACTOR_OBSERVATION),):
         raise ValueError(
-            f"expected the actor observation ({obs_terms.size(obs_terms.ACTOR_LAYOUT)},), "
+            f"expected the actor observation ({mdp.size(mdp.ACTOR_OBSERVATION)},), "
             f"got shape {obs.shape}"
         )
     perm = joint_permutation(conv)

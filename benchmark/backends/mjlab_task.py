@@ -27,9 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from nmr_gym.envs import mdp
 from nmr_gym.envs import randomization as dr
-from nmr_gym.envs import rewards as rw
+from nmr_gym.envs.config import TrackingConfig
 from nmr_gym.g1 import spec
+
+# The project's undesired-contact term: its force threshold [N] and weight, from the env's tables.
+_UNDESIRED_CONTACT_FORCE = TrackingConfig().undesired_contact_force
+_UNDESIRED_CONTACT_WEIGHT = mdp.BEYONDMIMIC_REWARDS["undesired_contacts"].weight
 
 TASK_ID = "Mjlab-Tracking-Flat-Unitree-G1"
 #: Largest |action| difference allowed between the exported actor and rsl_rl's (float32).
@@ -41,7 +46,7 @@ UNDESIRED_CONTACT_SENSOR = "undesired_contact"
 PROJECT_MDP_CHANGES: dict[str, str] = {
     "rewards.self_collisions": "replaced by undesired_contacts: bodies other than the "
     "ankle-roll and wrist-yaw links whose net contact force exceeds "
-    f"{rw.UNDESIRED_CONTACT_FORCE} N, weight {rw.UNDESIRED_CONTACT_WEIGHT} (mjlab: "
+    f"{_UNDESIRED_CONTACT_FORCE} N, weight {_UNDESIRED_CONTACT_WEIGHT} (mjlab: "
     "self-collisions over 10 N, weight -10)",
     "events.foot_friction": f"every robot collision geom, U{dr.FRICTION_RANGE} at each "
     "reset (mjlab: feet only, U(0.3, 1.2), once at start-up)",
@@ -93,8 +98,8 @@ def apply_project_mdp(cfg: Any) -> Any:
     )
     cfg.rewards["undesired_contacts"] = RewardTermCfg(
         func=undesired_contacts,
-        weight=rw.UNDESIRED_CONTACT_WEIGHT,
-        params={"sensor_name": UNDESIRED_CONTACT_SENSOR, "threshold": rw.UNDESIRED_CONTACT_FORCE},
+        weight=_UNDESIRED_CONTACT_WEIGHT,
+        params={"sensor_name": UNDESIRED_CONTACT_SENSOR, "threshold": _UNDESIRED_CONTACT_FORCE},
     )
     friction = cfg.events["foot_friction"]
     friction.mode = "reset"

@@ -1,0 +1,130 @@
+"""``nmr-bench nmr train|eval|pairs``: train the NMR network and make held-out pair sets.
+
+``nmr-bench nmr train --data DIR... --out RUN`` runs one training stage
+(:mod:`retargeters.nmr.train`): ``--stage 1`` on kinematic pairs (default lr 2e-4), then
+``--stage 2 --data PHYSICS_DIR --init RUN/model.pt`` on CEPR physics pairs (lr 1e-5). RUN gets
+``model.pt`` (inference checkpoint: ``retargeters.make("nmr", checkpoint="RUN/model.pt")``),
+``state.pt`` (``--resume`` continues after a kill), ``tb/`` (TensorBoard) and ``log.jsonl``.
+Torch runs on ``--threads`` threads (default 1: the machine is shared).
+
+``nmr-bench nmr pairs SUITE --out DIR --retargeter gmr`` retargets a suite (a manifest CSV such
+as ``benchmark/manifests/nmr_heldout.csv``, a folder, or ``builtin``) at 30 fps and writes
+4-second pairs in the pair-dataset format, e.g. a held-out set for ``--heldout``.
+
+``nmr-bench nmr eval --pairs DIR [--checkpoint CKPT]`` prints the full-pipeline errors of a
+checkpoint against a pair set (:mod:`retargeters.nmr.evaluate`) and the body-size effect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+NAME = "nmr"
+HELP = "NMR, the neural retargeter: train it (two stages) or make pair datasets"
+ORDER = 65
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="nmr_command", metavar="SUBCOMMAND", required=True)
+    t = sub.add_parser("train", help="train one stage (1: kinematic pairs, 2: physics pairs)")
+    t.add_argument("--data", nargs="+", required=True, metavar="DIR", help="pair dataset folders")
+    t.add_argument("--out", required=True, metavar="RUN", help="run folder")
+    t.add_argument("--stage", type=int, choices=(1, 2), default=1)
+    t.add_argument("--init", metavar="CKPT", help="start from this checkpoint (stage 2: required)")
+    t.add_argument(
+        "--preset", default="small", help="network size: small (default), paper or tiny (tests)"
+    )
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--lr", type=float, default=None, help="peak rate (default 2e-4 / 1e-5)")
+    t.add_argument("--weight-decay", type=float, default=0.01)
+    t.add_argument("--warmup-steps", type=int, default=100)
+    t.add_argument("--window", type=int, default=120, help="frames per training window (30 fps)")
+    t.add_argument("--mirror-prob", type=float, default=0.5)
+    t.add_argument("--noise-prob", type=float, default=0.3)
+    t.add_argument("--noise-variants", type=int, default=1)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--save-every", type=int, default=500, metavar="STEPS")
+    t.add_argument("--eval-every", type=int, default=500, metavar="STEPS")
+    t.add_argument("--heldout", nargs="*", default=[], metavar="DIR", help="held-out pair sets")
+    t.add_argument("--device", default="cpu")
+    t.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    t.add_argument("--limit-pairs", type=int, default=None)
+    t.add_argument("--max-steps", type=int, default=None, help="stop early at this step")
+    t.add_argument("--resume", action="store_true", help="continue RUN/state.pt")
+    t.add_argument("--no-progress", action="store_true")
+    e = sub.add_parser("eval", help="full-pipeline errors of a checkpoint against pair sets")
+    e.add_argument("--pairs", nargs="+", required=True, metavar="DIR", help="pair datasets")
+    e.add_argument("--checkpoint", default=None, help="checkpoint (default: the shipped one)")
+    e.add_argument("--device", default="cpu")
+    e.add_argument("--threads", type=int, default=1)
+    p = sub.add_parser("pairs", help="retarget a suite into 4-s pairs (held-out sets, tests)")
+    p.add_argument("suite", help="builtin, a folder of human motions or a manifest CSV")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument(
+        "--retargeter",
+        default="gmr-safe",
+        help="kinematic retargeter, the teacher (default %(default)s: the best kinematic method)",
+    )
+    p.add_argument("--chunk-frames", type=int, default=120)
+
+
+def _train(args: argparse.Namespace) -> int:
+    import torch
+
+    from retargeters.nmr.train import TrainConfig, train
+
+    torch.set_num_threads(max(1, args.threads))
+    cfg = TrainConfig(
+        data=tuple(args.data), out=args.out, stage=args.stage, preset=args.preset,
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        weight_decay=args.weight_decay, warmup_steps=args.warmup_steps, window=args.window,
+        mirror_prob=args.mirror_prob, noise_prob=args.noise_prob,
+        noise_variants=args.noise_variants, seed=args.seed, save_every=args.save_every,
+        eval_every=args.eval_every, heldout=tuple(args.heldout), init=args.init,
+        device=args.device, limit_pairs=args.limit_pairs, max_steps=args.max_steps,
+        progress=not args.no_progress,
+    )  # fmt: skip
+    record = train(cfg, resume=args.resume)
+    print(json.dumps(record["stages"][-1]["eval"], indent=1))
+    return 0
+
+
+def _pairs(args: argparse.Namespace) -> int:
+    import retargeters
+    from benchmark.suites import load_suite
+    from retargeters.nmr.data import write_pairs
+
+    suite = load_suite(args.suite)
+    ret = retargeters.make(args.retargeter)
+    n = write_pairs(
+        ((m.name, m.load()) for m in suite), ret, args.out, chunk_frames=args.chunk_frames,
+        provenance={"suite": str(args.suite), "retargeter": args.retargeter,
+                    "options": ret.options(), "chunk_frames": args.chunk_frames},
+        progress=True,
+    )  # fmt: skip
+    print(f"{n} pairs from {len(suite)} motions -> {args.out}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import torch
+
+    import retargeters
+    from nmr_gym.suite import get_clip
+    from retargeters.nmr.evaluate import height_effect, pair_errors
+
+    torch.set_num_threads(max(1, args.threads))
+    nmr = retargeters.make("nmr", checkpoint=args.checkpoint, device=args.device)
+    result = {
+        "checkpoint": nmr.options()["checkpoint"],
+        "pairs": pair_errors(nmr, args.pairs),
+        "height_effect_walk_medium": height_effect(nmr, get_clip("walk_medium").motion()),
+    }
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"train": _train, "pairs": _pairs, "eval": _eval}[args.nmr_command](args)

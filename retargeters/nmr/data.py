@@ -1,0 +1,308 @@
+"""Training data for NMR: pair datasets in memory, windows, augmentation, normalisation.
+
+Pairs come from :class:`nmr_gym.datasets.PairDataset` folders (kinematic pairs for stage 1,
+physics pairs for stage 2). Each pair is kept in memory as world-frame arrays; a batch is cut
+from them and turned into features on the fly (:func:`retargeters.nmr.features.window_features`),
+so augmentation costs no memory:
+
+- left-right mirroring (:mod:`retargeters.nmr.mirror`) of the human and the robot together;
+- input noise like the built-in noisy suite (:func:`nmr_gym.suite.noise.add_noise`: jitter,
+  single-frame spikes, sinking windows) on the human only, with the clean robot target, so the
+  network learns to ignore upstream estimation errors (NMR paper Fig. 6). ``noise_variants``
+  seeded noisy copies of each human are made once when the data is loaded.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nmr_gym.datasets import PairDataset
+from nmr_gym.errors import MotionError, NmrGymError
+from nmr_gym.g1 import kinematic_model
+from nmr_gym.motion import HumanMotion, forward_kinematics
+from nmr_gym.skeleton import SMPL_JOINT_NAMES
+from retargeters.nmr import mirror
+from retargeters.nmr.features import (
+    IN_GROUPS,
+    NMR_FPS,
+    NUM_HUMAN_JOINTS,
+    OUT_GROUPS,
+    group_slices,
+    window_features,
+)
+
+_HUMAN_PERM = mirror.SMPL_PERM[:NUM_HUMAN_JOINTS]  # the 22 body joints mirror among themselves
+
+
+class NmrDataError(NmrGymError, ValueError):
+    """Training data cannot be used (empty, wrong rate, missing folder)."""
+
+
+@dataclass
+class PairArrays:
+    """Pairs in memory (world frame, float32), one list entry per pair."""
+
+    human_pos: list[np.ndarray] = field(default_factory=list)  # (T, 22, 3) [m]
+    pelvis_quat: list[np.ndarray] = field(default_factory=list)  # (T, 4)
+    floor_z: list[float] = field(default_factory=list)  # lowest joint height [m]
+    height: list[float] = field(default_factory=list)  # human height [m]
+    qpos: list[np.ndarray] = field(default_factory=list)  # (T, 36)
+    body_pos: list[np.ndarray] = field(default_factory=list)  # (T, 30, 3) [m]
+    #: noisy[k] holds the k-th noisy copy of each human as (pos (T, 22, 3), pelvis (T, 4), floor)
+    noisy: list[list[tuple[np.ndarray, np.ndarray, float]]] = field(default_factory=list)
+    pair_ids: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.human_pos)
+
+    @property
+    def n_frames(self) -> int:
+        return int(sum(p.shape[0] for p in self.human_pos))
+
+
+def _noise_seed(seed: int, index: int, variant: int) -> int:
+    return int(np.random.SeedSequence([seed, index, variant]).generate_state(1)[0])
+
+
+def load_pairs(
+    paths: list[str | os.PathLike],
+    *,
+    noise_variants: int = 1,
+    seed: int = 0,
+    only_success: bool = True,
+    limit: int | None = None,
+    progress: bool = False,
+) -> PairArrays:
+    """Read pair datasets into memory at the network's rate (``NMR_FPS``).
+
+    Args:
+        paths: PairDataset folders.
+        noise_variants: seeded noisy copies of each human to make (0: none).
+        seed: seeds the noise (copy k of pair i uses a seed derived from (seed, i, k)).
+        only_success: skip pairs whose manifest says ``success`` is False.
+        limit: read at most this many pairs (tests, quick runs).
+    """
+    from nmr_gym.suite.noise import add_noise
+
+    out = PairArrays(noisy=[[] for _ in range(noise_variants)])
+    model = kinematic_model()
+    datasets = [PairDataset(p) for p in paths]
+    total = sum(len(d) for d in datasets)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total if limit is None else min(total, limit), desc="load pairs")
+    for ds in datasets:
+        for i in range(len(ds)):
+            if limit is not None and len(out) >= limit:
+                break
+            row = ds.manifest.iloc[i]
+            if only_success and str(row["success"]).lower() in ("false", "0"):
+                continue
+            pair = ds[i]
+            human, robot = pair.human, pair.robot
+            if not math.isclose(human.fps, NMR_FPS):
+                human, robot = human.resample(NMR_FPS), robot.resample(NMR_FPS)
+            _append(out, human, robot.qpos, model)
+            for k in range(noise_variants):
+                noisy = add_noise(human, seed=_noise_seed(seed, len(out) - 1, k))
+                pos = noisy.joint_pos[:, :NUM_HUMAN_JOINTS].astype(np.float32)
+                out.noisy[k].append(
+                    (pos, noisy.joint_quat[:, 0].astype(np.float32), float(pos[..., 2].min()))
+                )
+            out.pair_ids.append(f"{ds.path.name}:{row['pair_id']}")
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+    if not len(out):
+        raise NmrDataError(f"no usable pairs in {[str(p) for p in paths]}")
+    return out
+
+
+def _append(out: PairArrays, human: HumanMotion, qpos: np.ndarray, model) -> None:
+    if human.joint_names != SMPL_JOINT_NAMES:
+        raise MotionError("NMR needs humans on SMPL's 24 canonical joints", human.source)
+    pos = human.joint_pos[:, :NUM_HUMAN_JOINTS].astype(np.float32)
+    out.human_pos.append(pos)
+    out.pelvis_quat.append(human.joint_quat[:, 0].astype(np.float32))
+    out.floor_z.append(float(pos[..., 2].min()))
+    out.height.append(float(human.height))
+    out.qpos.append(np.asarray(qpos, dtype=np.float32))
+    out.body_pos.append(forward_kinematics(model, np.asarray(qpos, float))[0].astype(np.float32))
+
+
+def pairs_from_motions(pairs: list[tuple[HumanMotion, np.ndarray]]) -> PairArrays:
+    """PairArrays from (human, robot qpos) tuples at ``NMR_FPS`` (no noise copies)."""
+    out = PairArrays()
+    model = kinematic_model()
+    for k, (human, qpos) in enumerate(pairs):
+        _append(out, human, qpos, model)
+        out.pair_ids.append(str(k))
+    return out
+
+
+def _crop(a: np.ndarray, start: int, window: int) -> np.ndarray:
+    """Frames start..start+window of ``a``, the last frame repeated past its end."""
+    idx = np.minimum(np.arange(start, start + window), a.shape[0] - 1)
+    return a[idx]
+
+
+@dataclass
+class Batch:
+    x: np.ndarray  # (B, W, 140) features
+    y: np.ndarray  # (B, W, 217)
+    mask: np.ndarray  # (B, W) bool, valid frames
+
+
+def make_batch(
+    data: PairArrays,
+    indices: np.ndarray,
+    starts: np.ndarray,
+    window: int,
+    mirrored: np.ndarray | None = None,
+    noise_variant: np.ndarray | None = None,
+) -> Batch:
+    """Features of windows ``[start, start + window)`` of pairs ``indices``.
+
+    Args:
+        mirrored: (B,) bool, mirror that window (human and robot).
+        noise_variant: (B,) int, -1 for the clean human, k for noisy copy k.
+    """
+    b = len(indices)
+    mirrored = np.zeros(b, bool) if mirrored is None else mirrored
+    noise_variant = np.full(b, -1) if noise_variant is None else noise_variant
+    hp, pq, fz, hh, qp, bp, mask = [], [], [], [], [], [], np.zeros((b, window), bool)
+    for j, (i, s) in enumerate(zip(indices, starts, strict=True)):
+        k = int(noise_variant[j])
+        if k >= 0:
+            pos, pel, floor = data.noisy[k][i]
+        else:
+            pos, pel, floor = data.human_pos[i], data.pelvis_quat[i], data.floor_z[i]
+        hp.append(_crop(pos, s, window))
+        pq.append(_crop(pel, s, window))
+        fz.append(floor)
+        hh.append(data.height[i])
+        qp.append(_crop(data.qpos[i], s, window))
+        bp.append(_crop(data.body_pos[i], s, window))
+        mask[j, : max(0, min(window, data.human_pos[i].shape[0] - s))] = True
+    hp, pq, qp, bp = (np.stack(a).astype(float) for a in (hp, pq, qp, bp))
+    if mirrored.any():
+        m = mirrored
+        hp[m] = mirror.mirror_pos(hp[m], _HUMAN_PERM)
+        pq[m] = mirror.mirror_quat_smpl(pq[m])
+        qp[m] = mirror.mirror_qpos(qp[m])
+        bp[m] = mirror.mirror_body_pos(bp[m])
+    x, y, _, _ = window_features(hp, pq, np.array(hh), np.array(fz), qp, bp)
+    return Batch(x, y, mask)
+
+
+def window_starts(data: PairArrays, indices: np.ndarray, window: int, rng) -> np.ndarray:
+    """Random crop start per pair (0 when the pair is not longer than the window)."""
+    lengths = np.array([data.human_pos[i].shape[0] for i in indices])
+    return rng.integers(0, np.maximum(lengths - window, 0) + 1)
+
+
+@dataclass
+class Normalizer:
+    """Feature normalisation as the NMR release: a mean per feature, one std per group."""
+
+    in_mean: np.ndarray  # (140,)
+    in_std: np.ndarray  # (140,)
+    out_mean: np.ndarray  # (217,)
+    out_std: np.ndarray  # (217,)
+
+    def to_dict(self) -> dict:
+        return {k: np.asarray(v, np.float32).tolist() for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Normalizer:
+        return cls(
+            **{
+                k: np.asarray(d[k], np.float32)
+                for k in ("in_mean", "in_std", "out_mean", "out_std")
+            }
+        )
+
+
+#: Smallest per-group std [feature units]; a constant group is not blown up by normalisation.
+MIN_GROUP_STD = 1e-4
+
+
+def _stats(feats: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray]:
+    mean = feats.mean(axis=0)
+    std = np.empty_like(mean)
+    for sl in group_slices(groups).values():
+        std[sl] = max(float(np.sqrt(((feats[:, sl] - mean[sl]) ** 2).mean())), MIN_GROUP_STD)
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def compute_normalizer(
+    data: PairArrays, window: int, max_pairs: int = 2000, seed: int = 0
+) -> Normalizer:
+    """Statistics over up to ``max_pairs`` pairs (a seeded subset), each clean and mirrored."""
+    rng = np.random.default_rng(seed)
+    n = len(data)
+    idx = np.sort(rng.choice(n, size=min(n, max_pairs), replace=False))
+    xs, ys = [], []
+    for chunk in np.array_split(idx, max(1, len(idx) // 64)):
+        for mir in (False, True):
+            bt = make_batch(
+                data, chunk, np.zeros(len(chunk), int), window, np.full(len(chunk), mir)
+            )
+            xs.append(bt.x[bt.mask])
+            ys.append(bt.y[bt.mask])
+    in_mean, in_std = _stats(np.concatenate(xs), IN_GROUPS)
+    out_mean, out_std = _stats(np.concatenate(ys), OUT_GROUPS)
+    return Normalizer(in_mean, in_std, out_mean, out_std)
+
+
+#: Shortest tail chunk kept when a clip is cut into pairs [frames].
+MIN_CHUNK_FRAMES = 8
+
+
+def write_pairs(
+    humans,
+    retargeter,
+    out_dir: str | os.PathLike,
+    *,
+    chunk_frames: int = 120,
+    kind: str = "kinematic",
+    provenance: dict | None = None,
+    progress: bool = False,
+) -> int:
+    """Retarget each human (at ``NMR_FPS``) and write ``chunk_frames``-frame pairs to a dataset.
+
+    ``humans`` yields (name, HumanMotion) tuples; ``retargeter`` is a Retargeter instance (e.g.
+    ``retargeters.make("gmr-safe")``). Returns the number of pairs. Used for held-out pair sets made
+    with the same kinematic retargeter as the training data, and for tests.
+    """
+    from nmr_gym.datasets import PairDatasetWriter
+
+    n = 0
+    items = list(humans)
+    if progress:
+        from tqdm import tqdm
+
+        items = tqdm(items, desc="pairs")
+    with PairDatasetWriter(out_dir, kind=kind, provenance=provenance or {}, overwrite=True) as w:
+        for name, human in items:
+            h = human.resample(NMR_FPS)
+            robot = retargeter.retarget(h)
+            if robot.n_frames != h.n_frames:
+                robot = robot.resample(h.fps)
+            for s in range(0, h.n_frames, chunk_frames):
+                e = min(s + chunk_frames, h.n_frames)
+                if e - s < MIN_CHUNK_FRAMES:
+                    continue
+                w.add(
+                    h[s:e], robot[s:e], human_source=name, source_start_s=s / h.fps,
+                    source_stop_s=(e - 1) / h.fps, retargeter=getattr(retargeter, "name", ""),
+                )  # fmt: skip
+                n += 1
+    return n

@@ -1,0 +1,82 @@
+"""Left-right mirroring of human and G1 motions (training augmentation, not in the NMR paper).
+
+The mirror is the reflection y -> -y of the world (the xz plane), with left and right swapped.
+
+- Positions: y -> -y, left/right entries swapped.
+- Orientations R (world from joint frame): R' = M R N with M = diag(1, -1, 1) the world
+  reflection and N the reflection of the local frame across its sagittal plane. For the G1's
+  pelvis (x forward, y left) N = M, so R' = M R M, i.e. wxyz (w, -x, y, -z). For SMPL joint
+  frames (x to the body's left) N = diag(-1, 1, 1), so R' = (M R M)(M N) with M N a half turn
+  about z: q' = (w, -x, y, -z) ⊗ (0, 0, 0, 1). Both map the rest pose onto itself.
+- G1 joints: left/right swapped; roll and yaw hinges (hip, ankle, shoulder, wrist, waist) change
+  sign, pitch hinges, knees and elbows do not (the G1's mirrored joints have mirrored ranges).
+
+Mirroring twice is the identity, and the mirrored G1 pose's forward kinematics is the mirror image
+of the pose's (both tested in tests/test_nmr_mirror.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nmr_gym import rotations as rot
+from nmr_gym.g1 import spec
+from nmr_gym.skeleton import SMPL_JOINT_NAMES
+
+_HALF_TURN_Z = np.array([0.0, 0.0, 0.0, 1.0])
+_FLIP_Q = np.array([1.0, -1.0, 1.0, -1.0])
+
+
+def _swap_perm(names: tuple[str, ...]) -> np.ndarray:
+    """Index of each name's mirror partner (left_* <-> right_*, others themselves)."""
+
+    def partner(n: str) -> str:
+        if n.startswith("left_"):
+            return "right_" + n[5:]
+        if n.startswith("right_"):
+            return "left_" + n[6:]
+        return n
+
+    return np.array([names.index(partner(n)) for n in names])
+
+
+SMPL_PERM = _swap_perm(SMPL_JOINT_NAMES)
+BODY_PERM = _swap_perm(spec.BODY_NAMES)
+JOINT_PERM = _swap_perm(spec.JOINT_NAMES)
+#: Sign of each G1 joint under mirroring (after the swap): -1 for roll and yaw hinges.
+JOINT_SIGN = np.array([-1.0 if ("_roll_" in j or "_yaw_" in j) else 1.0 for j in spec.JOINT_NAMES])
+
+
+def mirror_pos(pos: np.ndarray, perm: np.ndarray | None = None) -> np.ndarray:
+    """Mirror positions (..., N, 3) (swapping entries by ``perm`` when given) or (..., 3)."""
+    out = pos * np.array([1.0, -1.0, 1.0])
+    return out[..., perm, :] if perm is not None else out
+
+
+def mirror_quat_g1(q: np.ndarray) -> np.ndarray:
+    """Mirror G1-convention orientations (x forward, y left): (w, x, y, z) -> (w, -x, y, -z)."""
+    return q * _FLIP_Q
+
+
+def mirror_quat_smpl(q: np.ndarray) -> np.ndarray:
+    """Mirror SMPL joint-frame orientations (x to the body's left); see the module docstring."""
+    return rot.multiply(q * _FLIP_Q, np.broadcast_to(_HALF_TURN_Z, q.shape))
+
+
+def mirror_human(joint_pos: np.ndarray, joint_quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mirror SMPL 24-joint positions (..., 24, 3) and orientations (..., 24, 4)."""
+    return mirror_pos(joint_pos, SMPL_PERM), mirror_quat_smpl(joint_quat)[..., SMPL_PERM, :]
+
+
+def mirror_qpos(qpos: np.ndarray) -> np.ndarray:
+    """Mirror G1 generalised positions (..., 36): root, root quaternion, 29 joints."""
+    out = np.empty_like(qpos)
+    out[..., :3] = mirror_pos(qpos[..., :3])
+    out[..., 3:7] = mirror_quat_g1(qpos[..., 3:7])
+    out[..., 7:] = qpos[..., 7:][..., JOINT_PERM] * JOINT_SIGN
+    return out
+
+
+def mirror_body_pos(body_pos: np.ndarray) -> np.ndarray:
+    """Mirror G1 body positions (..., 30, 3) (depth-first order)."""
+    return mirror_pos(body_pos, BODY_PERM)

@@ -1,0 +1,96 @@
+"""The ``nmr`` retargeter: the neural motion retargeter of the NMR paper, trained in nmr-gym.
+
+``retargeters.make("nmr")`` loads the checkpoint shipped as package data
+(``retargeters/nmr/checkpoints/nmr_small.pt``, see the model card beside it);
+``make("nmr", checkpoint=PATH)`` loads another. Inference is
+:func:`retargeters.nmr.inference.retarget_batch` (windows, crossfade, filter as the release).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nmr_gym.motion import HumanMotion, RobotMotion
+from retargeters.base import Retargeter, register
+from retargeters.nmr.checkpoint import SHIPPED, NmrCheckpointError, load_checkpoint
+from retargeters.nmr.inference import BATCH_WINDOWS, retarget_batch
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@register("nmr")
+class NMRRetargeter(Retargeter):
+    """Neural motion retargeting: a sequence network maps human features to G1 motion.
+
+    Options:
+        checkpoint: an NMR checkpoint file; None: the shipped one.
+        device: torch device ("cpu" default; "cuda" when asked).
+        fps: output rate [Hz]; None: the input's rate (and frame count).
+        filter: apply the release's zero-phase 5 Hz Butterworth filter (default True).
+        batch_windows: windows per network call.
+    """
+
+    def __init__(
+        self,
+        *,
+        checkpoint: str | os.PathLike | None = None,
+        device: str = "cpu",
+        fps: float | None = None,
+        filter: bool = True,  # noqa: A002
+        batch_windows: int = BATCH_WINDOWS,
+    ):
+        import torch
+
+        if fps is not None and not (np.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps must be a finite number > 0 or None, got {fps!r}")
+        if int(batch_windows) < 1:
+            raise ValueError(f"batch_windows must be >= 1, got {batch_windows}")
+        path = Path(checkpoint) if checkpoint is not None else SHIPPED
+        try:
+            self.device = torch.device(device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"unknown torch device {device!r} ({exc})") from None
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise NmrCheckpointError(f"device {device!r} asked for, but CUDA is not available")
+        self.checkpoint = path
+        self.model, self.normalizer, self.info = load_checkpoint(path, self.device)
+        self.checkpoint_sha256 = _sha256(path)
+        self.fps = None if fps is None else float(fps)
+        self.filter = bool(filter)
+        self.batch_windows = int(batch_windows)
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "checkpoint": "shipped" if self.checkpoint == SHIPPED else str(self.checkpoint),
+            "checkpoint_sha256": self.checkpoint_sha256[:16],
+            "device": str(self.device),
+            "fps": self.fps,
+            "filter": self.filter,
+        }
+
+    def retarget(self, human: HumanMotion) -> RobotMotion:
+        return self.retarget_batch([human])[0]
+
+    def retarget_batch(self, humans: list[HumanMotion]) -> list[RobotMotion]:
+        """Retarget several clips with one batched network pass."""
+        return retarget_batch(
+            list(humans),
+            self.model,
+            self.normalizer,
+            fps=self.fps,
+            device=self.device,
+            batch_windows=self.batch_windows,
+            filter=self.filter,
+            metadata={"retargeter": self.name, "options": self.options()},
+        )

@@ -1,0 +1,189 @@
+"""The ``nmr`` retargeter: shipped checkpoint, any length, rates, batching, invariants, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import retargeters
+from benchmark.cli import main
+from nmr_gym import rotations as rot
+from nmr_gym.errors import MotionError, NmrGymError
+from nmr_gym.g1 import joint_ranges, kinematic_model
+from nmr_gym.suite import get_clip
+from retargeters.nmr import inference
+from retargeters.nmr.checkpoint import SHIPPED, NmrCheckpointError, read_payload, save_checkpoint
+from retargeters.nmr.data import Normalizer
+from retargeters.nmr.features import IN_DIM, OUT_DIM, yaw_to_quat
+from retargeters.nmr.model import PRESETS, NMRNet
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    """An untrained tiny network with a plausible normaliser (behaviour tests need no training)."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    norm = Normalizer(
+        rng.normal(0, 0.1, IN_DIM).astype(np.float32), np.ones(IN_DIM, np.float32),
+        rng.normal(0, 0.1, OUT_DIM).astype(np.float32), np.full(OUT_DIM, 0.05, np.float32),
+    )  # fmt: skip
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    save_checkpoint(path, NMRNet(PRESETS["tiny"]), norm, {"stages": []})
+    return path
+
+
+@pytest.fixture(scope="module")
+def nmr(ckpt):
+    return retargeters.make("nmr", checkpoint=ckpt)
+
+
+def test_make_loads_the_shipped_checkpoint():
+    assert SHIPPED.is_file(), "the shipped checkpoint is package data"
+    assert SHIPPED.stat().st_size < 20e6
+    r = retargeters.make("nmr")
+    assert r.options()["checkpoint"] == "shipped"
+    assert "nmr" in retargeters.registered()
+    info = r.info
+    assert info["stages"][0]["stage"] == 1 and info["stages"][0]["steps"] > 0
+    out = r.retarget(get_clip("walk_short").motion())
+    # a trained network walks forward like the human (the suite clip walks ~1 m/s along +x)
+    assert out.root_pos[-1, 0] - out.root_pos[0, 0] > 0.5 * 1.1 * out.duration
+    assert 0.5 < np.median(out.root_pos[:, 2]) < 1.0
+
+
+@pytest.mark.parametrize("n", [2, 7, 119, 120, 121, 209, 400])
+def test_any_length_keeps_the_input_frames_and_rate(nmr, n):
+    h = get_clip("locomotion_long").motion()[:n]
+    out = nmr.retarget(h)
+    assert out.n_frames == n and out.fps == h.fps
+    r = joint_ranges(kinematic_model())
+    assert np.all(out.joint_pos >= r[:, 0] - 1e-9) and np.all(out.joint_pos <= r[:, 1] + 1e-9)
+    np.testing.assert_allclose(out.root_pos[0, :2], h.joint_pos[0, 0, :2], atol=0.05)
+
+
+def test_output_rate_option_and_high_rate_input(nmr, ckpt):
+    h = get_clip("walk_short").motion()
+    h120 = h.resample(120.0)
+    out = nmr.retarget(h120)
+    assert out.fps == 120.0 and out.n_frames == h120.n_frames
+    r50 = retargeters.make("nmr", checkpoint=ckpt, fps=50).retarget(h)
+    assert r50.fps == 50 and abs(r50.duration - h.duration) < 1 / 50
+    np.testing.assert_allclose(out.joint_pos[::4], nmr.retarget(h).joint_pos, atol=0.02)
+
+
+def test_windows_cover_every_frame_with_the_release_stride():
+    for n in (1, 120, 121, 208, 209, 1000):
+        starts = inference._window_starts(n)
+        covered = np.zeros(n, bool)
+        for s in starts:
+            covered[s : s + inference.WINDOW] = True
+        assert covered.all()
+        assert all(
+            b - a == inference.WINDOW - inference.OVERLAP
+            for a, b in zip(starts[:-2], starts[1:-1], strict=True)
+        )
+
+
+def test_batch_equals_one_by_one(nmr):
+    a = get_clip("wave_short").motion()
+    b = get_clip("kicks_short").motion()[:90]
+    both = nmr.retarget_batch([a, b])
+    for h, out in zip((a, b), both, strict=True):
+        np.testing.assert_allclose(out.qpos, nmr.retarget(h).qpos, atol=1e-4)
+
+
+def test_world_yaw_rotates_the_output_and_leaves_joints_alone(nmr):
+    h = get_clip("walk_turn_medium").motion()[:300]
+    yaw = 0.9
+    qy = yaw_to_quat(np.array(yaw))
+    pos = rot.rotate(np.broadcast_to(qy, h.joint_pos.shape[:-1] + (4,)), h.joint_pos)
+    hr = h.replace(
+        joint_pos=pos,
+        joint_quat=rot.multiply(np.broadcast_to(qy, h.joint_quat.shape), h.joint_quat),
+    )
+    a, b = nmr.retarget(h), nmr.retarget(hr)
+    np.testing.assert_allclose(b.joint_pos, a.joint_pos, atol=1e-4)
+    expect = rot.rotate(np.broadcast_to(qy, a.root_pos.shape[:-1] + (4,)), a.root_pos)
+    np.testing.assert_allclose(b.root_pos, expect, atol=1e-3)
+
+
+def test_output_is_smooth_after_the_filter(nmr):
+    h = get_clip("walk_medium", noisy=True, seed=1).motion()
+    out = nmr.retarget(h)
+    raw = retargeters.make("nmr", checkpoint=nmr.checkpoint, filter=False).retarget(h)
+    jerk = lambda q: np.abs(np.diff(q, 2, axis=0)).mean()  # noqa: E731
+    assert jerk(out.joint_pos) < 0.5 * jerk(raw.joint_pos)
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_checkpoint_errors_are_clear(tmp_path, ckpt):
+    with pytest.raises(NmrCheckpointError, match="not found"):
+        retargeters.make("nmr", checkpoint=tmp_path / "nope.pt")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x80garbage" * 10)
+    with pytest.raises(NmrCheckpointError, match="not a readable NMR checkpoint"):
+        retargeters.make("nmr", checkpoint=bad)
+    payload = read_payload(ckpt)
+    payload["layout"] = dict(payload["layout"], body_names=payload["layout"]["body_names"][::-1])
+    other = tmp_path / "other.pt"
+    torch.save(payload, other)
+    with pytest.raises(NmrCheckpointError, match="another feature layout.*body_names"):
+        retargeters.make("nmr", checkpoint=other)
+    payload = read_payload(ckpt)
+    payload["state_dict"].pop("head.weight")
+    torch.save(payload, other)
+    with pytest.raises(NmrCheckpointError, match="do not fit"):
+        retargeters.make("nmr", checkpoint=other)
+    assert issubclass(NmrCheckpointError, NmrGymError)
+
+
+def test_nan_input_is_refused(nmr):
+    h = get_clip("wave_short").motion()
+    h.joint_pos[10, 3, 1] = np.nan  # corrupted after construction
+    with pytest.raises(MotionError, match="non-finite"):
+        nmr.retarget(h)
+
+
+def test_cli_runs_nmr_and_a_bad_checkpoint_exits_2_writing_nothing(tmp_path, capsys, ckpt):
+    h = get_clip("walk_short").motion()
+    human = tmp_path / "walk.npz"
+    np.savez(human, joint_pos=h.joint_pos, joint_names=np.array(h.joint_names), fps=h.fps)
+    out = tmp_path / "out"
+    rc = main(["retarget", str(human), "--method", "nmr", "--out", str(out),
+               "--option", f"checkpoint={tmp_path / 'missing.pt'}"])  # fmt: skip
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "NMR checkpoint not found" in err[0]
+    assert not out.exists() or not any(out.rglob("*.npz"))
+    rc = main(["retarget", str(human), "--method", "nmr", "--out", str(out),
+               "--option", f"checkpoint={ckpt}"])  # fmt: skip
+    assert rc == 0 and len(list(out.rglob("*.npz"))) == 1
+
+
+def test_heldout_errors_and_body_size_effect(nmr, tmp_path):
+    from retargeters.nmr.data import write_pairs
+    from retargeters.nmr.evaluate import height_effect, pair_errors
+
+    direct = retargeters.make("direct")
+    write_pairs([("wave", get_clip("wave_short").motion())], direct, tmp_path / "p")
+
+    class Exact:  # returns the pairs' own robot motions: every error must be 0
+        def retarget_batch(self, humans):
+            return [direct.retarget(h) for h in humans]
+
+    exact = pair_errors(Exact(), [tmp_path / "p"])
+    assert exact["frames"] == 180 and exact["joint_mae_deg"] < 1e-4  # float32 storage
+    assert exact["body_pos_err_m"] < 1e-5
+    err = pair_errors(nmr, [tmp_path / "p"])
+    assert err["joint_mae_deg"] > 0.1  # an untrained network is not the kinematic target
+    eff = height_effect(nmr, get_clip("walk_short").motion())
+    assert eff["normalised_joint_diff_deg"] < 1e-6 < eff["unnormalised_joint_diff_deg"]
