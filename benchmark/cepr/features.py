@@ -56,8 +56,7 @@ def human_features(joint_pos: np.ndarray, joint_quat: np.ndarray) -> np.ndarray:
     local[..., 2] -= p[..., 2].min()  # height above the segment's lowest joint
     jpos = local.reshape(len(p), -1)  # (T, 66)
     jvel = np.concatenate([np.zeros((1, jpos.shape[1])), np.diff(jpos, axis=0)], axis=0)
-    ori6 = rot.to_matrix(q)[:, :, :2].reshape(len(q), 6)  # first two matrix columns, row-major
-    return np.concatenate([vel, ori6, jpos, jvel], axis=1).astype(np.float32)
+    return np.concatenate([vel, rot.to_6d(q), jpos, jvel], axis=1).astype(np.float32)
 
 
 def group_normaliser(features: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
