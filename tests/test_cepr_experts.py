@@ -8,7 +8,6 @@ import pytest
 
 import retargeters
 from benchmark.cepr import experts
-from benchmark.cepr.sources import CeprError
 from benchmark.tracking import PDFeedForwardPolicy
 from nmr_gym.suite import get_clip
 
@@ -71,10 +70,10 @@ def _settings(**kw):
         seed=0,
         net_arch=[32],
         init_std=0.5,
-        obs_mode=experts.DEFAULT_OBS_MODE,
-        reward_preset=experts.DEFAULT_REWARD_PRESET,
-        sigma_start=experts.DEFAULT_SIGMA_START,
-        sigma_end=experts.DEFAULT_SIGMA_END,
+        obs_mode=experts.EXPERT_OBS_MODE,
+        rewards=experts.EXPERT_REWARDS,
+        sigma_start=experts.EXPERT_SIGMA_START,
+        sigma_end=experts.EXPERT_SIGMA_END,
         checkpoint_every=10_000,
     )
     base.update(kw)
@@ -89,22 +88,41 @@ def test_trainer_arguments_come_from_train_tracker(tmp_path):
     assert args.net_arch == [32] and not args.resume
 
 
-def test_mdp_options_the_trainer_lacks_are_refused(tmp_path):
-    import argparse
+def test_the_experts_mdp_reaches_the_trainer(tmp_path):
+    """The paper's expert MDP by default, any other value passed on, bad values one line."""
+    from benchmark.training import MDPConfig
+    from nmr_gym.errors import NmrGymError
 
-    from benchmark.commands import train_tracker
+    ref = [tmp_path / "a.nmr.npz"]
+    args = experts.trainer_argv(ref, tmp_path, _settings(), 1)
+    mdp = MDPConfig.from_args(args)
+    assert mdp == MDPConfig(obs_mode="nmr", rewards="nmr_expert", sigma_start=2.0, sigma_end=1.0)
+    other = _settings(obs_mode="actor", rewards="beyondmimic", sigma_start=1.5, sigma_end=0.5)
+    mdp = MDPConfig.from_args(experts.trainer_argv(ref, tmp_path, other, 1))
+    assert (mdp.obs_mode, mdp.rewards, mdp.sigma_start, mdp.sigma_end) == (
+        "actor",
+        "beyondmimic",
+        1.5,
+        0.5,
+    )
+    for bad in ({"obs_mode": "dict"}, {"rewards": "nmr"}, {"sigma_start": 0.0}):
+        with pytest.raises(NmrGymError, match=str(next(iter(bad.values())))):
+            experts.trainer_argv(ref, tmp_path, _settings(**bad), 1)
 
-    p = argparse.ArgumentParser()
-    train_tracker.add_arguments(p)
-    known = {a.dest for a in p._actions}
-    for key, value in (("obs_mode", "nmr"), ("sigma_start", 2.0), ("reward_preset", "nmr")):
-        s = _settings(**{key: value})
-        if key in known:  # the trainer has the option: it is passed on
-            args = experts.trainer_argv([tmp_path / "a.nmr.npz"], tmp_path, s, 1)
-            assert getattr(args, key) in (value, str(value))
-        else:
-            with pytest.raises(CeprError, match=key):
-                experts.trainer_argv([tmp_path / "a.nmr.npz"], tmp_path, s, 1)
+
+def test_rollout_uses_the_policys_observation(standing_reference):
+    """A policy that says it takes the 509-entry observation gets it."""
+    seen = []
+
+    class NmrPolicy:
+        obs_mode = "nmr"
+
+        def __call__(self, obs, env):
+            seen.append(obs.shape)
+            return np.full(29, 1.0, np.float32)
+
+    experts.rollout_reference(NmrPolicy(), standing_reference)
+    assert seen and set(seen) == {(509,)}
 
 
 def test_run_tasks_keeps_order_in_processes():

@@ -29,6 +29,14 @@ def test_paper_preset_settings_are_shown(capsys):
     assert s["timesteps"] == 30_000 * 24 * 4096 and s["sigma_start"] > s["sigma_end"]
 
 
+@pytest.mark.parametrize("preset", ["smoke", "cpu", "paper"])
+def test_every_preset_trains_experts_on_the_papers_mdp(preset):
+    s = pipeline.preset_settings(preset)
+    mdp = (s["obs_mode"], s["rewards"], s["sigma_start"], s["sigma_end"])
+    assert mdp == ("nmr", "nmr_expert", 2.0, 1.0)
+    pipeline.check_settings(s)  # train-tracker takes them (no refusal)
+
+
 def test_a_folder_refuses_other_settings(tmp_path):
     s = pipeline.preset_settings("smoke")
     pipeline._remember(tmp_path, s)

@@ -4,13 +4,14 @@ Experts (NMR paper III-B): for each cluster, one policy is trained on all of the
 references at once -- the robot motions of its curated, hard-filtered kinematic pairs -- with
 the project's trainer (``benchmark.commands.train_tracker``, imported, not copied): the batched
 tracking env over several motions with its adaptive start sampler, stable-baselines3 PPO.
-``obs_mode``, ``reward_preset`` and the reward-width annealing ``sigma_start`` -> ``sigma_end``
-(paper Eq. 6, as multipliers of the env's reward widths) are parameters; they are passed to the
-trainer when its command line has the option, and the defaults are the current env's values
-(160-dim actor observation, BeyondMimic's rewards, no annealing).
+The expert's MDP is train-tracker's ``--obs-mode``, ``--rewards`` and reward-width annealing
+``--sigma-start`` -> ``--sigma-end`` (paper Eq. 6, multipliers of the reward set's widths over
+the expert's steps); the paper's is :data:`EXPERT_OBS_MODE`, :data:`EXPERT_REWARDS`,
+:data:`EXPERT_SIGMA_START` -> :data:`EXPERT_SIGMA_END`.
 
 Rollouts: each expert runs deterministically (the policy's mean action) on the evaluation env
-(frame-0 start, no noise, randomisation or pushes) over each of its references; the simulated
+(frame-0 start, no noise, randomisation or pushes; the observation the expert was trained on,
+from its run's config.json) over each of its references; the simulated
 robot's root pose and joint angles are recorded at every control step and resampled to the
 reference's rate. The stretch that tracks -- from frame 0 to the first termination or the first
 frame whose mean tracked-body distance exceeds PHC's 0.5 m, less
@@ -45,13 +46,18 @@ from benchmark.cepr._store import (
 )
 from benchmark.cepr.sources import CeprError
 
-#: The current env's observation and rewards (the defaults of ``G1TrackingEnv``).
+#: The env's default observation (``G1TrackingEnv``'s): rollouts of a policy that does not say
+#: which observation it takes.
 DEFAULT_OBS_MODE = "actor"
-DEFAULT_REWARD_PRESET = "beyondmimic"
-#: Reward widths at the start and end of training, multiples of the env's widths; 1 -> 1 is no
-#: annealing (the current env). The paper anneals (Eq. 6) without stating values.
-DEFAULT_SIGMA_START = 1.0
-DEFAULT_SIGMA_END = 1.0
+#: The paper's expert MDP: its 509-entry observation (Table I) and expert rewards (Table II).
+EXPERT_OBS_MODE = "nmr"
+EXPERT_REWARDS = "nmr_expert"
+#: Reward widths at the start and end of an expert's training, multiples of the reward set's
+#: widths (annealed linearly, Eq. 6). The paper states no values: 2 starts with twice the
+#: widths (an error twice as large earns the same reward: a wider basin while the policy is
+#: poor) and 1 ends at BeyondMimic's widths, which are known to track single clips.
+EXPERT_SIGMA_START = 2.0
+EXPERT_SIGMA_END = 1.0
 #: A kept physics stretch lasts at least this long [s] (issue 12).
 MIN_STRETCH_S = 2.0
 #: Frames this long before a termination (or the PHC failure) are dropped too [s]: the robot is
@@ -107,13 +113,20 @@ def run_tasks(
 def trainer_argv(
     refs: list[Path], out: Path, settings: dict[str, Any], threads: int
 ) -> argparse.Namespace:
-    """train-tracker's own arguments for one expert; CEPR's MDP options are passed when the
-    trainer has them, and refused (one line) when it lacks them and non-defaults are asked."""
+    """train-tracker's own arguments for one expert (PPO and MDP settings, ``--resume`` when
+    the expert's folder has checkpoints), parsed by train-tracker's parser."""
     from benchmark.commands import train_tracker
+    from benchmark.training import MDPConfig
 
+    # Bad MDP values fail here with one line, not as a usage message of train-tracker's parser.
+    MDPConfig(
+        obs_mode=settings["obs_mode"],
+        rewards=settings["rewards"],
+        sigma_start=settings["sigma_start"],
+        sigma_end=settings["sigma_end"],
+    )
     parser = argparse.ArgumentParser()
     train_tracker.add_arguments(parser)
-    known = {a.dest for a in parser._actions}
     argv = [str(p) for p in refs] + [
         "--out",
         str(out),
@@ -134,22 +147,15 @@ def trainer_argv(
         "--no-progress",
         "--net-arch",
         *[str(n) for n in settings["net_arch"]],
+        "--obs-mode",
+        str(settings["obs_mode"]),
+        "--rewards",
+        str(settings["rewards"]),
+        "--sigma-start",
+        repr(float(settings["sigma_start"])),
+        "--sigma-end",
+        repr(float(settings["sigma_end"])),
     ]
-    defaults = {
-        "obs_mode": DEFAULT_OBS_MODE,
-        "reward_preset": DEFAULT_REWARD_PRESET,
-        "sigma_start": DEFAULT_SIGMA_START,
-        "sigma_end": DEFAULT_SIGMA_END,
-    }
-    for dest, default in defaults.items():
-        value = settings[dest]
-        if dest in known:
-            argv += [f"--{dest.replace('_', '-')}", str(value)]
-        elif value != default:
-            raise CeprError(
-                f"{dest}={value!r} needs train-tracker's --{dest.replace('_', '-')} option, "
-                f"which this version lacks (its env uses {default!r})"
-            )
     if (out / "checkpoints").is_dir():
         argv.append("--resume")
     return parser.parse_args(argv)
@@ -198,7 +204,7 @@ def expert_settings(
     net_arch: Sequence[int],
     init_std: float,
     obs_mode: str,
-    reward_preset: str,
+    rewards: str,
     sigma_start: float,
     sigma_end: float,
     checkpoint_every: int,
@@ -213,7 +219,7 @@ def expert_settings(
         "net_arch": [int(n) for n in net_arch],
         "init_std": float(init_std),
         "obs_mode": obs_mode,
-        "reward_preset": reward_preset,
+        "rewards": rewards,
         "sigma_start": float(sigma_start),
         "sigma_end": float(sigma_end),
         "checkpoint_every": int(checkpoint_every),
@@ -293,7 +299,7 @@ def rollout_reference(
     policy: Callable[[Any, Any], np.ndarray],
     reference: Any,
     *,
-    obs_mode: str = DEFAULT_OBS_MODE,
+    obs_mode: str | None = None,
     min_stretch_s: float = MIN_STRETCH_S,
     margin_s: float = TERMINATION_MARGIN_S,
 ) -> dict[str, Any]:
@@ -304,13 +310,16 @@ def rollout_reference(
     reference tracked: no termination and PHC's rule), ``terminated``, ``termination``,
     ``tracked_s`` (until the end of tracking, before the margin), ``kept_frames``, and the
     tracking errors over the kept stretch (``track_mpjpe_m`` root-relative, ``track_w_mpjpe_m``
-    world, 14 bodies).
+    world, 14 bodies). ``obs_mode``: the env's observation; None = the policy's own
+    (``policy.obs_mode``, as a loaded expert has), else :data:`DEFAULT_OBS_MODE`.
     """
     from benchmark.tracking import PHC_FAIL_DISTANCE, score_episode
     from nmr_gym.envs import G1TrackingEnv
     from nmr_gym.g1 import spec
     from nmr_gym.motion import RobotMotion
 
+    if obs_mode is None:
+        obs_mode = getattr(policy, "obs_mode", DEFAULT_OBS_MODE)
     env = G1TrackingEnv(reference, evaluation=True, obs_mode=obs_mode)
     u = env
     obs, _ = env.reset(options={"clip": 0, "frame": 0})
@@ -373,7 +382,8 @@ def rollout_reference(
 
 
 def _rollout_one(job: tuple[str, str, str, str, float, str]) -> dict[str, Any]:
-    """Roll one expert out over one reference; cached per reference."""
+    """Roll one expert out over one reference, in the observation the expert was trained on
+    (which must be the settings' ``obs_mode``); cached per reference."""
     from benchmark.tracking import SB3Policy
     from nmr_gym.io import load_robot_motion
 
@@ -383,8 +393,13 @@ def _rollout_one(job: tuple[str, str, str, str, float, str]) -> dict[str, Any]:
     if hit is not None:
         return {**hit[0], "qpos": hit[1]["qpos"]}
     policy = SB3Policy.load(expert_dir)
+    if policy.obs_mode != obs_mode:
+        raise CeprError(
+            f"{expert_dir} was trained on obs_mode {policy.obs_mode!r}, the experts' settings "
+            f"say {obs_mode!r}; retrain it (use a new --out)"
+        )
     reference = load_robot_motion(ref_path)
-    res = rollout_reference(policy, reference, obs_mode=obs_mode)
+    res = rollout_reference(policy, reference)
     meta = {k: v for k, v in res.items() if k != "qpos"}
     meta["pair_id"] = pair_id
     save_npz(cache, meta, qpos=res["qpos"])
@@ -395,14 +410,14 @@ def run_rollouts(
     out_dir: str | os.PathLike,
     *,
     fps: float,
-    obs_mode: str = DEFAULT_OBS_MODE,
     jobs: int = 1,
     ray_address: str | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Roll every expert out over each of its references; writes the physics pair dataset
-    ``OUT/physics`` (kept stretches only, manifest last) and ``OUT/rollout/rollouts.csv``
-    (every reference, kept or not). Per-reference results are cached (resume)."""
+    """Roll every expert out over each of its references (in the experts' ``obs_mode``, from
+    ``OUT/experts/settings.json``); writes the physics pair dataset ``OUT/physics`` (kept
+    stretches only, manifest last) and ``OUT/rollout/rollouts.csv`` (every reference, kept or
+    not). Per-reference results are cached (resume)."""
     from benchmark.cepr.cluster import STAGE_DIR as CLUSTER_DIR
     from benchmark.cepr.cluster import kinematic_dataset_path
     from nmr_gym.datasets import PairDataset, PairDatasetWriter
@@ -415,6 +430,7 @@ def run_rollouts(
     import json as _json
 
     settings = _json.loads((out / EXPERTS_DIR / "settings.json").read_text())["settings"]
+    obs_mode = str(settings["obs_mode"])
     clusters = selected_references(
         pd.read_csv(out / CLUSTER_DIR / "clusters.csv", keep_default_na=False),
         settings["max_refs"],

@@ -2,19 +2,30 @@
 
 Presets (:data:`PRESETS`; every value can be overridden on the command line):
 
-- ``smoke``: the built-in suite, K = 2, two 1k-step experts on at most 3 references each; a
-  few minutes on 2 cores; for tests and CI (the experts are untrained: few or no physics
-  pairs, the mechanics are what it checks).
-- ``cpu``: the built-in suite plus the real clips of ``benchmark/manifests/real_clips_quick.csv``
-  (each complexity class), K = 4, experts of 3M steps on all their references (train-tracker's
-  32 batched robots reach about 2000 env steps/s on an idle 2-core machine: ~25 min each),
-  about 2 hours in all. On a shared machine it is slower (measured: ~200 steps/s per expert
-  with two experts in parallel beside other jobs); ``--timesteps`` scales it.
-- ``paper``: the paper's scale for many GPUs: K = 32 (unstated in the paper; ~1k references
-  per expert at its ~30k pairs), BeyondMimic's PPO (4096 envs x 24 steps, [512, 256, 128],
-  init std 1.0, up to 30k iterations = 2.9e9 steps per expert), the 509-dim observation
-  (``obs_mode="nmr"``), the paper's rewards and reward widths annealed 2.0 -> 1.0 (our values;
-  the paper states none), encoder trained 500 epochs.
+Every preset trains its experts on the paper's expert MDP (:data:`COMMON`): the 509-entry
+observation (``obs_mode="nmr"``, its Table I), the expert rewards (``rewards="nmr_expert"``, its
+Table II) and reward widths annealed linearly (its Eq. 6) from 2.0 to 1.0 times the rewards'
+widths over each expert's steps (our values; the paper states none, see
+``benchmark.cepr.experts.EXPERT_SIGMA_START``). ``--obs-mode actor --rewards beyondmimic
+--sigma-start 1 --sigma-end 1`` trains BeyondMimic's MDP instead.
+
+=========  ======================================================================================
+preset     what
+=========  ======================================================================================
+``smoke``  the built-in suite, K = 2, two 1k-step experts on at most 3 references each; a few
+           minutes on 2 cores; for tests and CI (the experts are untrained: few or no physics
+           pairs, the mechanics are what it checks)
+``cpu``    the built-in suite plus the real clips of ``benchmark/manifests/real_clips_quick.csv``
+           (each complexity class), K = 4, experts of 3M steps on all their references
+           (train-tracker's 32 batched robots reach about 2000 env steps/s on an idle 2-core
+           machine: ~25 min each), about 2 hours in all. On a shared machine it is slower
+           (measured: ~200 steps/s per expert with two experts in parallel beside other jobs);
+           ``--timesteps`` scales it
+``paper``  the paper's scale for many GPUs: K = 32 (unstated in the paper; ~1k references per
+           expert at its ~30k pairs), BeyondMimic's PPO (4096 envs x 24 steps, [512, 256, 128],
+           init std 1.0, up to 30k iterations = 2.9e9 steps per expert), encoder trained 500
+           epochs
+=========  ======================================================================================
 
 The folder remembers its settings (``OUT/config.json``): a rerun with other settings is refused
 (one line) instead of mixing results; a rerun with the same settings continues where the last
@@ -30,6 +41,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.cepr._store import write_json
+from benchmark.cepr.experts import (
+    EXPERT_OBS_MODE,
+    EXPERT_REWARDS,
+    EXPERT_SIGMA_END,
+    EXPERT_SIGMA_START,
+)
 from benchmark.cepr.sources import CeprError
 
 _MANIFESTS = Path(__file__).resolve().parents[1] / "manifests"
@@ -70,23 +87,19 @@ PRESETS: dict[str, dict[str, Any]] = {
         "init_std": 1.0,
         "max_refs": None,
         "checkpoint_every": 10_000_000,
-        "obs_mode": "nmr",
-        "reward_preset": "nmr",
-        "sigma_start": 2.0,
-        "sigma_end": 1.0,
     },
 }
-#: Settings every preset shares unless it says otherwise.
+#: Settings every preset shares unless it says otherwise; the experts' MDP is the paper's.
 COMMON: dict[str, Any] = {
     "exclude": [],
     "fps": 30.0,
     "retargeter": None,  # None: benchmark.cepr.retarget.DEFAULT_RETARGETER
     "options": {},
     "seed": 0,
-    "obs_mode": "actor",
-    "reward_preset": "beyondmimic",
-    "sigma_start": 1.0,
-    "sigma_end": 1.0,
+    "obs_mode": EXPERT_OBS_MODE,
+    "rewards": EXPERT_REWARDS,
+    "sigma_start": EXPERT_SIGMA_START,
+    "sigma_end": EXPERT_SIGMA_END,
 }
 
 
@@ -117,7 +130,7 @@ def _expert_settings(s: dict[str, Any]) -> dict[str, Any]:
         net_arch=s["net_arch"],
         init_std=s["init_std"],
         obs_mode=s["obs_mode"],
-        reward_preset=s["reward_preset"],
+        rewards=s["rewards"],
         sigma_start=s["sigma_start"],
         sigma_end=s["sigma_end"],
         checkpoint_every=s["checkpoint_every"],
@@ -126,7 +139,7 @@ def _expert_settings(s: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_settings(s: dict[str, Any]) -> None:
-    """Fail before any work on a bad retargeter, K, or an MDP option the trainer lacks."""
+    """Fail before any work on a bad retargeter, K, or expert setting (one line)."""
     import tempfile
 
     from benchmark.cepr.experts import trainer_argv
@@ -196,7 +209,6 @@ def run_pipeline(
         experts.run_rollouts(
             out,
             fps=s["fps"],
-            obs_mode=s["obs_mode"],
             jobs=jobs,
             ray_address=ray_address,
             seed=s["seed"],

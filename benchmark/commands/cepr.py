@@ -85,15 +85,29 @@ def _expert_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="at most this many references per expert, nearest the centre (0: all)",
     )
-    p.add_argument("--obs-mode", default=None, help="env observation (default: actor, 160)")
-    p.add_argument("--reward-preset", default=None, help="env rewards (default beyondmimic)")
+    # Spelled here so that building the parser imports no env; train-tracker checks them.
+    p.add_argument(
+        "--obs-mode",
+        choices=("actor", "nmr"),
+        default=None,
+        help="expert observation: nmr (the paper's 509 entries, default) or actor (160)",
+    )
+    p.add_argument(
+        "--rewards",
+        choices=("nmr_expert", "beyondmimic"),
+        default=None,
+        help="expert reward set (default nmr_expert, the paper's)",
+    )
     p.add_argument(
         "--sigma-start",
         type=float,
         default=None,
-        help="reward widths at the start of training, x the env's (default 1)",
+        help="reward widths at the start of an expert's training, x the reward set's; "
+        "annealed linearly to --sigma-end (paper Eq. 6; default 2)",
     )
-    p.add_argument("--sigma-end", type=float, default=None, help="... at the end (default 1)")
+    p.add_argument(
+        "--sigma-end", type=float, default=None, help="... at the end of training (default 1)"
+    )
     p.add_argument(
         "--ray",
         default=None,
@@ -167,7 +181,7 @@ def _settings(args: argparse.Namespace, preset: str):
             "net_arch",
             "init_std",
             "obs_mode",
-            "reward_preset",
+            "rewards",
             "sigma_start",
             "sigma_end",
         )
@@ -234,11 +248,9 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"experts: {len(frame)} trained")
     if cmd == "rollout":
-        es = json.loads((Path(args.out) / experts.EXPERTS_DIR / "settings.json").read_text())
         frame = experts.run_rollouts(
             args.out,
             fps=s["fps"],
-            obs_mode=es["settings"]["obs_mode"],
             jobs=args.jobs,
             ray_address=args.ray,
         )

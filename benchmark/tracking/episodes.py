@@ -93,12 +93,17 @@ def evaluate(
     policy: Policy,
     names: Sequence[str] | None = None,
     retargeters: Sequence[str] | None = None,
-    obs_mode: str = "actor",
+    obs_mode: str | None = None,
     tracker: str = "policy",
 ) -> list[dict[str, Any]]:
-    """Rows (one per motion) of tracking results with ``motion`` and ``retargeter`` keys."""
+    """Rows (one per motion) of tracking results with ``motion`` and ``retargeter`` keys.
+
+    ``obs_mode``: the env's observation; None = the policy's own (``policy.obs_mode``, as a
+    loaded :class:`SB3Policy` has), else "actor"."""
     from nmr_gym.envs import G1TrackingEnv
 
+    if obs_mode is None:
+        obs_mode = getattr(policy, "obs_mode", "actor")
     rows = []
     for i, motion in enumerate(motions):
         env = G1TrackingEnv(motion, evaluation=True, obs_mode=obs_mode)

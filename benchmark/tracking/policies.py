@@ -123,13 +123,15 @@ BASELINES: dict[str, Policy] = {"pd": pd_baseline_policy, "pd-ff": pd_ff_baselin
 
 @dataclass
 class SB3Policy:
-    """A stable-baselines3 policy with the observation statistics of its ``VecNormalize``."""
+    """A stable-baselines3 policy with the observation statistics of its ``VecNormalize`` and
+    the env observation it was trained on (``obs_mode``; ``evaluate`` builds the env with it)."""
 
     model: Any
     obs_mean: np.ndarray | None = None
     obs_var: np.ndarray | None = None
     clip_obs: float = 10.0
     epsilon: float = 1e-8
+    obs_mode: str = "actor"
 
     @classmethod
     def load(cls, path: str) -> SB3Policy:
@@ -163,7 +165,8 @@ class SB3Policy:
         if norm is not None:
             with open(norm, "rb") as f:
                 vn = pickle.load(f)  # our own training output (trusted)
-            return cls(model, vn.obs_rms.mean, vn.obs_rms.var, vn.clip_obs, vn.epsilon)
+            mode = _trained_obs_mode(zip_path, model)
+            return cls(model, vn.obs_rms.mean, vn.obs_rms.var, vn.clip_obs, vn.epsilon, mode)
         # train-tracker always normalises: a policy without its statistics would act on raw
         # observations and look broken, so say so instead of evaluating it.
         raise MotionFormatError(
@@ -183,3 +186,35 @@ class SB3Policy:
             ).astype(np.float32)
         action, _ = self.model.predict(o, deterministic=True)
         return action
+
+
+def _trained_obs_mode(zip_path: Any, model: Any) -> str:
+    """The env observation a train-tracker policy was trained on: ``obs_mode`` of the run's
+    ``config.json`` (beside model.zip, or above ``checkpoints/``), checked against the policy's
+    input shape; without a config.json, the flat mode of that shape ("actor" 160, "nmr" 509)."""
+    import json
+
+    from nmr_gym.envs.tracking_env import observation_space
+    from nmr_gym.errors import MotionFormatError
+
+    run_dir = zip_path.parent.parent if zip_path.parent.name == "checkpoints" else zip_path.parent
+    config = run_dir / "config.json"
+    shape = model.observation_space.shape
+    if config.is_file():
+        mode = json.loads(config.read_text()).get("obs_mode", "actor")  # older runs: actor
+        if observation_space(mode).shape == shape:
+            return mode
+        raise MotionFormatError(
+            f"the policy takes observations of shape {shape}, but {config} records obs_mode "
+            f"{mode!r} of shape {observation_space(mode).shape}",
+            zip_path,
+        )
+    flat = ("actor", "nmr")
+    for mode in flat:
+        if observation_space(mode).shape == shape:
+            return mode
+    raise MotionFormatError(
+        f"the policy takes observations of shape {shape}, which no flat obs_mode has "
+        f"({', '.join(f'{m}: {observation_space(m).shape}' for m in flat)})",
+        zip_path,
+    )

@@ -1,5 +1,6 @@
 """stable-baselines3 callbacks of ``train-tracker``: the training curve (tracking errors per
-update, periodic evaluations on the clips, the KL-adaptive learning rate) and a progress bar."""
+update, the reward widths in use, periodic evaluations on the clips, the KL-adaptive learning
+rate) and a progress bar."""
 
 from __future__ import annotations
 
@@ -25,7 +26,16 @@ CURVE_COLUMNS = (
     "eval_w_mpjpe_clip_m",
     "eval_tracked_fraction",
     "reward_body_pos",
+    "reward_sigma_scale",
 )
+
+
+def sigma_scale(rewards, default_sigmas: dict[str, float]) -> float:
+    """Mean over ``default_sigmas``' terms of the reward table ``rewards``' sigma divided by
+    the default: the annealing multiplier in use (1 without annealing)."""
+    if not default_sigmas:
+        return float("nan")
+    return float(np.mean([rewards[k].params["sigma"] / v for k, v in default_sigmas.items()]))
 
 
 def latest_checkpoint(ckpt: Path) -> tuple[Path, Path] | None:
@@ -38,9 +48,20 @@ def latest_checkpoint(ckpt: Path) -> tuple[Path, Path] | None:
 
 
 def make_callbacks(
-    eval_every: int, out: Path, motions, t_start: float, resumed_steps: int | None = None
+    eval_every: int,
+    out: Path,
+    motions,
+    t_start: float,
+    resumed_steps: int | None = None,
+    obs_mode: str = "actor",
+    default_sigmas: dict[str, float] | None = None,
 ):
-    """(the training-curve callback, the progress-bar callback class)."""
+    """(the training-curve callback, the progress-bar callback class).
+
+    ``obs_mode``: the policy's observation (its evaluations build the env with it);
+    ``default_sigmas``: the reward set's widths, against which the curve's
+    ``reward_sigma_scale`` (the widths of each rollout, read from the training env) is taken.
+    """
     from stable_baselines3.common.callbacks import BaseCallback
 
     from benchmark.tracking import SB3Policy, evaluate
@@ -96,6 +117,9 @@ def make_callbacks(
                 "error_anchor_pos_m": mean("error_anchor_pos"),
                 "error_joint_pos_rad": mean("error_joint_pos"),
                 "reward_body_pos": mean("reward_body_pos"),
+                "reward_sigma_scale": sigma_scale(
+                    self.training_env.get_attr("rewards", [0])[0], default_sigmas or {}
+                ),
             }
             for k in ("error_body_pos_m", "error_anchor_pos_m", "error_joint_pos_rad"):
                 self.logger.record(f"tracking/{k}", row[k])
@@ -111,9 +135,14 @@ def make_callbacks(
         def evaluate(self) -> dict:
             vn = self.model.get_env()
             pol = SB3Policy(
-                self.model, vn.obs_rms.mean.copy(), vn.obs_rms.var.copy(), vn.clip_obs, vn.epsilon
+                self.model,
+                vn.obs_rms.mean.copy(),
+                vn.obs_rms.var.copy(),
+                vn.clip_obs,
+                vn.epsilon,
+                obs_mode=obs_mode,
             )
-            rows = evaluate(motions, pol)
+            rows = evaluate(motions, pol, obs_mode=obs_mode)
             res = {
                 "eval_success": float(np.mean([r["success"] for r in rows])),
                 "eval_w_mpjpe_m": float(np.mean([r["track_w_mpjpe_m"] for r in rows])),
