@@ -296,11 +296,15 @@ def publish(
     dest: str | os.PathLike,
     command: str,
     n_joint_figures: int = N_JOINT_FIGURES,
+    filmstrips: bool = True,
 ) -> list[Path]:
     """Write tables (Markdown + CSV), figures and README.md (with ``command``) to ``dest``.
 
     Joint-angle figures read the retargeted motions named in the ``robot_file`` column
     (relative to the results file's folder); motions whose files are gone are skipped.
+    ``filmstrips`` adds the paper's Fig. 5 comparison (human on top, one row per method, frames
+    around each method's worst artifact) for a few motions (:mod:`benchmark.filmstrips`; offscreen
+    MuJoCo rendering).
     """
     from nmr_gym.io import load_robot_motion
 
@@ -376,6 +380,12 @@ def publish(
             "",
             f"![{motion}](figures/{p.name})",
         ]
+    if filmstrips:
+        from benchmark.filmstrips import publish_filmstrips
+
+        for strip in publish_filmstrips(df, results_path.parent, figs):
+            written.append(strip.path)
+            readme += ["", *strip.markdown(dest)]
     write_text_atomic(dest / "README.md", "\n".join(readme) + "\n")
     written.append(dest / "README.md")
     return written

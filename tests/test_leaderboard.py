@@ -143,6 +143,8 @@ def test_publish_writes_tables_figures_and_command(results, tmp_path):
     figures = sorted(p.name for p in (dest / "figures").glob("*.png"))
     assert {"bars_overall.png", "bars_complexity.png", "bars_length.png"} <= set(figures)
     assert any(f.startswith("joint_") for f in figures)
+    strips = [f for f in figures if f.startswith("filmstrip_")]  # Fig. 5-style comparison
+    assert strips and f"figures/{strips[0]}" in readme
     for f in figures:
         assert (dest / "figures" / f).read_bytes()[:4] == b"\x89PNG"
     assert "retarget_s" not in pd.read_csv(dest / "results.csv").columns  # deterministic copy

@@ -29,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write tables, figures and README.md to DIR (e.g. leaderboards/NAME)",
     )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    parser.add_argument(
+        "--no-filmstrips",
+        action="store_true",
+        help="with --publish: skip the filmstrip comparisons (they render offscreen with MuJoCo)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
             if sys.argv and "nmr-bench" in sys.argv[0]
             else ["nmr-bench", "leaderboard", args.results, "--publish", args.publish]
         )
-        written = leaderboard.publish(args.results, args.publish, shlex.join(argv))
+        written = leaderboard.publish(
+            args.results, args.publish, shlex.join(argv), filmstrips=not args.no_filmstrips
+        )
         print(f"\npublished {len(written)} files to {args.publish}")
     return 0
