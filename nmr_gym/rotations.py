@@ -31,18 +31,25 @@ def conjugate(q: np.ndarray) -> np.ndarray:
 
 
 def multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product a ⊗ b (apply b first, then a)."""
-    aw, ax, ay, az = np.moveaxis(a, -1, 0)
-    bw, bx, by, bz = np.moveaxis(b, -1, 0)
-    return np.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        axis=-1,
-    )
+    """Hamilton product a ⊗ b (apply b first, then a), broadcast over leading axes."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    aw, ax, ay, az = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
+    bw, bx, by, bz = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out[..., 0] = aw * bw - ax * bx - ay * by - az * bz
+    out[..., 1] = aw * bx + ax * bw + ay * bz - az * by
+    out[..., 2] = aw * by - ax * bz + ay * bw + az * bx
+    out[..., 3] = aw * bz + ax * by - ay * bx + az * bw
+    return out
+
+
+def left_multiplication_matrix(q, out: np.ndarray | None = None) -> np.ndarray:
+    """The 4x4 matrix L(q) with L(q) @ p = q ⊗ p for a wxyz quaternion ``q`` (4,); written
+    into ``out`` when given (element writes, no allocation: it is called every env step)."""
+    w, x, y, z = q
+    m = np.empty((4, 4)) if out is None else out
+    m.flat[:] = (w, -x, -y, -z, x, w, -z, y, y, z, w, -x, z, -y, x, w)
+    return m
 
 
 def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -136,20 +143,6 @@ def slerp(q0: np.ndarray, q1: np.ndarray, t: np.ndarray) -> np.ndarray:
     w0 = np.where(small, 1.0 - t, np.sin((1.0 - t) * theta) / safe)
     w1 = np.where(small, t, np.sin(t * theta) / safe)
     return normalize(w0 * q0 + w1 * q1)
-
-
-def yaw_quat(q: np.ndarray) -> np.ndarray:
-    """The heading (rotation about world z) part of unit quaternions q."""
-    fwd = rotate(q, np.broadcast_to(np.array([1.0, 0.0, 0.0]), q.shape[:-1] + (3,)))
-    yaw = np.arctan2(fwd[..., 1], fwd[..., 0])
-    return np.stack(
-        [np.cos(yaw / 2), np.zeros_like(yaw), np.zeros_like(yaw), np.sin(yaw / 2)], axis=-1
-    )
-
-
-def to_6d(q: np.ndarray) -> np.ndarray:
-    """The first two columns of the rotation matrix, flattened row-major (..., 6)."""
-    return to_matrix(q)[..., :, :2].reshape(*q.shape[:-1], 6)
 
 
 def angular_velocity(q: np.ndarray, dt: float) -> np.ndarray:

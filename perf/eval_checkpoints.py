@@ -11,7 +11,7 @@ It prints one row per checkpoint and writes ``DIR/checkpoint_eval.csv`` and ``.p
 of the clip tracked before an early termination, and the whole-clip W-MPJPE (frames after a fall
 counted at PHC's 0.5 m), both from frame 0 and averaged over the starts.
 
-    python benchmarks/eval_checkpoints.py /tmp/ppo_demo wave_short
+    python perf/eval_checkpoints.py /tmp/ppo_demo wave_short
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import pandas as pd
 
 from benchmark.tracking import SB3Policy, resolve_motion_specs, run_episode, score_episode
 from nmr_gym.envs import G1TrackingEnv
-from nmr_gym.envs.sampling import FRAMES_PER_BIN
 
 
 def checkpoints(run: Path) -> list[tuple[int, Path]]:
@@ -88,13 +87,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("run", type=Path, help="train-tracker output folder")
     p.add_argument("motions", nargs="+", help="the clips it was trained on")
     p.add_argument("--retargeter", default="gmr")
-    p.add_argument("--every", type=int, default=FRAMES_PER_BIN, help="start-frame spacing")
+    p.add_argument(
+        "--every", type=int, default=None, help="start-frame spacing (default: one sampling bin)"
+    )
     p.add_argument(
         "--gap", type=int, default=0, metavar="STEPS", help="skip checkpoints closer than this"
     )
     args = p.parse_args(argv)
     motions = resolve_motion_specs(args.motions, args.retargeter)
     envs = [G1TrackingEnv(m, evaluation=True) for m in motions]
+    if args.every is None:  # the adaptive sampler's bin length at the env's control rate
+        args.every = max(round(envs[0].config.sampling.bin_duration_s / envs[0].dt), 1)
     rows, last = [], -np.inf
     for steps, path in checkpoints(args.run):
         if steps - last < args.gap:

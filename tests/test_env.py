@@ -14,11 +14,8 @@ from gymnasium.utils.env_checker import check_env
 
 import nmr_gym  # noqa: F401
 from nmr_gym import rotations as rot
-from nmr_gym.envs import EVAL_ID, TRAIN_ID, G1TrackingEnv
-from nmr_gym.envs import observations as O
-from nmr_gym.envs import rewards as rw
-from nmr_gym.envs import terminations as term
-from nmr_gym.envs.motion_source import procedural_motion
+from nmr_gym.envs import EVAL_ID, TRAIN_ID, G1TrackingEnv, mdp
+from nmr_gym.envs.motion_source import lowest_foot_point, procedural_motion
 from nmr_gym.envs.sampling import AdaptiveSampler
 from nmr_gym.errors import MotionError
 from nmr_gym.g1 import spec
@@ -58,19 +55,20 @@ def test_check_env_passes_for_registered_ids(env_id, obs_mode, motion):
 
 
 def test_registration_and_default_motion():
-    spec_train = gym.spec(TRAIN_ID)
-    assert spec_train.max_episode_steps == 500  # 10 s at 50 Hz
     env = gym.make(TRAIN_ID)  # no arguments: the default clip
     obs, info = env.reset(seed=3)
     assert obs.shape == (160,) and obs.dtype == np.float32
-    assert info["clip_name"]
+    assert info["clip_name"] == "walk_short"
+    # BeyondMimic's 10 s episodes at the control rate the model and decimation give.
+    assert env.unwrapped.max_episode_steps == round(10.0 / env.unwrapped.dt) == 500
+    assert env.metadata["render_fps"] == pytest.approx(50.0)
     env.close()
 
 
 def test_observation_sizes(motion):
-    assert O.size(O.ACTOR_LAYOUT) == 160
-    assert O.size(O.CRITIC_LAYOUT) == 286
-    assert O.size(O.NMR_LAYOUT) == 509
+    assert mdp.size(mdp.ACTOR_OBSERVATION) == 160
+    assert mdp.size(mdp.CRITIC_OBSERVATION) == 286
+    assert mdp.size(mdp.NMR_OBSERVATION) == 509
     for mode, shape in (("actor", (160,)), ("critic", (286,)), ("nmr", (509,))):
         env = G1TrackingEnv(motion, evaluation=True, obs_mode=mode)
         obs, _ = env.reset(seed=0)
@@ -83,9 +81,9 @@ def test_observation_sizes(motion):
 def test_actor_observation_slices_mean_what_they_say(motion):
     env = G1TrackingEnv(motion, evaluation=True)
     obs, _ = env.reset(options={"frame": 40})
-    s = O.slices(O.ACTOR_LAYOUT)
+    s = mdp.slices(mdp.ACTOR_OBSERVATION)
     lib = env.library
-    ref = motion.resample(50.0)
+    ref = motion.resample(1.0 / env.dt)
     np.testing.assert_allclose(obs[s["command"]][:29], ref.joint_pos[40], atol=1e-6)
     np.testing.assert_allclose(obs[s["command"]][29:], ref.joint_vel[40], atol=1e-5)
     # The robot starts on the reference: the reference anchor is at the robot anchor.
@@ -111,7 +109,7 @@ def test_critic_body_slices_are_bodies_in_the_anchor_frame(eval_env):
     env = eval_env
     env.step(np.zeros(29, np.float32))
     c = env.critic_observation()
-    s = O.slices(O.CRITIC_LAYOUT)
+    s = mdp.slices(mdp.CRITIC_OBSERVATION)
     d = env.data
     a = env.model.body(spec.ANCHOR_BODY).id
     ra = d.xmat[a].reshape(3, 3)
@@ -119,13 +117,15 @@ def test_critic_body_slices_are_bodies_in_the_anchor_frame(eval_env):
     np.testing.assert_allclose(c[s["body_pos"]][:3], pelvis_b, atol=1e-5)
     rel = ra.T @ d.xmat[1].reshape(3, 3)
     np.testing.assert_allclose(c[s["body_ori"]][:6], rel[:, :2].ravel(), atol=1e-5)
-    np.testing.assert_allclose(c[: 58 + 9], env.actor_observation()[: 58 + 9], atol=1e-6)
+    actor, sa = env.actor_observation(), mdp.slices(mdp.ACTOR_OBSERVATION)
+    for k in ("command", "motion_anchor_pos_b", "motion_anchor_ori_b", "joint_pos", "actions"):
+        np.testing.assert_allclose(c[s[k]], actor[sa[k]], atol=1e-6)
 
 
 def test_nmr_observation_reference_slices(motion):
     env = G1TrackingEnv(motion, evaluation=True, obs_mode="nmr")
     obs, _ = env.reset()
-    s = O.slices(O.NMR_LAYOUT)
+    s = mdp.slices(mdp.NMR_OBSERVATION)
     np.testing.assert_allclose(
         obs[s["ref_body_pos_w"]].reshape(14, 3), env.reference_body_pos_w(), atol=1e-5
     )
@@ -140,9 +140,7 @@ def test_reward_is_dt_times_weighted_sum_of_info_terms(motion):
     rng = np.random.default_rng(0)
     for _ in range(10):
         _, r, terminated, truncated, info = env.step(rng.normal(0, 0.5, 29).astype(np.float32))
-        expected = env.dt * sum(
-            env.reward_weights[k] * info[f"reward_{k}"] for k in rw.REWARD_TERMS
-        )
+        expected = env.dt * sum(t.weight * info[f"reward_{k}"] for k, t in env.rewards.items())
         assert r == pytest.approx(expected, rel=1e-9, abs=1e-12)
         for k in (
             "error_anchor_pos",
@@ -156,56 +154,66 @@ def test_reward_is_dt_times_weighted_sum_of_info_terms(motion):
             break
 
 
-def test_fused_reward_terms_match_the_pure_functions(motion):
+def test_reward_terms_match_independent_formulas(motion):
+    """Each reward term from MuJoCo's own quantities (mj_objectVelocity, xmat) and the formulas
+    of BeyondMimic's MDP, written out here independently of the term functions."""
     env = G1TrackingEnv(motion, evaluation=True)
     env.reset()
     rng = np.random.default_rng(2)
     for _ in range(5):
-        _, _, _, _, info = env.step(rng.normal(0, 0.3, 29).astype(np.float32))
-    lib, g, d = env.library, env._g, env.data
+        a = rng.normal(0, 0.3, 29).astype(np.float32)
+        last = env.term_inputs().action[0].copy()
+        _, _, _, _, info = env.step(a)
+    lib, g, d = env.library, int(env.sim.g[0]), env.data
     tb = spec.TRACKED_BODY_INDICES + 1
-    a = spec.TRACKED_BODIES.index(spec.ANCHOR_BODY)
+    a_i = spec.TRACKED_BODIES.index(spec.ANCHOR_BODY)
     xpos, xquat = d.xpos[tb], d.xquat[tb]
-    sig = env.reward_sigmas
-    e = lib.anchor_pos_w[g] - xpos[a]
-    assert info["reward_anchor_pos"] == pytest.approx(rw.exp_kernel(e @ e, sig["anchor_pos"]))
-    ang = rot.angle_between(lib.anchor_quat_w[g], xquat[a])
-    assert info["reward_anchor_ori"] == pytest.approx(rw.exp_kernel(ang**2, sig["anchor_ori"]))
-    yaw = rw.heading_delta(d.xmat[tb[a]].reshape(3, 3), lib.anchor_mat_w[g])
-    tp, tq = rw.reanchor(
-        lib.body_rel_anchor_w[g], lib.body_quat_w[g], yaw, xpos[a], lib.anchor_pos_w[g, 2]
-    )
-    assert info["reward_body_pos"] == pytest.approx(
-        rw.exp_kernel(rw.mean_sq_dist(tp, xpos), sig["body_pos"])
-    )
-    # Cross-check the re-anchored orientation with the generic quaternion product.
+    sig = {k: t.params.get("sigma") for k, t in env.rewards.items()}
+    kernel = lambda e, s: math.exp(-e / s**2)  # noqa: E731
+    e = lib.anchor_pos_w[g] - xpos[a_i]
+    assert info["reward_anchor_pos"] == pytest.approx(kernel(e @ e, sig["anchor_pos"]))
+    ang = rot.angle_between(lib.anchor_quat_w[g], xquat[a_i])
+    assert info["reward_anchor_ori"] == pytest.approx(kernel(ang**2, sig["anchor_ori"]))
+    r = d.xmat[tb[a_i]].reshape(3, 3) @ lib.anchor_mat_w[g].T
+    yaw = math.atan2(r[1, 0], r[0, 0])
     qy = np.array([math.cos(yaw / 2), 0, 0, math.sin(yaw / 2)])
-    np.testing.assert_allclose(tq, rot.multiply(qy, lib.body_quat_w[g]), atol=1e-12)
-    assert info["reward_body_ori"] == pytest.approx(
-        rw.exp_kernel(rw.quat_angle_sq(tq, xquat).mean(), sig["body_ori"])
-    )
+    target = rot.rotate(qy, lib.body_pos_w[g] - lib.anchor_pos_w[g])
+    target[:, :2] += xpos[a_i, :2]
+    target[:, 2] += lib.anchor_pos_w[g, 2]
+    err = ((target - xpos) ** 2).sum(1).mean()
+    assert info["reward_body_pos"] == pytest.approx(kernel(err, sig["body_pos"]))
+    tq = rot.multiply(qy, lib.body_quat_w[g])
+    err = (rot.angle_between(tq, xquat) ** 2).mean()
+    assert info["reward_body_ori"] == pytest.approx(kernel(err, sig["body_ori"]))
     v = np.zeros((14, 6))
     for i, b in enumerate(tb):
         mujoco.mj_objectVelocity(env.model, d, mujoco.mjtObj.mjOBJ_XBODY, int(b), v[i], 0)
-    assert info["reward_body_lin_vel"] == pytest.approx(
-        rw.exp_kernel(rw.mean_sq_dist(lib.body_lin_vel_w[g], v[:, 3:]), sig["body_lin_vel"])
-    )
-    assert info["reward_body_ang_vel"] == pytest.approx(
-        rw.exp_kernel(rw.mean_sq_dist(lib.body_ang_vel_w[g], v[:, :3]), sig["body_ang_vel"])
-    )
-    assert info["reward_action_rate"] == pytest.approx(
-        rw.action_rate(env._action, env._last_action)
-    )
-    assert info["reward_joint_limit"] == pytest.approx(
-        rw.joint_limit_violation(d.qpos[7:], env.joint_lower, env.joint_upper)
-    )
+    err = ((lib.body_lin_vel_w[g] - v[:, 3:]) ** 2).sum(1).mean()
+    assert info["reward_body_lin_vel"] == pytest.approx(kernel(err, sig["body_lin_vel"]))
+    err = ((lib.body_ang_vel_w[g] - v[:, :3]) ** 2).sum(1).mean()
+    assert info["reward_body_ang_vel"] == pytest.approx(kernel(err, sig["body_ang_vel"]))
+    assert info["reward_action_rate"] == pytest.approx(float(((a - last) ** 2).sum()), rel=1e-6)
+    ranges = env.model.jnt_range[1:]
+    mid, half = ranges.mean(1), 0.45 * (ranges[:, 1] - ranges[:, 0])
+    over = np.maximum(np.abs(d.qpos[7:] - mid) - half, 0.0).sum()
+    assert info["reward_joint_limit"] == pytest.approx(over, abs=1e-12)
 
 
-def test_undesired_contacts_and_joint_limits():
-    lo, hi = rw.soft_joint_limits(np.array([[-1.0, 1.0], [0.0, 2.0]]), 0.9)
-    np.testing.assert_allclose(lo, [-0.9, 0.1])
-    np.testing.assert_allclose(hi, [0.9, 1.9])
-    assert rw.joint_limit_violation(np.array([1.0, 0.0]), lo, hi) == pytest.approx(0.2)
+def test_joint_limit_term_counts_the_distance_outside_the_soft_limits():
+    from types import SimpleNamespace
+
+    qpos = np.zeros((2, 9))
+    qpos[0, 7:] = [1.0, 0.0]
+    qpos[1, 7:] = [0.0, 1.0]
+    s = SimpleNamespace(
+        robot=SimpleNamespace(qpos=qpos),
+        soft_lower=np.array([-0.9, 0.1]),
+        soft_upper=np.array([0.9, 1.9]),
+    )
+    np.testing.assert_allclose(mdp.joint_limit(s), [0.1 + 0.1, 0.0])
+
+
+def test_undesired_contacts_lying_and_standing():
     # A robot lying on the floor touches it with non-foot bodies.
     env = G1TrackingEnv(procedural_motion(1.0), evaluation=True)
     env.reset()
@@ -214,8 +222,6 @@ def test_undesired_contacts_and_joint_limits():
     mujoco.mj_forward(env.model, env.data)
     _, _, _, _, info = env.step(np.zeros(29, np.float32))
     assert info["reward_undesired_contacts"] >= 1
-    forces = np.array([[0.0, 0.0, 0.5], [0.0, 2.0, 0.0], [3.0, 0.0, 0.0]])
-    assert rw.undesired_contacts(forces, 1.0) == 2.0
     # Standing on the feet touches nothing undesired.
     env.reset()
     _, _, _, _, info = env.step(env.action_for_joint_targets(env.reference_joint_pos(1)))
@@ -224,8 +230,8 @@ def test_undesired_contacts_and_joint_limits():
 
 def _refresh(env):
     mujoco.mj_forward(env.model, env.data)
-    env._read_state()
-    return env._terminated()
+    reason = env.termination()
+    return reason != "", reason
 
 
 def test_each_termination_rule_on_a_constructed_state(eval_env):
@@ -248,8 +254,6 @@ def test_each_termination_rule_on_a_constructed_state(eval_env):
     env.data.qpos[7 + spec.joint_index("left_shoulder_pitch_joint")] = -2.8
     env.data.qpos[7 + spec.joint_index("left_elbow_joint")] = 0.0
     assert _refresh(env) == (True, "end_effector_height")
-    assert term.anchor_height(1.0, 0.7) and not term.anchor_height(1.0, 0.8)
-    assert term.anchor_tilt(np.eye(3), rot.to_matrix(qx))
 
 
 def test_episode_truncates_at_the_clip_end_in_evaluation(motion):
@@ -337,7 +341,7 @@ def test_pd_gains_and_action_scale_from_armatures():
 
 
 def test_adaptive_sampler_prefers_failing_bins():
-    s = AdaptiveSampler(np.array([120, 30]), alpha=0.5)
+    s = AdaptiveSampler(np.array([120, 30]), frames_per_bin=50, alpha=0.5)
     assert s.n_bins == 3 + 1
     np.testing.assert_allclose(s.probabilities(), 0.25)
     s.record(start_bin=1, steps=3, failed=True)
@@ -354,8 +358,8 @@ def test_motion_library_and_motion_arguments(motion):
     short = procedural_motion(seconds=1.0, fps=30.0)
     env = G1TrackingEnv([motion, short])
     lib = env.library
-    assert lib.num_clips == 2 and lib.fps == 50.0
-    assert lib.clip_length[1] == short.resample(50.0).n_frames
+    assert lib.num_clips == 2 and lib.fps == pytest.approx(1.0 / env.dt)
+    assert lib.clip_length[1] == short.resample(lib.fps).n_frames
     ev = G1TrackingEnv([motion, short], evaluation=True)
     assert ev.reset()[1]["clip"] == 0 and ev.reset()[1]["clip"] == 1  # clip by clip
     with pytest.raises(MotionError):
@@ -365,15 +369,16 @@ def test_motion_library_and_motion_arguments(motion):
 def test_training_env_randomises(motion):
     env = G1TrackingEnv(motion)
     env.reset(seed=0)
-    f1 = env.model.geom_friction[env._robot_geoms, 0].copy()
-    c1 = env.model.body_ipos[env._torso_id].copy()
+    geoms, torso = env.sim.robot_geoms, env.model.body("torso_link").id
+    f1 = env.model.geom_friction[geoms, 0].copy()
+    c1 = env.model.body_ipos[torso].copy()
     env.reset()
-    assert not np.array_equal(f1, env.model.geom_friction[env._robot_geoms, 0])
-    assert not np.array_equal(c1, env.model.body_ipos[env._torso_id])
+    assert not np.array_equal(f1, env.model.geom_friction[geoms, 0])
+    assert not np.array_equal(c1, env.model.body_ipos[torso])
     assert np.all((f1 >= 0.3) & (f1 <= 1.6))
     ev = G1TrackingEnv(motion, evaluation=True)
     ev.reset(seed=0)
-    assert not ev.randomize and not ev.push and not ev.observation_noise
+    assert not ev.sim.randomize and not ev.sim.push and not ev.sim.observation_noise
 
 
 def test_render_rgb_array(motion):
@@ -385,7 +390,7 @@ def test_render_rgb_array(motion):
 
 
 def test_sampler_draws_bins_with_their_probabilities():
-    s = AdaptiveSampler(np.array([200, 60]), alpha=0.5)
+    s = AdaptiveSampler(np.array([200, 60]), frames_per_bin=50, alpha=0.5)
     s.record(start_bin=2, steps=1, failed=True)
     s.record(start_bin=4, steps=1, failed=True)
     rng = np.random.default_rng(0)
@@ -396,34 +401,37 @@ def test_sampler_draws_bins_with_their_probabilities():
 def test_reset_noise_rotation_is_roll_pitch_yaw_about_world_axes():
     from nmr_gym.envs import randomization as dr
 
-    r, p, y = 0.3, -0.2, 1.1
+    q0 = rot.normalize(np.array([0.9, 0.1, -0.3, 0.2]))
+    qpos = np.concatenate([[0.0, 0.0, 0.8], q0, np.zeros(29)])
+    half = (0.3, 0.2, 1.1)
+    out = dr.noisy_reference_state(
+        np.random.default_rng(4), qpos, -np.ones(29), np.ones(29), (0, 0, 0), half, 0.0
+    )
+    rng = np.random.default_rng(4)
+    rng.random(3)  # the position noise's draws
+    r, p, y = (2.0 * rng.random(3) - 1.0) * half  # the rotation's draws
     expected = rot.multiply(
         rot.from_axis_angle(np.array([0.0, 0.0, y])),
         rot.multiply(
             rot.from_axis_angle(np.array([0.0, p, 0.0])),
-            rot.from_axis_angle(np.array([r, 0.0, 0.0])),
+            rot.multiply(rot.from_axis_angle(np.array([r, 0.0, 0.0])), q0),
         ),
     )
-    np.testing.assert_allclose(dr._rpy_quat(r, p, y), expected, atol=1e-12)
-    q = rot.normalize(np.array([0.9, 0.1, -0.3, 0.2]))
-    np.testing.assert_allclose(dr._quat_mul(expected, q), rot.multiply(expected, q), atol=1e-12)
+    np.testing.assert_allclose(out[3:7], expected, atol=1e-12)
 
 
 def test_reset_state_is_the_reference_standing_on_the_floor(motion):
     """Evaluation reset: qpos/qvel of the reference, feet on the floor, state fully computed."""
-    from nmr_gym.envs.motion_source import _lowest_foot_point
-
     env = G1TrackingEnv(motion, evaluation=True)
     obs, _ = env.reset(seed=0)
     ref = env.library
     np.testing.assert_allclose(env.data.qpos, ref.qpos(0))
     np.testing.assert_allclose(env.data.qvel, ref.qvel(0))
-    assert abs(_lowest_foot_point(env.data.qpos)) < 0.005  # neither sunk nor floating [m]
+    assert abs(lowest_foot_point(env.data.qpos)) < 0.005  # neither sunk nor floating [m]
     # Reset runs only MuJoCo's position/velocity stages: the observation equals mj_forward's.
     mujoco.mj_forward(env.model, env.data)
-    env._read_state()
     np.testing.assert_array_equal(obs, env.actor_observation())
-    assert env._terminated() == (False, "")
+    assert env.termination() == ""
 
 
 def _rollout_length(env, policy, steps: int) -> tuple[int, str, float]:
@@ -457,28 +465,3 @@ def test_zero_action_holds_a_standing_reference_and_pd_tracks_better(motion):
     zero = _rollout_length(env, lambda e: np.zeros(29, np.float32), 500)
     pd = _rollout_length(env, lambda e: e.action_for_joint_targets(e.reference_joint_pos()), 500)
     assert pd[0] >= zero[0] and pd[2] < zero[2]
-
-
-def test_default_clip_cache_is_keyed_by_content_options_and_code(tmp_path, monkeypatch):
-    import retargeters
-    from nmr_gym import suite
-    from nmr_gym.envs import motion_source as ms
-
-    human = suite.get_clip("wave_short").motion()
-    rt = retargeters.make("direct")
-    key = ms.reference_cache_key(human, rt, "direct")
-    assert key == ms.reference_cache_key(human, retargeters.make("direct"), "direct")
-    moved = human.replace(joint_pos=human.joint_pos + 1e-6)
-    assert ms.reference_cache_key(moved, rt, "direct") != key  # the clip's content
-    monkeypatch.setattr(rt, "options", lambda: {"changed": True})
-    assert ms.reference_cache_key(human, rt, "direct") != key  # the retargeter's options
-    # Round trip through the disk cache: the second call loads the file the first wrote.
-    monkeypatch.setenv(ms.CACHE_ENV_VAR, str(tmp_path))
-    ms.builtin_reference.cache_clear()
-    first = ms.builtin_reference("wave_short", "direct")
-    ms.builtin_reference.cache_clear()
-    second = ms.builtin_reference("wave_short", "direct")
-    ms.builtin_reference.cache_clear()
-    assert [p.name.split("--")[2] for p in tmp_path.iterdir()] == [f"{key}.npz"]
-    assert second.metadata["cached"] and not first.metadata.get("cached")
-    np.testing.assert_allclose(second.joint_pos, first.joint_pos)

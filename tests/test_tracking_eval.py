@@ -13,7 +13,6 @@ from benchmark.tracking import (
     score_episode,
 )
 from nmr_gym.envs.motion_source import procedural_motion
-from nmr_gym.g1 import spec
 
 
 def _episode(rob, ref, steps=None, clip_steps=None, terminated=False):
@@ -108,10 +107,6 @@ def test_eval_tracker_cli_pd_baseline(tmp_path, capsys):
     assert main(["eval-tracker", "pd"]) == 2  # no motion: one-line error
 
 
-def test_tracked_body_order_matches_spec():
-    assert spec.TRACKED_BODIES[0] == spec.ROOT_BODY
-
-
 @pytest.mark.slow  # ~12 s of CPU (torch and stable-baselines3 imports, a tiny PPO run)
 @pytest.mark.parametrize(
     "vec_args", [[], ["--vec", "dummy", "--lr-schedule", "fixed"]], ids=["batched", "dummy"]
@@ -162,7 +157,7 @@ def test_train_tracker_then_eval_tracker_end_to_end(tmp_path, vec_args):
 
 
 def test_kl_adaptive_learning_rate_follows_rsl_rl_rule():
-    from benchmark.commands.train_tracker import KL_ADAPTIVE, KLAdaptiveLR
+    from benchmark.training import KL_ADAPTIVE, KLAdaptiveLR
 
     lr = KLAdaptiveLR(1e-3, desired_kl=0.01)
     assert lr(0.5) == 1e-3
@@ -177,3 +172,25 @@ def test_kl_adaptive_learning_rate_follows_rsl_rl_rule():
     assert lr.lr == KL_ADAPTIVE["max_lr"]
     with pytest.raises(ValueError, match="desired_kl"):
         KLAdaptiveLR(1e-3, desired_kl=0.0)
+
+
+def test_ppo_config_generates_the_options_and_the_record():
+    """One definition: parsing no options gives the dataclass defaults, an option changes its
+    field, and the JSON record carries every field."""
+    import argparse
+    import dataclasses
+
+    from benchmark.training import PPOConfig
+
+    p = argparse.ArgumentParser()
+    PPOConfig.add_arguments(p)
+    assert PPOConfig.from_args(p.parse_args([])) == PPOConfig()
+    cfg = PPOConfig.from_args(
+        p.parse_args(["--n-envs", "8", "--net-arch", "16", "16", "--lr-schedule", "fixed"])
+    )
+    assert (cfg.n_envs, cfg.net_arch, cfg.target_kl) == (8, [16, 16], 0.02)
+    assert cfg.batch_size == 8 * cfg.n_steps // cfg.n_minibatches
+    record = cfg.to_record()
+    assert {f.name for f in dataclasses.fields(PPOConfig)} | {"batch_size"} == set(record)
+    with pytest.raises(SystemExit):
+        p.parse_args(["--gamma", "0.5"])  # not a command-line option

@@ -44,7 +44,7 @@ def still_dynamics(still):
 
 def _suite_clip(name):
     pytest.importorskip("retargeters.gmr")
-    from nmr_gym.envs.motion_source import builtin_reference
+    from benchmark.motions import builtin_reference
 
     return builtin_reference(name, "gmr")
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from gymnasium.wrappers import TimeLimit
 
-from nmr_gym.envs import G1TrackingEnv, G1TrackingVecEnv, batched
+from nmr_gym.envs import G1TrackingEnv, G1TrackingVecEnv
 from nmr_gym.envs.motion_library import MotionLibrary
 from nmr_gym.envs.motion_source import procedural_motion
 from nmr_gym.envs.sb3 import SB3VecEnv
@@ -43,9 +43,10 @@ def _rollout(venv, steps: int, seed: int = 0) -> list[tuple]:
 
 def test_reproduces_independent_single_envs_step_for_step(motions):
     """Same seeds and actions: N single envs (TimeLimit) and the batch agree on everything,
-    across autoresets, with domain randomisation writing into one shared model."""
+    across autoresets, with domain randomisation writing into one shared model. The single
+    envs run the fused single-robot terms, the batch the term tables."""
     venv = G1TrackingVecEnv(N, motions, shared_sampler=False, max_episode_steps=LIMIT)
-    assert all(e.model is venv.envs[0].model for e in venv.envs)
+    assert all(m is venv.sim.models[0] for m in venv.sim.models)
     singles = [TimeLimit(G1TrackingEnv(motions), LIMIT) for _ in range(N)]
     obs, _ = venv.reset(seed=5)
     np.testing.assert_array_equal(
@@ -87,10 +88,11 @@ def test_threads_do_not_change_results(motions):
 def test_make_vec_builds_the_batched_env_with_the_registered_limits(motions):
     import gymnasium as gym
 
-    from nmr_gym.envs import EPISODE_STEPS, EVAL_ID, TRAIN_ID
+    from nmr_gym.envs import EVAL_ID, TRAIN_ID
 
     venv = gym.make_vec(TRAIN_ID, num_envs=2, motion=motions)
-    assert isinstance(venv, G1TrackingVecEnv) and venv.max_episode_steps == EPISODE_STEPS
+    assert isinstance(venv, G1TrackingVecEnv)
+    assert venv.max_episode_steps == round(10.0 / venv.dt) == 500
     assert not venv.evaluation
     venv = gym.make_vec(EVAL_ID, num_envs=2, motion=motions)
     assert venv.evaluation and venv.max_episode_steps == np.inf
@@ -100,14 +102,13 @@ def test_make_vec_builds_the_batched_env_with_the_registered_limits(motions):
 
 def test_one_model_per_thread_and_one_shared_sampler(motions):
     venv = G1TrackingVecEnv(4, motions, num_threads=2)
-    models = {id(e.model) for e in venv.envs}
+    models = {id(m) for m in venv.sim.models}
     assert len(models) == 2
-    assert len({id(e.sampler) for e in venv.envs}) == 1
-    assert venv.envs[0].library is venv.envs[3].library
+    assert len({id(s) for s in venv.sim.samplers}) == 1
     venv.reset(seed=0)
     for _ in range(80):  # falls record failures in the shared sampler
         venv.step(np.zeros((4, 29), np.float32))
-    assert venv.envs[0].sampler.score.sum() > 0
+    assert venv.sim.samplers[0].score.sum() > 0
 
 
 def test_evaluation_batch_starts_each_robot_on_its_clip(motions):
@@ -172,11 +173,10 @@ def test_bad_arguments_raise_early(motions):
         ("none", ""),
     ],
 )
-def test_batched_terminations_match_the_single_env_on_constructed_states(motions, change, expected):
-    venv = G1TrackingVecEnv(1, motions, evaluation=True)
+def test_batched_terminations_on_constructed_states(motions, change, expected):
+    venv = G1TrackingVecEnv(2, motions, evaluation=True)
     venv.reset(seed=0)
-    env = venv.envs[0]  # the batch's own robot: both sides read the same state
-    d = env.data
+    d, m = venv.sim.datas[0], venv.sim.models[0]  # robot 0 changed, robot 1 left alone
     if change == "drop":
         d.qpos[2] -= 0.4
     elif change == "tilt":
@@ -185,12 +185,9 @@ def test_batched_terminations_match_the_single_env_on_constructed_states(motions
         from nmr_gym.g1 import spec
 
         d.qpos[7 + spec.joint_index("left_shoulder_pitch_joint")] = -2.5
-    mujoco.mj_kinematics(env.model, d)
-    mujoco.mj_comPos(env.model, d)
-    env._read_state()
-    g = np.array([env._g])
-    code = batched.terminations(venv.library, g, venv._robot_batch(), *venv._thresholds)
-    assert batched.TERMINATION_CODES[int(code[0])] == env._terminated()[1] == expected
+    mujoco.mj_kinematics(m, d)
+    mujoco.mj_comPos(m, d)
+    assert venv.termination().tolist() == [expected, ""]
 
 
 def test_sb3_adapter_gives_terminal_observations_and_time_limits(motions):
@@ -200,9 +197,7 @@ def test_sb3_adapter_gives_terminal_observations_and_time_limits(motions):
     assert obs.shape == (2, 160) and obs.dtype == np.float32
     seen_timeout = False
     for _ in range(12):
-        venv.step_async(
-            np.stack([e.action_for_joint_targets(e.reference_joint_pos(1)) for e in venv.venv.envs])
-        )
+        venv.step_async(venv.venv.action_for_joint_targets(venv.venv.reference_joint_pos(1)))
         obs, rew, dones, infos = venv.step_wait()
         assert rew.dtype == np.float32 and len(infos) == 2
         assert {"reward_body_pos", "error_body_pos"} <= set(infos[0])
@@ -212,7 +207,9 @@ def test_sb3_adapter_gives_terminal_observations_and_time_limits(motions):
                 seen_timeout |= info["TimeLimit.truncated"]
     assert seen_timeout
     assert venv.get_attr("dt") == [0.02, 0.02]
-    assert venv.env_method("reference_joint_pos", indices=[1])[0].shape == (29,)
+    assert venv.env_method("reference_joint_pos", indices=[1])[0].shape == (2, 29)
+    venv.env_method("set_reward_params", "body_pos", sigma=0.1)
+    assert venv.venv.rewards["body_pos"].params["sigma"] == 0.1
 
 
 def test_sb3_ppo_learns_a_few_updates(motions, tmp_path):
@@ -235,7 +232,7 @@ def test_single_envs_sharing_a_model_keep_their_own_randomisation(motions):
     for i, (p, a) in enumerate(zip(pair, alone, strict=True)):
         p.reset(seed=10 + i)
         a.reset(seed=10 + i)
-    assert not np.array_equal(pair[0]._friction, pair[1]._friction)
+    assert not np.array_equal(pair[0].sim.friction, pair[1].sim.friction)
     rng = np.random.default_rng(0)
     for _ in range(20):
         act = _actions(rng, 2)
@@ -258,21 +255,18 @@ def test_shared_sampler_decays_once_per_batch_step(motions):
     """BeyondMimic's failure EMA steps once per step of the env batch, whatever its size."""
     venv = G1TrackingVecEnv(4, motions, max_episode_steps=LIMIT)
     venv.reset(seed=0)
-    sampler = venv.envs[0].sampler
+    sampler = venv.sim.samplers[0]
     sampler.score[:] = 1.0
     for k in range(1, 4):
-        actions = np.stack(
-            [e.action_for_joint_targets(e.reference_joint_pos(1)) for e in venv.envs]
-        )
+        actions = venv.action_for_joint_targets(venv.reference_joint_pos(1))
         _, _, term, trunc, _ = venv.step(actions)
         assert not (term | trunc).any()
         np.testing.assert_allclose(sampler.score, (1.0 - sampler.alpha) ** k)
     # An early termination adds alpha to its start bin (and decays nothing more).
-    e = venv.envs[1]
     before = sampler.score.copy()
-    e._failed = True
-    start_bin = e._start_bin
-    e.reset()
+    venv.sim.failed[1] = True
+    start_bin = int(venv.sim.start_bin[1])
+    venv.sim.reset_robot(1)
     expected = before.copy()
     expected[start_bin] += sampler.alpha
     np.testing.assert_allclose(sampler.score, expected)

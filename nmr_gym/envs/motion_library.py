@@ -1,5 +1,8 @@
 """Reference motions for tracking, resampled to the control rate and precomputed per frame.
 
+BeyondMimic resamples references to the policy rate; the environment passes its control rate
+(model timestep x decimation).
+
 A :class:`MotionLibrary` holds one or more clips concatenated frame-wise; every array is indexed
 by a global frame index ``clip_start[c] + t``. Everything the environment needs from the
 reference at a frame is computed here once, so a step only indexes rows.
@@ -16,8 +19,6 @@ from nmr_gym.errors import MotionError
 from nmr_gym.g1 import spec
 from nmr_gym.motion import RobotMotion
 
-#: BeyondMimic resamples references to the policy rate [frames/s].
-CONTROL_FPS = 50.0
 #: Index of the anchor body (torso_link) inside the 14 tracked bodies.
 ANCHOR_IN_TRACKED = spec.TRACKED_BODIES.index(spec.ANCHOR_BODY)
 #: Tracked-body indices of the end effectors checked by the end-effector termination.
@@ -42,7 +43,9 @@ class MotionLibrary:
         ee_z: (N, 4) heights of feet and hands [m]
     """
 
-    def __init__(self, motions: Sequence[RobotMotion], fps: float = CONTROL_FPS):
+    def __init__(self, motions: Sequence[RobotMotion], fps: float):
+        if not fps > 0:
+            raise MotionError(f"the motion library needs fps > 0 (the control rate), got {fps}")
         if len(motions) == 0:
             raise MotionError("the motion library needs at least one motion")
         self.fps = float(fps)

@@ -1,16 +1,16 @@
 """BeyondMimic's adaptive start-frame sampling, over the bins of every clip of a motion library.
 
-Each clip of T frames (at 50 fps) has ``T // FRAMES_PER_BIN + 1`` bins. Each bin keeps a failure
-score, an exponential moving average (per control step, rate ``alpha``) of the early terminations
-of episodes that started in it; a bin is drawn with probability proportional to
-``score + uniform_ratio / n_bins`` and the start frame is uniform inside it.
+Each clip of T frames (at the control rate) has ``T // frames_per_bin + 1`` bins (the env
+derives ``frames_per_bin`` from ``SamplingConfig.bin_duration_s``, BeyondMimic's 1 s). Each bin
+keeps a failure score, an exponential moving average (per control step, rate ``alpha``) of the
+early terminations of episodes that started in it; a bin is drawn with probability
+proportional to ``score + uniform_ratio / n_bins`` and the start frame is uniform inside it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-FRAMES_PER_BIN = 50  # one bin per second at 50 fps
 FAILURE_EMA_ALPHA = 0.001
 UNIFORM_RATIO = 0.1
 
@@ -21,7 +21,7 @@ class AdaptiveSampler:
     def __init__(
         self,
         clip_lengths: np.ndarray,
-        frames_per_bin: int = FRAMES_PER_BIN,
+        frames_per_bin: int,
         alpha: float = FAILURE_EMA_ALPHA,
         uniform_ratio: float = UNIFORM_RATIO,
     ):

@@ -59,23 +59,52 @@ class SB3VecEnv(VecEnv):
     def close(self) -> None:
         self.venv.close()
 
+    # The robots share one simulation core: attributes and methods are the batch's (the same
+    # value for every index), e.g. ``env_method("set_reward_params", "body_pos", sigma=0.2)``.
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        return [getattr(self.venv.envs[i], attr_name) for i in self._get_indices(indices)]
+        value = getattr(self.venv, attr_name)
+        return [value for _ in self._get_indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
-        for i in self._get_indices(indices):
-            setattr(self.venv.envs[i], attr_name, value)
+        setattr(self.venv, attr_name, value)
 
     def env_method(
         self, method_name: str, *args, indices: VecEnvIndices = None, **kwargs
     ) -> list[Any]:
-        return [
-            getattr(self.venv.envs[i], method_name)(*args, **kwargs)
-            for i in self._get_indices(indices)
-        ]
+        result = getattr(self.venv, method_name)(*args, **kwargs)
+        return [result for _ in self._get_indices(indices)]
 
     def env_is_wrapped(self, wrapper_class: type, indices: VecEnvIndices = None) -> list[bool]:
         return [False for _ in self._get_indices(indices)]
 
     def get_images(self) -> Sequence[np.ndarray | None]:
         return [self.venv.render()] + [None] * (self.num_envs - 1)
+
+
+def SigmaAnnealingCallback(schedule, verbose: int = 0):  # noqa: N802 (a class factory)
+    """A stable-baselines3 callback annealing reward widths during training (the NMR paper's
+    Eq. 6): before each rollout and at the end it sets every scheduled term's sigma to
+    ``schedule.at(num_timesteps)`` through ``env_method("set_reward_params", ...)``, which works
+    for :class:`SB3VecEnv` (batched) and for SB3's vector envs of single ``G1TrackingEnv``.
+
+    ``schedule``: a :class:`~nmr_gym.envs.mdp.SigmaSchedule` counting environment steps.
+    """
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class _SigmaAnnealing(BaseCallback):
+        def _apply(self) -> None:
+            for name, sigma in schedule.at(self.num_timesteps).items():
+                self.training_env.env_method("set_reward_params", name, sigma=sigma)
+                if self.verbose:
+                    self.logger.record(f"sigma/{name}", sigma)
+
+        def _on_rollout_start(self) -> None:
+            self._apply()
+
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_training_end(self) -> None:
+            self._apply()
+
+    return _SigmaAnnealing(verbose)

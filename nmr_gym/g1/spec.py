@@ -2,9 +2,9 @@
 
 Joint order is MuJoCo Menagerie's ``qpos[7:]`` order, which is also the Unitree / BeyondMimic CSV
 order. Body order is MuJoCo's depth-first body order (``model.body(i)`` for i = 1..30), which is
-the order of ``body_pos_w`` in BeyondMimic / mjlab npz files. Numbers come from
-``shared/reference/anchors.md`` sections 1 and 2 and are checked against the compiled model in
-the tests.
+the order of ``body_pos_w`` in BeyondMimic / mjlab npz files. Joint limits come from the
+Menagerie ``unitree_g1`` model, motor armatures, effort limits and the PD design from
+BeyondMimic's G1 configuration; the tests check them against the compiled model.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ ANCHOR_BODY = "torso_link"
 FOOT_BODIES: tuple[str, ...] = ("left_ankle_roll_link", "right_ankle_roll_link")
 HAND_BODIES: tuple[str, ...] = ("left_wrist_yaw_link", "right_wrist_yaw_link")
 
-# Reflected rotor inertias [kg m^2] of the G1's motors (anchors.md section 2).
+# Reflected rotor inertias [kg m^2] of the G1's motors (BeyondMimic's G1 configuration).
 ARMATURE_5020 = 0.003609725
 ARMATURE_7520_14 = 0.010177520
 ARMATURE_7520_22 = 0.025101925
@@ -123,7 +123,7 @@ KD = 2.0 * PD_DAMPING_RATIO * ARMATURE * PD_NATURAL_FREQ
 #: Action scale [rad per unit action], (29,).
 ACTION_SCALE = ACTION_SCALE_FACTOR * EFFORT_LIMIT / KP
 
-_R = {  # (lower, upper) [rad] of the left side and centre joints, anchors.md section 1
+_R = {  # (lower, upper) [rad] of the left side and centre joints (Menagerie unitree_g1)
     "hip_pitch": (-2.5307, 2.8798),
     "hip_roll": (-0.5236, 2.9671),
     "hip_yaw": (-2.7576, 2.7576),
@@ -163,6 +163,22 @@ for _side, _sign in (("left", 1.0), ("right", -1.0)):
     STAND_JOINT_POS[JOINT_NAMES.index(f"{_side}_shoulder_roll_joint")] = 0.2 * _sign
     STAND_JOINT_POS[JOINT_NAMES.index(f"{_side}_elbow_joint")] = 1.28
 STAND_ROOT_HEIGHT = 0.79  # [m], pelvis height of the ``stand`` keyframe
+
+#: Default joint positions [rad], (29,): BeyondMimic's G1 initial pose (slightly bent knees,
+#: arms down), inside the soft joint limits. The tracking env's action offset and the origin of
+#: its ``joint_pos`` observation.
+DEFAULT_JOINT_POS = np.zeros(NUM_JOINTS)
+for _side, _sign in (("left", 1.0), ("right", -1.0)):
+    for _joint, _value in (
+        ("hip_pitch", -0.312),
+        ("knee", 0.669),
+        ("ankle_pitch", -0.363),
+        ("elbow", 0.6),
+        ("shoulder_pitch", 0.2),
+        ("shoulder_roll", 0.2 * _sign),
+    ):
+        DEFAULT_JOINT_POS[JOINT_NAMES.index(f"{_side}_{_joint}_joint")] = _value
+DEFAULT_JOINT_POS.flags.writeable = False
 
 
 def joint_index(name: str) -> int:
