@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
             retargeters,
             motions,
             executor=executor,
-            progress=None if not args.no_progress else False,
+            progress=not args.no_progress,
             command=command_line(args),
         )
     finally:
