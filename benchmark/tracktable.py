@@ -252,10 +252,12 @@ def _train(job: TrackJob) -> None:
     args = parser.parse_args(job.settings.trainer_argv(Path(job.robot_file), out, resume))
     out.mkdir(parents=True, exist_ok=True)
     log = io.StringIO()
-    with contextlib.redirect_stdout(log):
-        train_tracker.run(args)
-    with open(out / "train.log", "a") as f:
-        f.write(log.getvalue())
+    try:
+        with contextlib.redirect_stdout(log):
+            train_tracker.run(args)
+    finally:  # kept for an interrupted or failed training too
+        with open(out / "train.log", "a") as f:
+            f.write(log.getvalue())
 
 
 def curve_summary(curve: pd.DataFrame, clip_steps: int, episode_steps: int) -> dict[str, float]:

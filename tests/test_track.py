@@ -221,4 +221,4 @@ def test_leaderboard_publishes_table_iv_and_curves(tiny_run, tmp_path):
     assert (t["successes"].str.endswith("/1")).all()
     assert (dest / "figures" / "tracking_curves.png").stat().st_size > 1000
     readme = (dest / "README.md").read_text()
-    assert "Table IV" in readme and "nmr-bench track" in readme
+    assert "Table IV" in readme and f"nmr-bench track {tiny_run}" in readme  # the command
