@@ -569,7 +569,7 @@ def tracking_readme(df: pd.DataFrame, run_dir: Path) -> list[str]:
     """README.md's tracking section: settings, Table IV in Markdown, the figure."""
     import json
 
-    from benchmark.tracktable import SETTINGS_FILE, TRACKING_DIR, read_tracking
+    from benchmark.tracktable import SETTINGS_FILE, TRACKING_DIR, invocations, read_tracking
 
     tracking, _ = read_tracking(run_dir)
     table = tracking_table(df, tracking)
@@ -579,7 +579,14 @@ def tracking_readme(df: pd.DataFrame, run_dir: Path) -> list[str]:
     for c in shown.columns:
         if shown[c].dtype.kind == "f":
             shown[c] = shown[c].map(lambda v: "-" if not np.isfinite(v) else f"{v:.{DIGITS}g}")
-    wall = float(tracking["train_s"].sum()) if "train_s" in tracking else math.nan
+    summed = float(tracking["train_s"].sum()) if "train_s" in tracking else math.nan
+    calls = invocations(run_dir)
+    wall = (
+        f"wall time {sum(c['wall_s'] for c in calls) / 60:.1f} min over {len(calls)} "
+        f"invocation(s) of `nmr-bench track` (first started {calls[0]['started_utc']})"
+        if calls
+        else "wall time not recorded"
+    )
     lines = [
         "## Tracking (NMR paper Table IV layout)",
         "",
@@ -596,8 +603,8 @@ def tracking_readme(df: pd.DataFrame, run_dir: Path) -> list[str]:
         "`eval_tracked_auc` = time-average of the clip fraction tracked from frame 0; "
         "`final_ep_len` [control steps] and `final_reward` of the last PPO update.",
         "",
-        f"Settings: {json.dumps(settings)}; {len(tracking)} trainings, summed training wall "
-        f"time {wall / 60:.1f} min (per-job times; jobs ran in parallel).",
+        f"Settings: {json.dumps(settings)}; {len(tracking)} trainings + evaluations, {wall}; "
+        f"the per-row times sum to {summed / 60:.1f} min (rows ran in parallel).",
         "",
         _markdown_table(shown, 2),
         "",

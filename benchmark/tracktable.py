@@ -11,6 +11,7 @@ summarises its learning curve. Methods differ only by their reference.
 Layout (under the run folder ``RUN``)::
 
     RUN/tracking/settings.json                the budget and PPO settings (a rerun must match)
+    RUN/tracking/invocations.json             each invocation's command, start and wall time
     RUN/tracking/MOTION--RETARGETER/          train-tracker's output folder (model.zip,
                                               checkpoints/, curve.csv, config.json)
     RUN/tracking/MOTION--RETARGETER/result.json   the finished row (how reruns skip it)
@@ -62,6 +63,7 @@ TRACKING_FILE = "tracking.csv"
 CURVES_FILE = "tracking_curves.csv"
 SETTINGS_FILE = "settings.json"
 RESULT_FILE = "result.json"
+INVOCATIONS_FILE = "invocations.json"
 #: Default training budget per clip [env steps]; a CPU-sized default, the paper scale needs GPUs.
 DEFAULT_BUDGET = 200_000
 
@@ -378,8 +380,10 @@ def run_track(
     jobs = plan_jobs(run_dir, settings, retargeters, motions)
     check_settings(run_dir, settings)
     todo = [j for j in jobs if not (Path(j.out) / RESULT_FILE).is_file()]
+    started, t0 = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), time.time()
     if todo:
         map_jobs(executor, run_job, todo, desc="track", progress=progress)
+    _record_invocation(run_dir, command, started, time.time() - t0, len(todo))
     table, curves = collect(run_dir, jobs)
     # Rows of other selections made earlier stay in tracking.csv.
     old = run_dir / TRACKING_FILE
@@ -409,6 +413,22 @@ def run_track(
     return table
 
 
+def _record_invocation(run_dir: Path, command: str, started: str, wall_s: float, n: int) -> None:
+    """Append this invocation (command, start [UTC], wall time [s], rows trained) to
+    ``RUN/tracking/invocations.json``: the table's wall time is their sum."""
+    path = run_dir / TRACKING_DIR / INVOCATIONS_FILE
+    done = json.loads(path.read_text()) if path.is_file() else []
+    done.append({"command": command, "started_utc": started, "wall_s": round(wall_s, 1),
+                 "rows_trained": n})  # fmt: skip
+    write_text_atomic(path, json.dumps(done, indent=1) + "\n")
+
+
+def invocations(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The recorded ``nmr-bench track`` invocations of a run folder ([] when none)."""
+    path = Path(run_dir) / TRACKING_DIR / INVOCATIONS_FILE
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
 def read_tracking(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """(``tracking.csv``, ``tracking_curves.csv``) of a run folder, or None without them."""
     run_dir = Path(run_dir)
@@ -431,6 +451,7 @@ __all__ = [
     "TrackSettings",
     "collect",
     "curve_summary",
+    "invocations",
     "job_dir",
     "plan_jobs",
     "read_tracking",

@@ -165,6 +165,8 @@ def test_track_end_to_end_merges_and_resumes(tiny_run, monkeypatch, capsys):
         assert res.loc[0, c] == pytest.approx(row[c])
     row_file = json.loads(next((tiny_run / "rows").glob("*.json")).read_text())
     assert row_file["track_w_mpjpe_m"] == pytest.approx(row["track_w_mpjpe_m"])
+    (call,) = tracktable.invocations(tiny_run)
+    assert call["rows_trained"] == 1 and call["wall_s"] > 0
     curves = pd.read_csv(tiny_run / "tracking_curves.csv")
     assert len(curves) == 4 and curves["ep_len_norm"].between(0, 1).all()
     # resume: a rerun trains nothing; without result.json it only re-evaluates (same values)
@@ -222,3 +224,4 @@ def test_leaderboard_publishes_table_iv_and_curves(tiny_run, tmp_path):
     assert (dest / "figures" / "tracking_curves.png").stat().st_size > 1000
     readme = (dest / "README.md").read_text()
     assert "Table IV" in readme and f"nmr-bench track {tiny_run}" in readme  # the command
+    assert "invocation(s) of `nmr-bench track`" in readme
