@@ -581,11 +581,26 @@ def tracking_readme(df: pd.DataFrame, run_dir: Path) -> list[str]:
             shown[c] = shown[c].map(lambda v: "-" if not np.isfinite(v) else f"{v:.{DIGITS}g}")
     summed = float(tracking["train_s"].sum()) if "train_s" in tracking else math.nan
     calls = invocations(run_dir)
+    wall_s = sum(c["wall_s"] for c in calls)
+    steps = float(tracking["trained_steps"].sum()) if "trained_steps" in tracking else math.nan
     wall = (
-        f"wall time {sum(c['wall_s'] for c in calls) / 60:.1f} min over {len(calls)} "
-        f"invocation(s) of `nmr-bench track` (first started {calls[0]['started_utc']})"
-        if calls
+        f"wall time {wall_s / 60:.1f} min over {len(calls)} invocation(s) of `nmr-bench "
+        f"track` (first started {calls[0]['started_utc']}; {steps / wall_s:.0f} env steps/s "
+        "in all, evaluations included)"
+        if calls and wall_s > 0
         else "wall time not recorded"
+    )
+    n_ok = int((tracking["success"] >= 1.0).sum())
+    verdict = (
+        [
+            f"No policy tracked its whole clip from frame 0 within the budget ({n_ok}/"
+            f"{len(tracking)} successes): at this budget the curve summaries (`ep_len_auc`, "
+            "`eval_tracked_auc`, `final_ep_len`, `final_reward`: how fast the policies learn "
+            "to stay up) are what separate the methods, and MPJPE/W-MPJPE are over the few "
+            "frames each evaluation lasted.",
+        ]
+        if n_ok == 0
+        else []
     )
     lines = [
         "## Tracking (NMR paper Table IV layout)",
@@ -606,6 +621,8 @@ def tracking_readme(df: pd.DataFrame, run_dir: Path) -> list[str]:
         f"Settings: {json.dumps(settings)}; {len(tracking)} trainings + evaluations, {wall}; "
         f"the per-row times sum to {summed / 60:.1f} min (rows ran in parallel).",
         "",
+        *verdict,
+        *([""] if verdict else []),
         _markdown_table(shown, 2),
         "",
         "![tracking curves](figures/tracking_curves.png)",
