@@ -143,9 +143,8 @@ def _manifest(path: Path) -> list[SuiteMotion]:
         file = file if file.is_absolute() else path.parent / file
         if builtin is None and not file.is_file():
             raise SuiteError(f"{where}: motion file {file} not found")
-        name = (
-            str(entry.get("name") or "").strip()
-            or (builtin.name if builtin else Path(spec).with_suffix("").as_posix())
+        name = str(entry.get("name") or "").strip() or (
+            builtin.name if builtin else Path(spec).with_suffix("").as_posix()
         )
         if name in names:
             raise SuiteError(f"{where}: duplicate motion name {name!r}")

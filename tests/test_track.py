@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -169,6 +168,7 @@ def test_track_end_to_end_merges_and_resumes(tiny_run, monkeypatch, capsys):
     assert call["rows_trained"] == 1 and call["wall_s"] > 0
     curves = pd.read_csv(tiny_run / "tracking_curves.csv")
     assert len(curves) == 4 and curves["ep_len_norm"].between(0, 1).all()
+
     # resume: a rerun trains nothing; without result.json it only re-evaluates (same values)
     def no_training(job):
         raise AssertionError(f"trained again: {job}")
@@ -225,3 +225,16 @@ def test_leaderboard_publishes_table_iv_and_curves(tiny_run, tmp_path):
     readme = (dest / "README.md").read_text()
     assert "Table IV" in readme and f"nmr-bench track {tiny_run}" in readme  # the command
     assert "invocation(s) of `nmr-bench track`" in readme
+
+
+def test_manifest_builtin_entries(tmp_path):
+    """The table's manifest mixes built-in clips (``builtin:NAME``) with files."""
+    from benchmark.suites import SuiteError, load_suite
+
+    m = tmp_path / "m.csv"
+    m.write_text(f"path,name\nbuiltin:{CLIP},\n")
+    (clip,) = load_suite(m)
+    assert (clip.name, clip.source, clip.complexity) == (CLIP, f"builtin:{CLIP}", "WBPM")
+    m.write_text("path\nbuiltin:nope\n")
+    with pytest.raises(SuiteError, match="unknown built-in clip 'nope'; valid: .*wave_short"):
+        load_suite(m)
