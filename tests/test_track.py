@@ -147,8 +147,15 @@ def test_unknown_retargeter_and_motion_exit_2(tiny_run, capsys):
         assert len(err) == 1 and needle in err[0], err
 
 
-def test_track_end_to_end_merges_and_resumes(tiny_run, monkeypatch, capsys):
+@pytest.fixture(scope="module")
+def tracked(tiny_run):
+    """``tiny_run`` after ``nmr-bench track`` with the tiny settings."""
     assert main(["track", str(tiny_run), *TINY, "--no-progress"]) == 0
+    return tiny_run
+
+
+def test_track_end_to_end_merges_and_resumes(tracked, monkeypatch, capsys):
+    tiny_run = tracked
     table = pd.read_csv(tiny_run / "tracking.csv")
     assert list(table.columns) == list(tracktable.TRACK_COLUMNS)
     (row,) = table.to_dict("records")
@@ -186,12 +193,12 @@ def test_track_end_to_end_merges_and_resumes(tiny_run, monkeypatch, capsys):
     assert "other settings" in capsys.readouterr().err
 
 
-def test_interrupted_training_continues_from_its_checkpoint(tiny_run, tmp_path):
+def test_interrupted_training_continues_from_its_checkpoint(tracked, tmp_path):
     """A row folder with a checkpoint and no model trains with --resume up to the budget."""
     import shutil
 
     run = tmp_path / "run"
-    shutil.copytree(tiny_run, run)
+    shutil.copytree(tracked, run)
     row = run / "tracking" / f"{CLIP}--direct"
     for f in ("result.json", "model.zip", "vecnormalize.pkl"):
         (row / f).unlink()
@@ -215,7 +222,8 @@ def test_interrupted_training_continues_from_its_checkpoint(tiny_run, tmp_path):
     assert pd.read_csv(run / "tracking.csv")["trained_steps"].iloc[0] >= 1024
 
 
-def test_leaderboard_publishes_table_iv_and_curves(tiny_run, tmp_path):
+def test_leaderboard_publishes_table_iv_and_curves(tracked, tmp_path):
+    tiny_run = tracked
     dest = tmp_path / "lb"
     assert main(["leaderboard", str(tiny_run / "results.csv"), "--publish", str(dest)]) == 0
     t = pd.read_csv(dest / "tracking_table.csv")
