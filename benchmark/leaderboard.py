@@ -8,6 +8,11 @@
   :data:`benchmark.results.HIGHER_IS_BETTER`: ``success``, ``pdff_tracked_pct``). Tracking and
   physics columns appear once any row has a value.
 - :func:`bar_figure` / :func:`joint_angle_figure`: matplotlib figures (Agg backend).
+- :func:`tracking_table` / :func:`tracking_curves_figure`: the NMR paper's Table IV layout
+  (per length split at the scoring rate: successes/total, MPJPE, W-MPJPE per method, plus the
+  learning-curve summaries) and a Fig. 4-style figure (episode length and reward against env
+  steps, mean and spread over clips per method), from ``nmr-bench track``'s ``tracking.csv`` /
+  ``tracking_curves.csv`` beside the results file (:mod:`benchmark.tracktable`);
 - :func:`publish`: all of it into a folder, with the command lines that made it in README.md
   (the run's, its follow-ups that filled columns -- ``benchmark.results.run_commands`` -- and
   the publishing one).
@@ -343,6 +348,8 @@ def publish(
         p = figs / f"joint_{res.slug(motion)}.png"
         written.append(_savefig(fig, p))
         joint_figs.append((motion, p))
+    tracking = _publish_tracking(df, results_path.parent, dest, figs)
+    written += tracking
     made_by = res.run_commands(results_path.parent)
     readme = [
         f"# Leaderboard: {dest.name}",
@@ -380,6 +387,8 @@ def publish(
             "",
             f"![{motion}](figures/{p.name})",
         ]
+    if tracking:
+        readme += ["", *tracking_readme(df, results_path.parent)]
     if filmstrips:
         from benchmark.filmstrips import publish_filmstrips
 
@@ -444,3 +453,188 @@ def _physics_note(df: pd.DataFrame) -> list[str]:
 def _savefig(fig, path: Path) -> Path:
     _save(fig, path)
     return path
+
+
+# ----------------------------------------------------------------------- tracking table
+#: Columns of the Table IV layout (NMR paper, Table IV) plus the learning-curve summaries.
+TRACKING_TABLE_COLUMNS: tuple[str, ...] = (
+    "length",
+    "retargeter",
+    "successes",
+    "success_rate",
+    "track_mpjpe_m",
+    "track_w_mpjpe_m",
+    "steps_to_full_clip",
+    "ep_len_auc",
+    "eval_tracked_auc",
+    "final_ep_len",
+    "final_reward",
+)
+
+
+def scoring_rate_length(results: pd.DataFrame) -> pd.Series:
+    """Length class of each row counted in frames at the scoring rate (the rate of the tracking
+    references; NMR paper Table IV: short < 250, medium 250-1000, long > 1000 frames), from the
+    retargeted motion's frame count and rate (``benchmark.splits.length_class``)."""
+    from benchmark import splits
+    from benchmark.metrics import SCORING_FPS
+
+    rate = pd.to_numeric(results["scoring_fps"], errors="coerce").fillna(SCORING_FPS)
+    frames = pd.to_numeric(results["robot_frames"], errors="coerce")
+    fps = pd.to_numeric(results["robot_fps"], errors="coerce")
+    # (T - 1) intervals of 1/fps resampled to the scoring rate, plus the first frame.
+    n = ((frames - 1) * rate / fps).round() + 1
+    return pd.Series(
+        [splits.length_class(int(v)) if np.isfinite(v) else "" for v in n], index=results.index
+    )
+
+
+def tracking_table(results: pd.DataFrame, tracking: pd.DataFrame) -> pd.DataFrame:
+    """Table IV: per length split (and "all") and retargeter, successes/total, mean MPJPE and
+    W-MPJPE [m] over the clips, and the mean curve summaries; ``tracking``: ``tracking.csv``."""
+    from benchmark.tracktable import CURVE_SUMMARY_COLUMNS
+
+    lengths = scoring_rate_length(results)
+    key = dict(
+        zip(zip(results["motion"], results["retargeter"], strict=True), lengths, strict=True)
+    )
+    t = tracking.copy()
+    t["length"] = [key.get((m, r), "") for m, r in zip(t["motion"], t["retargeter"], strict=True)]
+    rows = []
+    for split in ("short", "medium", "long", "all"):
+        sel = t if split == "all" else t[t["length"] == split]
+        for method in sorted(sel["retargeter"].unique()):
+            g = sel[sel["retargeter"] == method]
+            n_ok = int((g["success"] >= 1.0).sum())
+            row = {
+                "length": split,
+                "retargeter": method,
+                "successes": f"{n_ok}/{len(g)}",
+                "success_rate": n_ok / len(g),
+                "track_mpjpe_m": float(g["track_mpjpe_m"].mean()),
+                "track_w_mpjpe_m": float(g["track_w_mpjpe_m"].mean()),
+            }
+            for c in CURVE_SUMMARY_COLUMNS:
+                # steps_to_full_clip: mean over the clips that succeeded (NaN when none did)
+                row[c] = float(g[c].mean()) if g[c].notna().any() else math.nan
+            rows.append(row)
+    return pd.DataFrame(rows, columns=list(TRACKING_TABLE_COLUMNS))
+
+
+def tracking_curves_figure(curves: pd.DataFrame):
+    """Fig. 4 style: normalised training episode length, mean episode reward and the clip
+    fraction tracked from frame 0 against env steps; one line per retargeter (mean over
+    clips), the band one standard deviation over clips."""
+    plt = _plt()
+    panels = (
+        ("ep_len_norm", "training episode length / longest possible"),
+        ("reward_mean", "training episode reward (mean)"),
+        ("eval_tracked_fraction", "eval from frame 0: clip fraction tracked"),
+    )
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8))
+    for ax, (col, label) in zip(axes, panels, strict=True):
+        for method in sorted(curves["retargeter"].unique()):
+            c = curves[curves["retargeter"] == method].dropna(subset=[col])
+            if c.empty:
+                continue
+            g = c.groupby("timesteps")[col]
+            mean, std = g.mean(), g.std().fillna(0.0)
+            x = mean.index.to_numpy(float)
+            (line,) = ax.plot(x, mean.to_numpy(), label=method, marker="." if len(x) < 15 else "")
+            ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+        ax.set_xlabel("env steps")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Tracking policy training per method (mean +- std over clips)")
+    fig.tight_layout()
+    return fig
+
+
+def _publish_tracking(df: pd.DataFrame, run_dir: Path, dest: Path, figs: Path) -> list[Path]:
+    """Table IV (CSV) and the learning-curve figure when ``run_dir`` holds tracking results."""
+    from benchmark.tracktable import read_tracking
+
+    found = read_tracking(run_dir)
+    if found is None:
+        return []
+    tracking, curves = found
+    written = []
+    p = dest / "tracking_table.csv"
+    with atomic_path(p) as tmp:
+        tracking_table(df, tracking).to_csv(tmp, index=False, float_format="%.6g")
+    written.append(p)
+    p = dest / "tracking.csv"
+    with atomic_path(p) as tmp:
+        tracking.drop(columns=["train_s"], errors="ignore").to_csv(
+            tmp, index=False, float_format="%.6g"
+        )
+    written.append(p)
+    if not curves.empty:
+        written.append(_savefig(tracking_curves_figure(curves), figs / "tracking_curves.png"))
+    return written
+
+
+def tracking_readme(df: pd.DataFrame, run_dir: Path) -> list[str]:
+    """README.md's tracking section: settings, Table IV in Markdown, the figure."""
+    import json
+
+    from benchmark.tracktable import SETTINGS_FILE, TRACKING_DIR, invocations, read_tracking
+
+    tracking, _ = read_tracking(run_dir)
+    table = tracking_table(df, tracking)
+    settings_path = run_dir / TRACKING_DIR / SETTINGS_FILE
+    settings = json.loads(settings_path.read_text()) if settings_path.is_file() else {}
+    shown = table.copy()
+    for c in shown.columns:
+        if shown[c].dtype.kind == "f":
+            shown[c] = shown[c].map(lambda v: "-" if not np.isfinite(v) else f"{v:.{DIGITS}g}")
+    summed = float(tracking["train_s"].sum()) if "train_s" in tracking else math.nan
+    calls = invocations(run_dir)
+    wall_s = sum(c["wall_s"] for c in calls)
+    steps = float(tracking["trained_steps"].sum()) if "trained_steps" in tracking else math.nan
+    wall = (
+        f"wall time {wall_s / 60:.1f} min over {len(calls)} invocation(s) of `nmr-bench "
+        f"track` (first started {calls[0]['started_utc']}; {steps / wall_s:.0f} env steps/s "
+        "in all, evaluations included)"
+        if calls and wall_s > 0
+        else "wall time not recorded"
+    )
+    n_ok = int((tracking["success"] >= 1.0).sum())
+    verdict = (
+        [
+            f"No policy tracked its whole clip from frame 0 within the budget ({n_ok}/"
+            f"{len(tracking)} successes): at this budget the curve summaries (`ep_len_auc`, "
+            "`eval_tracked_auc`, `final_ep_len`, `final_reward`: how fast the policies learn "
+            "to stay up) are what separate the methods, and MPJPE/W-MPJPE are over the few "
+            "frames each evaluation lasted.",
+        ]
+        if n_ok == 0
+        else []
+    )
+    lines = [
+        "## Tracking (NMR paper Table IV layout)",
+        "",
+        "One PPO tracking policy per (method, clip), trained on that reference alone with "
+        "`nmr-bench track` (BeyondMimic MDP on the batched env, the same settings and seed for "
+        "every method) and evaluated once from frame 0 without noise. A success needs both "
+        "rules: no early termination through the clip, and PHC's mean body distance never "
+        "above 0.5 m. MPJPE (root-relative) and W-MPJPE (world) over the 14 tracked bodies "
+        "[m], averaged over the frames the evaluation lasted. Length split counted in frames "
+        "at the scoring rate. Curve summaries (means over clips; `benchmark/tracktable.py`): "
+        "`steps_to_full_clip` = env steps to the first successful periodic evaluation (over "
+        "the clips that succeeded; - when none did); `ep_len_auc` = time-average of the "
+        "training episode length / the longest possible (min(time limit, clip)); "
+        "`eval_tracked_auc` = time-average of the clip fraction tracked from frame 0; "
+        "`final_ep_len` [control steps] and `final_reward` of the last PPO update.",
+        "",
+        f"Settings: {json.dumps(settings)}; {len(tracking)} trainings + evaluations, {wall}; "
+        f"the per-row times sum to {summed / 60:.1f} min (rows ran in parallel).",
+        "",
+        *verdict,
+        *([""] if verdict else []),
+        _markdown_table(shown, 2),
+        "",
+        "![tracking curves](figures/tracking_curves.png)",
+    ]
+    return lines

@@ -9,7 +9,8 @@
   skipped), named by their path relative to the folder without the extension;
 - a manifest (``.csv`` or ``.json``): rows with ``path`` (relative to the manifest's folder or
   absolute) and optional ``name``, ``complexity`` (ULOM/WBPM/WBCM) and ``length``
-  (short/medium/long) overriding the automatic classification. JSON: a list of such objects,
+  (short/medium/long) overriding the automatic classification; a ``path`` of ``builtin:NAME``
+  is that built-in clip (with its known classes). JSON: a list of such objects,
   or ``{"motions": [...]}``.
 """
 
@@ -136,13 +137,14 @@ def _manifest(path: Path) -> list[SuiteMotion]:
         where = f"{path} entry {i + 1}"
         if not isinstance(entry, dict) or not str(entry.get("path", "")).strip():
             raise SuiteError(f"{where}: needs a 'path'")
-        file = Path(str(entry["path"]).strip())
+        spec = str(entry["path"]).strip()
+        builtin = _builtin_entry(spec, where) if spec.startswith(f"{BUILTIN}:") else None
+        file = Path(spec)
         file = file if file.is_absolute() else path.parent / file
-        if not file.is_file():
+        if builtin is None and not file.is_file():
             raise SuiteError(f"{where}: motion file {file} not found")
-        name = (
-            str(entry.get("name") or "").strip()
-            or Path(str(entry["path"])).with_suffix("").as_posix()
+        name = str(entry.get("name") or "").strip() or (
+            builtin.name if builtin else Path(spec).with_suffix("").as_posix()
         )
         if name in names:
             raise SuiteError(f"{where}: duplicate motion name {name!r}")
@@ -150,15 +152,26 @@ def _manifest(path: Path) -> list[SuiteMotion]:
         out.append(
             SuiteMotion(
                 name=name,
-                source=str(file),
-                loader=_file_loader(file),
+                source=builtin.source if builtin else str(file),
+                loader=builtin.loader if builtin else _file_loader(file),
                 complexity=_check_class(
                     entry.get("complexity"), COMPLEXITY_CLASSES, "complexity", where
-                ),
-                length=_check_class(entry.get("length"), LENGTH_CLASSES, "length", where),
+                )
+                or (builtin.complexity if builtin else None),
+                length=_check_class(entry.get("length"), LENGTH_CLASSES, "length", where)
+                or (builtin.length if builtin else None),
             )
         )
     return out
+
+
+def _builtin_entry(spec: str, where: str) -> SuiteMotion:
+    """The built-in clip a manifest's ``builtin:NAME`` path names (its known classes kept)."""
+    clips = {m.name: m for m in _builtin()}
+    name = spec.split(":", 1)[1]
+    if name not in clips:
+        raise SuiteError(f"{where}: unknown built-in clip {name!r}; valid: {', '.join(clips)}")
+    return clips[name]
 
 
 def load_suite(spec: str | os.PathLike = BUILTIN) -> list[SuiteMotion]:
