@@ -18,9 +18,10 @@ floor well under the measured values (a regression guard, not a target).
 ``test_single_env_python_overhead`` times the single env's step with MuJoCo's step functions
 replaced by no-ops: the Python work per step alone [us], steadier than the ratio (whose ~400 us
 of physics and cache effects hide a 10 us change on a loaded machine). It only uses the public
-API, so the same function runs against another checkout for an old/new comparison:
+API, so the same function runs against another checkout for an old/new comparison (from that
+checkout's root: ``python -m pytest`` puts the working directory first on ``sys.path``):
 
-    PYTHONPATH=<other checkout> pytest perf/test_env_throughput.py --benchmark-enable -s -k overhead
+    cd OTHER && PYTHONPATH=$PWD python -m pytest THIS_FILE --benchmark-enable -s -k overhead
 """
 
 from __future__ import annotations
