@@ -14,6 +14,14 @@ is not counted), so the ratio isolates the env's Python work from machine noise.
 
 The ratios are printed and stored in the benchmark's ``extra_info``; each test fails below a
 floor well under the measured values (a regression guard, not a target).
+
+``test_single_env_python_overhead`` times the single env's step with MuJoCo's step functions
+replaced by no-ops: the Python work per step alone [us], steadier than the ratio (whose ~400 us
+of physics and cache effects hide a 10 us change on a loaded machine). It only uses the public
+API, so the same function runs against another checkout for an old/new comparison (from that
+checkout's root: ``python -m pytest`` puts the working directory first on ``sys.path``):
+
+    cd OTHER && PYTHONPATH=$PWD python -m pytest THIS_FILE --benchmark-enable -s -k overhead
 """
 
 from __future__ import annotations
@@ -37,6 +45,11 @@ BATCHED_ROBOTS = 32
 #: Regression floors of the ratios (measured ~0.65 and ~0.8 on a 2-core CPU).
 MIN_SINGLE_RATIO = 0.45
 MIN_BATCHED_RATIO = 0.55
+#: Physics-stubbed overhead: blocks of OVERHEAD_STEPS steps, OVERHEAD_BLOCKS of them (min and
+#: median reported); regression ceiling of the median (measured ~80 us on a 2-core CPU).
+OVERHEAD_STEPS = 200
+OVERHEAD_BLOCKS = 40
+MAX_SINGLE_OVERHEAD_US = 200.0
 _clock = time.thread_time
 
 
@@ -90,6 +103,43 @@ def single_env_ratio(steps: int, rounds: int, seed: int = 0) -> dict[str, float]
     env.close()
     return {"env_steps_per_s": steps / env_best, "raw_steps_per_s": steps / raw_best,
             "ratio": raw_best / env_best}  # fmt: skip
+
+
+def single_env_overhead_us(steps: int, blocks: int, seed: int = 0) -> dict[str, float]:
+    """Python time per single-env step [us] with mj_step, mj_step1, mj_step2 and
+    mj_rnePostConstraint as no-ops (the state stands still; resets are not timed). Min and
+    median over ``blocks`` blocks of ``steps`` steps."""
+    env = gym.make("NMRTrack-G1-v0")
+    u = env.unwrapped
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    actions = []
+    for _ in range(64):
+        a = u.action_for_joint_targets(u.reference_joint_pos(1))
+        actions.append(a + (ACTION_NOISE * rng.standard_normal(a.shape)).astype(np.float32))
+    names = ("mj_step", "mj_step1", "mj_step2", "mj_rnePostConstraint")
+    saved = {k: getattr(mujoco, k) for k in names}
+    try:
+        for k in names:
+            setattr(mujoco, k, lambda m, d: None)
+
+        def block() -> float:
+            t = 0.0
+            for k in range(steps):
+                t0 = _clock()
+                _, _, term, trunc, _ = env.step(actions[k % len(actions)])
+                t += _clock() - t0
+                if term or trunc:
+                    env.reset()
+            return 1e6 * t / steps
+
+        block()  # warm-up
+        us = sorted(block() for _ in range(blocks))
+    finally:
+        for k, f in saved.items():
+            setattr(mujoco, k, f)
+    env.close()
+    return {"overhead_us_min": us[0], "overhead_us_median": us[len(us) // 2]}
 
 
 def batched_ratio(n_envs: int, steps: int, rounds: int, seed: int = 0) -> dict[str, float]:
@@ -153,3 +203,15 @@ def test_batched_env_throughput_ratio(benchmark):
     )
     _report(benchmark, f"batched env ({BATCHED_ROBOTS} robots, 1 thread)", result)
     assert result["ratio"] > MIN_BATCHED_RATIO
+
+
+def test_single_env_python_overhead(benchmark):
+    result = benchmark.pedantic(
+        single_env_overhead_us, args=(OVERHEAD_STEPS, OVERHEAD_BLOCKS), rounds=1, iterations=1
+    )
+    benchmark.extra_info.update(result)
+    print(
+        f"\nsingle env, physics stubbed: {result['overhead_us_median']:.1f} us per step (median "
+        f"of {OVERHEAD_BLOCKS} blocks), {result['overhead_us_min']:.1f} us (min)"
+    )
+    assert 0.0 < result["overhead_us_median"] < MAX_SINGLE_OVERHEAD_US

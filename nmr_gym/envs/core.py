@@ -343,7 +343,7 @@ class TrackingSim:
         n_undesired = 0.0
         # Per-body contact forces only when a contact involves a body other than the feet and
         # hands (rarely: standing on the feet touches nothing undesired).
-        if d.ncon and self.undesired_geom[d.contact.geom[: d.ncon]].any():
+        if d.ncon and self.undesired_geom.take(d.contact.geom[: d.ncon]).any():
             # cfrc_ext of the last sub-step, consistent before mj_step1 recomputes contacts.
             mujoco.mj_rnePostConstraint(m, d)
             f = d.cfrc_ext[:, 3:]

@@ -214,7 +214,8 @@ class G1TrackingEnv(gym.Env):
         sim.rngs[0] = self.np_random
         if self._model_shared:
             sim.apply_randomization(0)
-        sim.act(np.asarray(action, dtype=float).reshape(1, -1))
+        # (J,) broadcasts into the (1, J) action row: no reshape.
+        sim.act(np.asarray(action, dtype=float))
         if self._fused is not None:
             n_undesired = sim.step_robot(0)
             terms, errors, reason = self._fused.step(n_undesired)
