@@ -9,7 +9,7 @@ from retargeters.nmr.model import PRESETS, NMRConfig, NMRNet, _TransformerLayer,
 
 
 def test_paper_preset_has_the_released_size_and_small_fits_the_shipping_budget():
-    # the release's inference network has 41.25M parameters (anchors.md section 5)
+    # NMR's public inference release runs a 41.25M-parameter network
     assert abs(count_parameters(NMRNet(PRESETS["paper"])) - 41.25e6) < 0.01e6
     small = count_parameters(NMRNet(PRESETS["small"]))
     assert small * 4 < 20e6  # float32 weights under 20 MB

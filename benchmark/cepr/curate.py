@@ -1,7 +1,7 @@
 """CEPR stage 1: cut human clips into chunks and apply PHUMA's curation filters.
 
-The NMR paper (III-B) curates its human data with PHUMA's filters; PHUMA (anchors.md section
-4) splits clips into 4 s chunks with 0.5 s overlap and keeps a chunk when its foot-contact score
+The NMR paper (III-B) curates its human data with PHUMA's filters; PHUMA's curation stage
+splits clips into 4 s chunks with 0.5 s overlap and keeps a chunk when its foot-contact score
 is > 0.6, its root jerk < 50 m/s^3, its pelvis height within 0.6-1.5 m, its pelvis within 6 cm
 and its spine within 11 cm of the base of support. PHUMA measures contact on SMPL-X mesh
 vertices; nmr-gym's human motions carry SMPL joint centres, not vertices, so every quantity
@@ -67,7 +67,7 @@ OVERLAP_S = 0.5
 #: 2 s is also the shortest physics stretch CEPR keeps (issue 12), so every chunk can pass.
 MIN_CHUNK_S = 2.0
 
-#: PHUMA's thresholds (anchors.md section 4).
+#: PHUMA's curation thresholds (PHUMA's data-curation stage).
 CONTACT_SCORE_MIN = 0.6
 ROOT_JERK_MAX_MPS3 = 50.0
 PELVIS_HEIGHT_MIN_M = 0.6

@@ -1,6 +1,6 @@
 """Per-frame human motion features for CEPR's motion encoder (NMR's input layout).
 
-The NMR paper's network reads 140 numbers per frame at 30 fps (anchors.md section 5): root
+The NMR paper's network reads 140 numbers per frame at 30 fps (its public inference release): root
 horizontal velocity (2, metres per frame), root 6D rotation (6), 22 joint positions (66;
 horizontal coordinates relative to the same frame's root, height above the clip's lowest
 joint) and 22 joint velocities (66, frame differences, 0 at frame 0). This module computes the
