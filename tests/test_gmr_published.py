@@ -23,7 +23,7 @@ from retargeters.gmr.bvh import lafan1_bone_poses
 from retargeters.gmr.model import gmr_joint_ranges, ik_model
 from retargeters.gmr.retargeter import GMR_FPS, lowest_body_offset
 from retargeters.gmr.tables import load_table
-from tests.test_gmr import FPS, make_human
+from test_gmr import FPS, make_human
 
 SHORT_LAFAN1 = "bvh/lafan1/fallAndGetUp1_subject1_680_800.bvh"
 
