@@ -78,6 +78,12 @@ def to_matrix(q: np.ndarray) -> np.ndarray:
     )
 
 
+def to_6d(q: np.ndarray) -> np.ndarray:
+    """The 6D rotation representation (Zhou et al. 2019) of unit quaternions (..., 4): the first
+    two columns of the rotation matrix, flattened row-major (..., 6)."""
+    return to_matrix(q)[..., :, :2].reshape(*q.shape[:-1], 6)
+
+
 def from_matrix(m: np.ndarray) -> np.ndarray:
     """Unit quaternions (..., 4), w >= 0, of rotation matrices (..., 3, 3)."""
     from scipy.spatial.transform import Rotation
