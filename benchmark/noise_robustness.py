@@ -322,7 +322,8 @@ def _write_rows(path: Path, rows: dict[tuple[str, str], dict[str, Any]]) -> None
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per retargeter: clips, scored frames, frame-weighted mean deviation [rad] and
-    [deg], mean per-clip 95th percentile, largest deviation, mean root deviation [m], jump
+    [deg], the median over clips of each clip's mean deviation (long clips weigh no more than
+    short ones), mean per-clip 95th percentile, largest deviation, mean root deviation [m], jump
     frames of the clean and noisy outputs (summed) and the clips with a noisy jump."""
     if rows.empty:
         return pd.DataFrame()
@@ -337,6 +338,7 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
                 "scored_frames": int(w.sum()),
                 "joint_dev_mean_rad": dev,
                 "joint_dev_mean_deg": math.degrees(dev),
+                "joint_dev_clip_median_rad": float(g["joint_dev_mean_rad"].median()),
                 "joint_dev_p95_rad": float(g["joint_dev_p95_rad"].mean()),
                 "joint_dev_max_rad": float(g["joint_dev_max_rad"].max()),
                 "root_pos_dev_m": float(np.average(g["root_pos_dev_m"], weights=w)),
@@ -459,7 +461,8 @@ def publish(
         "the noisy clip (retargeter seed "
         f"{info['seed']}); both outputs are resampled to {SCORING_FPS:g} fps and compared "
         "(`benchmark/noise_robustness.py`): `joint_dev_mean_rad` is the mean absolute "
-        "joint-angle difference over frames and joints (frame-weighted over clips), "
+        "joint-angle difference over frames and joints (frame-weighted over clips, so long clips "
+        "weigh more; `joint_dev_clip_median_rad` is the median over clips of each clip's mean), "
         "`joint_dev_p95_rad` the per-clip 95th percentile of the per-frame mean (averaged over "
         "clips), `joint_dev_max_rad` the largest single difference, `root_pos_dev_m` the mean "
         "root-position distance; `*_jump_frames` count frames whose largest one-step joint "

@@ -100,6 +100,8 @@ def _command(args: argparse.Namespace) -> str:
         ("--motions", args.motions), ("--max-frames", args.max_frames),
         ("--clean-run", args.clean_run), ("--seed", args.seed),
         ("--noise-seed", args.noise_seed), ("--noise-scale", args.noise_scale),
+        ("--publish", args.publish), ("--figure-motion", args.figure_motion),
+        ("--joint", args.joint if args.publish else None),
     ):  # fmt: skip
         if value is not None:
             argv += [opt, str(value)]
