@@ -16,7 +16,11 @@ Steps for each clip (any length from 2 frames to hours, batched over clips):
    position, root quaternion (renormalised after) and joint angles. A clip shorter than the
    filter's default padding (``FILTER_PADLEN`` frames at 30 fps) is filtered with the padding
    shortened to its length - 1 (documented fallback rather than an error).
-6. Clip joints to the model's ranges and resample to the output rate (the input's by default).
+6. Clip joints to the tracking MDP's soft range (``joint_range_factor``, default 0.9 of each
+   range; 1.0 is the model's range, the release's behaviour) and put the feet on the floor by a
+   smoothed root-height offset (``ground``, default on) and hold stance feet still by a
+   smoothed root xy offset (``lock_feet``, default on): :mod:`retargeters.nmr.post`.
+7. Resample to the output rate (the input's by default).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from scipy import signal
 from nmr_gym import rotations as rot
 from nmr_gym.errors import MotionError
 from nmr_gym.g1 import joint_ranges, kinematic_model
+from nmr_gym.g1.geometry import collision_geom_poses
 from nmr_gym.motion import HumanMotion, RobotMotion
 from nmr_gym.skeleton import SMPL_JOINT_NAMES
 from retargeters.nmr.data import Normalizer
@@ -41,9 +46,19 @@ from retargeters.nmr.features import (
     quat_from_6d,
     rotate_6d_yaw,
     rotate_xy,
+    scale_of,
     window_features,
 )
 from retargeters.nmr.model import NMRNet
+from retargeters.nmr.post import (
+    HUMAN_FOOT_INDEX,
+    JOINT_RANGE_FACTOR,
+    LOCK_FEET,
+    clip_to_soft_range,
+    ground_root_height,
+    human_stance,
+    lock_stance_feet_xy,
+)
 
 #: Window length and overlap [frames at NMR_FPS] (NMR release: 120 and 32, stride 88).
 WINDOW = 120
@@ -171,9 +186,18 @@ def retarget_batch(
     device: str | torch.device = "cpu",
     batch_windows: int = BATCH_WINDOWS,
     filter: bool = True,  # noqa: A002
+    joint_range_factor: float = JOINT_RANGE_FACTOR,
+    ground: bool = True,
+    lock_feet: bool = LOCK_FEET,
     metadata: dict | None = None,
 ) -> list[RobotMotion]:
-    """Retarget clips with one network pass over all their windows; one RobotMotion per clip."""
+    """Retarget clips with one network pass over all their windows; one RobotMotion per clip.
+
+    ``joint_range_factor``: joints are clipped to this middle fraction of each range (1.0: the
+    model's range); ``ground``: correct the root height so stance feet touch the floor and
+    nothing is below it; ``lock_feet``: shift the root xy so stance feet hold still
+    (:mod:`retargeters.nmr.post`).
+    """
     clips = [_prepare(h) for h in humans]
     win_clip, win_start, hp, pq, hh, fz, mask = [], [], [], [], [], [], []
     for c, clip in enumerate(clips):
@@ -223,7 +247,18 @@ def retarget_batch(
             root_pos = lowpass(root_pos)
             root_quat = rot.normalize(lowpass(root_quat))
             joint_pos = lowpass(joint_pos)
-        joint_pos = np.clip(joint_pos, ranges[:, 0], ranges[:, 1])
+        joint_pos = clip_to_soft_range(joint_pos, ranges, joint_range_factor)
+        if ground or lock_feet:
+            k = float(scale_of(clip.height))
+            stance = human_stance(clip.pos[:, HUMAN_FOOT_INDEX] * k, clip.floor * k, NMR_FPS)
+            qpos = np.concatenate([root_pos, root_quat, joint_pos], axis=1)
+            poses = collision_geom_poses(qpos)
+            smooth = lowpass if filter else None
+            root_pos = root_pos.copy()
+            if ground:
+                root_pos[:, 2] += ground_root_height(qpos, stance, NMR_FPS, smooth, poses)[0]
+            if lock_feet:
+                root_pos[:, :2] += lock_stance_feet_xy(qpos, stance, smooth, poses)
         results.append(_output(clip, root_pos, root_quat, joint_pos, fps, metadata))
     return results
 

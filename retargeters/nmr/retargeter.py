@@ -3,7 +3,9 @@
 ``retargeters.make("nmr")`` loads the checkpoint shipped as package data
 (``retargeters/nmr/checkpoints/nmr_small.pt``, see the model card beside it);
 ``make("nmr", checkpoint=PATH)`` loads another. Inference is
-:func:`retargeters.nmr.inference.retarget_batch` (windows, crossfade, filter as the release).
+:func:`retargeters.nmr.inference.retarget_batch` (windows, crossfade, filter as the
+release), then the physical clean-up of :mod:`retargeters.nmr.post` (soft joint range,
+grounding, foot locking).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from nmr_gym.motion import HumanMotion, RobotMotion
 from retargeters.base import Retargeter, register
 from retargeters.nmr.checkpoint import SHIPPED, NmrCheckpointError, load_checkpoint
 from retargeters.nmr.inference import BATCH_WINDOWS, retarget_batch
+from retargeters.nmr.post import JOINT_RANGE_FACTOR, LOCK_FEET
 
 
 def _sha256(path: Path) -> str:
@@ -39,6 +42,14 @@ class NMRRetargeter(Retargeter):
         fps: output rate [Hz]; None: the input's rate (and frame count).
         filter: apply the release's zero-phase 5 Hz Butterworth filter (default True).
         batch_windows: windows per network call.
+        joint_range_factor: joints are clipped to this middle fraction of each joint range
+            (default 0.9: the tracking MDP's soft range, ``spec.SOFT_JOINT_LIMIT_FACTOR``;
+            1.0: the model's range, the NMR release's behaviour).
+        ground: correct the root height at inference so the human's stance feet touch the
+            floor and no collision point is below it (default True; False: the network's
+            root height as the release). See :mod:`retargeters.nmr.post`.
+        lock_feet: shift the root xy so that each human-stance foot holds still (smoothed;
+            default ``post.LOCK_FEET``; False: the network's root path as the release).
     """
 
     def __init__(
@@ -49,6 +60,9 @@ class NMRRetargeter(Retargeter):
         fps: float | None = None,
         filter: bool = True,  # noqa: A002
         batch_windows: int = BATCH_WINDOWS,
+        joint_range_factor: float = JOINT_RANGE_FACTOR,
+        ground: bool = True,
+        lock_feet: bool = LOCK_FEET,
     ):
         import torch
 
@@ -56,6 +70,8 @@ class NMRRetargeter(Retargeter):
             raise ValueError(f"fps must be a finite number > 0 or None, got {fps!r}")
         if int(batch_windows) < 1:
             raise ValueError(f"batch_windows must be >= 1, got {batch_windows}")
+        if not (np.isfinite(joint_range_factor) and 0.0 < joint_range_factor <= 1.0):
+            raise ValueError(f"joint_range_factor must be in (0, 1], got {joint_range_factor!r}")
         path = Path(checkpoint) if checkpoint is not None else SHIPPED
         try:
             self.device = torch.device(device)
@@ -69,6 +85,9 @@ class NMRRetargeter(Retargeter):
         self.fps = None if fps is None else float(fps)
         self.filter = bool(filter)
         self.batch_windows = int(batch_windows)
+        self.joint_range_factor = float(joint_range_factor)
+        self.ground = bool(ground)
+        self.lock_feet = bool(lock_feet)
 
     def options(self) -> dict[str, Any]:
         return {
@@ -77,6 +96,9 @@ class NMRRetargeter(Retargeter):
             "device": str(self.device),
             "fps": self.fps,
             "filter": self.filter,
+            "joint_range_factor": self.joint_range_factor,
+            "ground": self.ground,
+            "lock_feet": self.lock_feet,
         }
 
     def retarget(self, human: HumanMotion) -> RobotMotion:
@@ -92,5 +114,8 @@ class NMRRetargeter(Retargeter):
             device=self.device,
             batch_windows=self.batch_windows,
             filter=self.filter,
+            joint_range_factor=self.joint_range_factor,
+            ground=self.ground,
+            lock_feet=self.lock_feet,
             metadata={"retargeter": self.name, "options": self.options()},
         )

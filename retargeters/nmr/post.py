@@ -1,0 +1,176 @@
+"""Inference-time physical clean-up of NMR's output: joint margins and ground contact.
+
+NMR's network predicts the root height and the joint angles; nothing in it knows the floor or
+the joint ranges. Three cheap, deterministic steps after the release's filter:
+
+1. :func:`clip_to_soft_range`: joints are clipped to the tracking MDP's *soft* range, the middle
+   ``spec.SOFT_JOINT_LIMIT_FACTOR`` (0.9) of each joint's range, i.e. 5% of the range inside
+   each end. BeyondMimic's MDP penalises a reference motion's joints outside this soft range
+   (anchors: soft joint-limit factor 0.9), so a motion meant to be tracked should stay inside it;
+   PHUMA likewise clips to 98% of range and gmr-safe keeps 0.06 rad inside. For joints whose
+   range is wider than 1 rad the 5% margin is at least 0.05 rad, the benchmark's near-limit
+   margin; ankle roll (range 0.52 rad) keeps only 0.026 rad and can still count as near-limit.
+
+2. :func:`ground_root_height`: a vertical root offset per frame, from the one definition of the
+   lowest collision point (:func:`nmr_gym.g1.geometry.lowest_point_z`):
+   - stance is detected on the *human* (the source of the contacts): a foot joint (SMPL
+     ``left_foot`` / ``right_foot``) is in stance when, height-scaled to
+     ``REFERENCE_HEIGHT_M`` as the features scale it, it is within :data:`STANCE_HEIGHT_M` of
+     the clip's floor (its lowest joint) and slower than :data:`STANCE_SPEED_MPS`;
+   - during stance the offset puts the lower stance foot's lowest sole point on z = 0; between
+     stance frames it is interpolated linearly (swing, flight); a gap without stance longer
+     than :data:`MAX_FLIGHT_S` (kneeling, lying, a clip without stance) puts the lowest
+     collision point on z = 0 instead;
+   - the offset is smoothed with the release's zero-phase 5 Hz Butterworth (no jumps, no lag),
+     then raised where needed so that no collision point is below the floor
+     (``offset >= -lowest_z``).
+   Only root z changes; joints and root xy are untouched, so no joint jump can appear.
+
+3. :func:`lock_stance_feet_xy` (option ``lock_feet``, default on): a root xy offset that holds each
+   human-stance foot at its mean position over the stance run, interpolated between runs and
+   smoothed; it reduces foot skating at the cost of moving the root off the network's path.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import mujoco
+import numpy as np
+
+from nmr_gym.g1 import spec
+from nmr_gym.g1.geometry import collision_geom_poses, collision_geometry, lowest_point_z
+from nmr_gym.g1.model import kinematic_model
+from nmr_gym.skeleton import SMPL_JOINT_NAMES
+
+#: Joints are clipped to this fraction of their range about its middle: the tracking MDP's soft
+#: joint-limit factor (joints outside it are penalised when tracked).
+JOINT_RANGE_FACTOR = spec.SOFT_JOINT_LIMIT_FACTOR
+#: A human foot joint (height-scaled as the features) at most this high above the clip's floor
+#: can be in stance [m]. SMPL's foot joint sits a few cm above the sole (medians 0.1-6.6 cm on
+#: eight held-out clips), so 0.06 m admits flat-foot and toe stance and rejects a lifted foot.
+STANCE_HEIGHT_M = 0.06
+#: A human foot joint (height-scaled as the features) slower than this can be in stance
+#: [m/s] (3D speed, central differences).
+STANCE_SPEED_MPS = 0.25
+#: Longest gap between stance frames treated as a flight phase [s] (interpolated across);
+#: a longer gap means the human is not on its feet and the lowest point is put on the floor.
+#: 1 s is longer than the flight of any human jump (a 1 m rise of the centre of mass: 0.9 s).
+MAX_FLIGHT_S = 1.0
+#: Default of the ``lock_feet`` option (stance-foot xy locking by the root).
+LOCK_FEET = True
+#: The human foot joints whose contact labels drive the robot's feet (left, right).
+HUMAN_FOOT_JOINTS: tuple[str, str] = ("left_foot", "right_foot")
+#: Their indices among SMPL's joints.
+HUMAN_FOOT_INDEX = np.array([SMPL_JOINT_NAMES.index(n) for n in HUMAN_FOOT_JOINTS])
+
+
+def soft_range(ranges: np.ndarray, factor: float = JOINT_RANGE_FACTOR) -> np.ndarray:
+    """(29, 2) the middle ``factor`` of each joint range (29, 2) [rad]."""
+    if not 0.0 < factor <= 1.0:
+        raise ValueError(f"joint range factor must be in (0, 1], got {factor!r}")
+    mid = 0.5 * (ranges[:, 0] + ranges[:, 1])
+    half = 0.5 * (ranges[:, 1] - ranges[:, 0]) * factor
+    return np.stack([mid - half, mid + half], axis=1)
+
+
+def clip_to_soft_range(
+    joint_pos: np.ndarray, ranges: np.ndarray, factor: float = JOINT_RANGE_FACTOR
+) -> np.ndarray:
+    """``joint_pos`` (T, 29) clipped to :func:`soft_range` of ``ranges`` (29, 2)."""
+    r = soft_range(ranges, factor)
+    return np.clip(joint_pos, r[:, 0], r[:, 1])
+
+
+@functools.lru_cache(maxsize=1)
+def _foot_spheres() -> np.ndarray:
+    """(2, S) positions in the collision-geometry order of each foot's sole spheres."""
+    model = kinematic_model()
+    geo = collision_geometry()
+    out = []
+    for name in spec.FOOT_BODIES:
+        bid = model.body(name).id
+        out.append(
+            np.flatnonzero(
+                (model.geom_bodyid[geo.coll] == bid) & (geo.kind == mujoco.mjtGeom.mjGEOM_SPHERE)
+            )
+        )
+    return np.array(out)
+
+
+def human_stance(foot_pos: np.ndarray, floor_z: float, fps: float) -> np.ndarray:
+    """(T, 2) bool stance of the human's two foot joints ``foot_pos`` (T, 2, 3) [m, height-scaled].
+
+    Stance: within :data:`STANCE_HEIGHT_M` of ``floor_z`` and slower than
+    :data:`STANCE_SPEED_MPS` (central differences at ``fps``).
+    """
+    if foot_pos.shape[0] < 2:
+        return np.zeros(foot_pos.shape[:2], bool)
+    speed = np.linalg.norm(np.gradient(foot_pos, 1.0 / fps, axis=0), axis=-1)  # (T, 2)
+    return (foot_pos[..., 2] - floor_z < STANCE_HEIGHT_M) & (speed < STANCE_SPEED_MPS)
+
+
+def ground_root_height(
+    qpos: np.ndarray, stance: np.ndarray, fps: float, smooth=None, poses=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Root z offset (T,) [m] and the corrected lowest collision point (T,) [m].
+
+    Args:
+        qpos: (T, 36) robot poses (root position, wxyz quaternion, 29 joints).
+        stance: (T, 2) bool, left/right foot in stance (e.g. :func:`human_stance`).
+        fps: frame rate of ``qpos`` [Hz] (for :data:`MAX_FLIGHT_S`).
+        smooth: a zero-phase smoother of a (T, ...) series (None: no smoothing).
+        poses: :func:`nmr_gym.g1.geometry.collision_geom_poses` of ``qpos`` when already
+            computed (one kinematic pass shared with :func:`lock_stance_feet_xy`).
+    """
+    pos, zrow = collision_geom_poses(qpos) if poses is None else poses  # (T, G, 3) each
+    low = lowest_point_z(pos, zrow)  # (T,)
+    spheres = _foot_spheres()  # (2, S)
+    radius = collision_geometry().size[spheres, 0]  # (2, S)
+    foot_low = (pos[:, spheres, 2] - radius).min(axis=-1)  # (T, 2)
+    stance_low = np.where(stance, foot_low, np.inf).min(axis=1)  # (T,)
+    on = np.isfinite(stance_low)
+    n = qpos.shape[0]
+    t = np.arange(n)
+    offset = np.interp(t, t[on], -stance_low[on]) if on.any() else np.zeros(n)
+    # a gap without foot stance longer than any flight: the human is not on its feet
+    # (kneeling, lying); the lowest collision point goes on the floor instead
+    max_gap = int(round(MAX_FLIGHT_S * fps))
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], (~on).astype(int), [0]])))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if b - a > max_gap:
+            offset[a:b] = -low[a:b]
+    if smooth is not None:
+        offset = smooth(offset)
+    offset = np.maximum(offset, -low)
+    return offset, low + offset
+
+
+def lock_stance_feet_xy(
+    qpos: np.ndarray, stance: np.ndarray, smooth=None, poses=None
+) -> np.ndarray:
+    """Root xy offset (T, 2) [m] that holds each stance foot still on the floor.
+
+    For each run of consecutive stance frames of a foot, the foot (centre of its sole spheres)
+    is held at its mean xy over the run: the offset in the run is ``mean - foot_xy(t)``, so the
+    correction is zero on average and never accumulates. Where both feet are in stance the two
+    offsets are averaged; between runs the offset is interpolated linearly, then smoothed
+    (``smooth``). Only the root translates: joints, and so joint jumps, are unchanged.
+    """
+    pos, _ = collision_geom_poses(qpos) if poses is None else poses
+    foot_xy = pos[:, _foot_spheres(), :2].mean(axis=2)  # (T, 2, 2)
+    n = qpos.shape[0]
+    total = np.zeros((n, 2))
+    count = np.zeros(n)
+    for f in range(2):
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], stance[:, f].astype(int), [0]])))
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            total[a:b] += foot_xy[a:b, f].mean(axis=0) - foot_xy[a:b, f]
+            count[a:b] += 1
+    on = count > 0
+    if not on.any():
+        return np.zeros((n, 2))
+    t = np.arange(n)
+    mean = total[on] / count[on, None]
+    offset = np.stack([np.interp(t, t[on], mean[:, k]) for k in range(2)], axis=1)
+    return smooth(offset) if smooth is not None else offset

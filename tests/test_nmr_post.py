@@ -1,0 +1,168 @@
+"""NMR's inference-time clean-up: soft joint range, human stance, grounded root height."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import retargeters
+from nmr_gym.g1 import joint_ranges, kinematic_model, spec
+from nmr_gym.g1.geometry import lowest_point_z_of_qpos
+from nmr_gym.suite import get_clip
+from retargeters.nmr import inference, post
+from retargeters.nmr.checkpoint import save_checkpoint
+from retargeters.nmr.data import Normalizer
+from retargeters.nmr.features import IN_DIM, NMR_FPS, OUT_DIM
+from retargeters.nmr.model import PRESETS, NMRNet
+
+RANGES = joint_ranges(kinematic_model())  # (29, 2)
+
+
+def _stand(n: int, z_shift: np.ndarray | float = 0.0) -> np.ndarray:
+    """(n, 36) the stand keyframe, feet on the floor, root z shifted by ``z_shift`` [m]."""
+    q = np.zeros((n, 36))
+    q[:, 2] = spec.STAND_ROOT_HEIGHT
+    q[:, 3] = 1.0
+    q[:, 7:] = spec.STAND_JOINT_POS
+    q[:, 2] -= lowest_point_z_of_qpos(q[:1])[0]  # lowest point exactly on z = 0
+    q[:, 2] += z_shift
+    return q
+
+
+# ---------------------------------------------------------------- joint range
+def test_soft_range_keeps_every_joint_five_percent_of_its_range_inside():
+    hi_out = np.tile(RANGES[:, 1] + 0.3, (3, 1))
+    lo_out = np.tile(RANGES[:, 0] - 0.3, (3, 1))
+    margin = 0.5 * (1 - post.JOINT_RANGE_FACTOR) * (RANGES[:, 1] - RANGES[:, 0])
+    np.testing.assert_allclose(post.clip_to_soft_range(hi_out, RANGES)[0], RANGES[:, 1] - margin)
+    np.testing.assert_allclose(post.clip_to_soft_range(lo_out, RANGES)[0], RANGES[:, 0] + margin)
+    # a joint already inside is untouched; factor 1 is the model's range
+    mid = RANGES.mean(axis=1)[None]
+    np.testing.assert_array_equal(post.clip_to_soft_range(mid, RANGES), mid)
+    np.testing.assert_allclose(post.clip_to_soft_range(hi_out, RANGES, 1.0)[0], RANGES[:, 1])
+    with pytest.raises(ValueError, match=r"\(0, 1\]"):
+        post.soft_range(RANGES, 0.0)
+
+
+def test_soft_margin_clears_the_benchmark_near_limit_margin_on_wide_joints():
+    from benchmark.metrics import LIMIT_MARGIN_RAD
+
+    margin = 0.5 * (1 - post.JOINT_RANGE_FACTOR) * (RANGES[:, 1] - RANGES[:, 0])
+    wide = RANGES[:, 1] - RANGES[:, 0] > 1.0 + 1e-9
+    assert np.all(margin[wide] > LIMIT_MARGIN_RAD)
+
+
+# ---------------------------------------------------------------- stance
+def test_human_stance_needs_low_and_slow():
+    n = 30
+    foot = np.zeros((n, 2, 3))
+    foot[:, 0, 2] = 0.03  # left: planted
+    foot[:, 1, 0] = np.arange(n) * 1.0 / NMR_FPS  # right: low but sliding at 1 m/s
+    st = post.human_stance(foot, 0.0, NMR_FPS)
+    assert st[:, 0].all() and not st[:, 1].any()
+    foot[:, 0, 2] = 0.03 + post.STANCE_HEIGHT_M  # lifted above the stance band
+    assert not post.human_stance(foot, 0.0, NMR_FPS)[:, 0].any()
+
+
+# ---------------------------------------------------------------- ground
+@pytest.mark.parametrize("shift", [-0.03, 0.05])
+def test_stance_feet_are_put_on_the_floor(shift):
+    q = _stand(40, shift)
+    stance = np.ones((40, 2), bool)
+    offset, low = post.ground_root_height(q, stance, NMR_FPS, inference.lowpass)
+    np.testing.assert_allclose(offset, -shift, atol=1e-6)
+    np.testing.assert_allclose(low, 0.0, atol=1e-6)
+    q[:, 2] += offset
+    np.testing.assert_allclose(lowest_point_z_of_qpos(q), 0.0, atol=1e-6)
+
+
+def test_nothing_below_the_floor_without_stance_and_short_flight_is_kept():
+    n = int(post.MAX_FLIGHT_S * NMR_FPS)  # no stance, but no longer than a flight
+    shift = np.where(np.arange(n) < n // 2, -0.04, 0.08)  # penetrating, then flying
+    q = _stand(n, shift)
+    offset, low = post.ground_root_height(q, np.zeros((n, 2), bool), NMR_FPS, inference.lowpass)
+    np.testing.assert_allclose(offset[: n // 2], 0.04, atol=1e-9)  # lifted exactly to the floor
+    np.testing.assert_allclose(offset[n // 2 :], 0.0, atol=1e-12)  # flight is not pulled down
+    assert low.min() >= -1e-9
+
+
+def test_a_long_gap_without_stance_puts_the_lowest_point_on_the_floor():
+    n = 4 * int(post.MAX_FLIGHT_S * NMR_FPS)
+    # on the floor in stance, then 8 cm up for 3 s without stance: kneeling or lying, not a
+    # flight (interpolating from the stance frames would leave it hovering)
+    q = _stand(n, np.where(np.arange(n) < 5, 0.0, 0.08))
+    stance = np.zeros((n, 2), bool)
+    stance[:5] = True
+    offset, low = post.ground_root_height(q, stance, NMR_FPS, inference.lowpass)
+    np.testing.assert_allclose(low[n // 4 :], 0.0, atol=1e-3)
+    assert low.min() >= -1e-9
+
+
+def test_offset_between_stance_phases_is_smooth():
+    n = 90
+    shift = np.linspace(-0.03, 0.03, n)  # the root height error drifts by 6 cm
+    q = _stand(n, shift)
+    stance = np.zeros((n, 2), bool)
+    stance[:30] = stance[60:] = True  # a flight phase in between
+    offset, low = post.ground_root_height(q, stance, NMR_FPS, inference.lowpass)
+    assert np.abs(np.diff(offset)).max() < 0.005  # no steps in the correction
+    assert low.min() >= -1e-9
+    np.testing.assert_allclose(low[5:25], 0.0, atol=2e-3)
+    np.testing.assert_allclose(low[-25:-5], 0.0, atol=2e-3)
+
+
+def test_lock_feet_holds_a_sliding_stance_foot_still():
+    n = 60
+    q = _stand(n)
+    q[:, 0] = 0.5 * np.arange(n) / NMR_FPS  # the whole robot slides at 0.5 m/s
+    stance = np.zeros((n, 2), bool)
+    stance[10:40, 0] = True  # the left foot is planted for one second
+    offset = post.lock_stance_feet_xy(q, stance)
+    x = q[:, 0] + offset[:, 0]
+    np.testing.assert_allclose(x[10:40], x[10:40].mean(), atol=1e-9)  # held still
+    np.testing.assert_allclose(offset[10:40].mean(axis=0), 0.0, atol=1e-9)  # zero on average
+    np.testing.assert_allclose(offset[:, 1], 0.0, atol=1e-12)
+    smooth = post.lock_stance_feet_xy(q, stance, inference.lowpass)
+    assert np.abs(np.diff(q[15:35, 0] + smooth[15:35, 0])).max() < 0.25 * 0.5 / NMR_FPS
+    assert not post.lock_stance_feet_xy(q, np.zeros((n, 2), bool)).any()
+
+
+# ---------------------------------------------------------------- the retargeter
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    """An untrained tiny network (its root height and joints are wrong, as the test needs)."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    norm = Normalizer(
+        rng.normal(0, 0.1, IN_DIM).astype(np.float32), np.ones(IN_DIM, np.float32),
+        rng.normal(0, 0.1, OUT_DIM).astype(np.float32), np.full(OUT_DIM, 0.8, np.float32),
+    )  # fmt: skip
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    save_checkpoint(path, NMRNet(PRESETS["tiny"]), norm, {"stages": []})
+    return path
+
+
+def test_options_ground_and_clip_the_output(ckpt):
+    torch.set_num_threads(1)
+    h = get_clip("walk_medium").motion()
+    raw = retargeters.make(
+        "nmr", checkpoint=ckpt, ground=False, joint_range_factor=1.0, lock_feet=False
+    )
+    clean = retargeters.make("nmr", checkpoint=ckpt)
+    a, b = raw.retarget(h), clean.retarget(h)
+    assert clean.options()["ground"] is True
+    assert clean.options()["joint_range_factor"] == post.JOINT_RANGE_FACTOR
+    soft = post.soft_range(RANGES)
+    assert np.all(b.joint_pos >= soft[:, 0] - 1e-9) and np.all(b.joint_pos <= soft[:, 1] + 1e-9)
+    assert np.any(a.joint_pos < soft[:, 0]) or np.any(a.joint_pos > soft[:, 1])
+    assert lowest_point_z_of_qpos(b.qpos).min() >= -1e-6
+    # only the root translates: no joint jump can come from grounding or foot locking
+    c = retargeters.make("nmr", checkpoint=ckpt, ground=False, lock_feet=False).retarget(h)
+    np.testing.assert_allclose(b.joint_pos, c.joint_pos)
+    np.testing.assert_allclose(b.root_quat, c.root_quat)
+    d = retargeters.make("nmr", checkpoint=ckpt, lock_feet=False).retarget(h)
+    np.testing.assert_allclose(d.root_pos[:, :2], a.root_pos[:, :2])
+    assert clean.options()["lock_feet"] is post.LOCK_FEET
+    with pytest.raises(ValueError, match="joint_range_factor"):
+        retargeters.make("nmr", checkpoint=ckpt, joint_range_factor=1.5)
