@@ -102,6 +102,7 @@ def _command(args: argparse.Namespace) -> str:
         ("--noise-seed", args.noise_seed), ("--noise-scale", args.noise_scale),
         ("--publish", args.publish), ("--figure-motion", args.figure_motion),
         ("--joint", args.joint if args.publish else None),
+        ("--note", args.note or None),
     ):  # fmt: skip
         if value is not None:
             argv += [opt, str(value)]
