@@ -124,12 +124,23 @@ def noisy_variant(
 
 
 def _retarget(name: str, human: HumanMotion, seed: int) -> RobotMotion:
-    """``name`` on ``human`` exactly as ``nmr-bench run`` calls it (same seeding), so a clean
-    output taken from a run folder is the one this would compute."""
-    from benchmark.runner import _make_retargeter, _seed_everything
+    """``name`` on ``human`` seeded as ``nmr-bench run`` seeds every call (numpy's and, when
+    loaded, torch's global generators, and a ``seed`` option when the retargeter takes one;
+    see :mod:`benchmark.runner`), so a clean output taken from a run folder is the one this
+    would compute."""
+    import inspect
 
-    _seed_everything(seed)
-    robot = _make_retargeter(name, seed).retarget(human)
+    import retargeters
+
+    np.random.seed(seed)  # noqa: NPY002 - the global generator a seedless retargeter draws from
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+    cls = retargeters.get(name)
+    try:
+        takes_seed = "seed" in inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        takes_seed = False
+    robot = (cls(seed=seed) if takes_seed else cls()).retarget(human)
     if not isinstance(robot, RobotMotion):
         raise TypeError(f"{name} returned {type(robot).__name__}, not a RobotMotion")
     return robot
@@ -158,19 +169,9 @@ def robot_file(out: Path, kind: str, retargeter: str, motion: str) -> Path:
     return out / "motions" / kind / res.slug(retargeter) / f"{res.slug(motion)}{ROBOT_SUFFIX}"
 
 
-def _command_line() -> str:
-    import shlex
-
-    from benchmark.runner import _CLI_ENTRY_POINTS
-
-    if sys.argv and sys.argv[0].replace(os.sep, "/").endswith(_CLI_ENTRY_POINTS):
-        return shlex.join(["nmr-bench", *sys.argv[1:]])
-    return ""
-
-
 def _check_info(out: Path, config: dict[str, Any], command: str = "") -> None:
     """Create ``OUT/robustness.json`` or check that it holds the same configuration; record
-    ``command`` (default: this process's command line when it is ``nmr-bench``)."""
+    ``command`` (the command line that made the run; "" records nothing)."""
     path = out / INFO_FILE
     info: dict[str, Any] = {}
     if path.is_file():
@@ -185,7 +186,7 @@ def _check_info(out: Path, config: dict[str, Any], command: str = "") -> None:
                 f"or another --out for {config}"
             )
     info.update(config)
-    cmd = command or _command_line()
+    cmd = command
     if cmd:
         info["commands"] = [c for c in info.get("commands", []) if c != cmd] + [cmd]
     out.mkdir(parents=True, exist_ok=True)
@@ -361,12 +362,15 @@ def figure(
 ):
     """The paper's Fig. 5 layout: ``joint``'s angle over time for the clean-input and the
     noisy-input output, one panel per retargeter (shared axes), noisy jump frames marked."""
-    from benchmark.leaderboard import _plt
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     from nmr_gym.g1 import spec
 
     j = spec.joint_index(joint)  # unknown: error listing the joint names
     names = sorted(clean)
-    plt = _plt()
     fig, axes = plt.subplots(
         len(names), 1, figsize=(7, 1.4 + 1.3 * len(names)), sharex=True, sharey=True,
         squeeze=False,
@@ -404,7 +408,8 @@ def publish(
     """Write ``rows.csv``, ``summary.csv``, a README.md (commands, table) and the Fig. 5-style
     figure of ``figure_motion`` (default: the motion whose noisy outputs have the most jump
     frames, then the largest deviation) from the robustness folder ``out`` into ``dest``."""
-    from benchmark.leaderboard import _markdown_table, _save
+    import matplotlib.pyplot as plt
+
     from nmr_gym.io import load_robot_motion
 
     out, dest = Path(out), Path(dest)
@@ -432,7 +437,10 @@ def publish(
     if clean:
         p = dest / "figures" / f"noise_{res.slug(figure_motion)}_{joint}.png"
         p.parent.mkdir(parents=True, exist_ok=True)
-        _save(figure(clean, noisy, joint, title=f"{figure_motion}: {joint}"), p)
+        fig = figure(clean, noisy, joint, title=f"{figure_motion}: {joint}")
+        with atomic_path(p) as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
+        plt.close(fig)
         written.append(p)
         fig_lines = [
             "",
@@ -469,12 +477,20 @@ def publish(
         f"change exceeds {JUMP_THRESHOLD_RAD} rad (summed over clips). Lower is better.",
         *(["", note] if note else []),
         "",
-        _markdown_table(shown.reset_index(), n_index=1),
+        _markdown_table(shown.reset_index()),
         *fig_lines,
     ]
     write_text_atomic(dest / "README.md", "\n".join(readme) + "\n")
     written.append(dest / "README.md")
     return written
+
+
+def _markdown_table(df: pd.DataFrame) -> str:
+    # Hand-written: pandas' to_markdown needs the optional 'tabulate' package.
+    head = "| " + " | ".join(str(c) for c in df.columns) + " |"
+    sep = "|---|" + "---:|" * (len(df.columns) - 1)
+    rows = ["| " + " | ".join(str(v) for v in r) + " |" for r in df.itertuples(index=False)]
+    return "\n".join([head, sep, *rows])
 
 
 __all__ = [
