@@ -151,20 +151,6 @@ def slerp(q0: np.ndarray, q1: np.ndarray, t: np.ndarray) -> np.ndarray:
     return normalize(w0 * q0 + w1 * q1)
 
 
-def yaw_quat(q: np.ndarray) -> np.ndarray:
-    """The heading (rotation about world z) part of unit quaternions q."""
-    fwd = rotate(q, np.broadcast_to(np.array([1.0, 0.0, 0.0]), q.shape[:-1] + (3,)))
-    yaw = np.arctan2(fwd[..., 1], fwd[..., 0])
-    return np.stack(
-        [np.cos(yaw / 2), np.zeros_like(yaw), np.zeros_like(yaw), np.sin(yaw / 2)], axis=-1
-    )
-
-
-def to_6d(q: np.ndarray) -> np.ndarray:
-    """The first two columns of the rotation matrix, flattened row-major (..., 6)."""
-    return to_matrix(q)[..., :, :2].reshape(*q.shape[:-1], 6)
-
-
 def angular_velocity(q: np.ndarray, dt: float) -> np.ndarray:
     """World-frame angular velocity [rad/s] of a (T, ..., 4) quaternion sequence (central diff).
 
