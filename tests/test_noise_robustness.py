@@ -106,3 +106,21 @@ def test_command_rejects_unknown_motion(tmp_path, capsys):
         ["robustness", "--retargeters", "direct", "--motions", "nope", "--out", str(tmp_path)]
     )
     assert code == 2 and "nope" in capsys.readouterr().err
+
+
+def test_clean_outputs_come_from_the_run_folder(tmp_path, human, clean):
+    import json
+
+    from nmr_gym.io import save_robot_motion
+
+    run_dir = tmp_path / "run"
+    (run_dir / "motions" / "direct").mkdir(parents=True)
+    (run_dir / "run.json").write_text(json.dumps({"seed": 0}))
+    shifted = clean.replace(joint_pos=clean.joint_pos + 0.1)  # marks the run's file as used
+    save_robot_motion(shifted, run_dir / "motions" / "direct" / f"{CLIP}.nmr.npz")
+    rows = nr.run("builtin", ["direct"], tmp_path / "rob", motions=[CLIP], scale=0.0,
+                  clean_run=run_dir, progress=False)  # fmt: skip
+    assert rows["joint_dev_mean_rad"].iloc[0] == pytest.approx(0.1, abs=1e-5)
+    with pytest.raises(nr.RobustnessConfigError, match="seed"):
+        nr.run("builtin", ["direct"], tmp_path / "rob2", motions=[CLIP], seed=1,
+               clean_run=run_dir, progress=False)  # fmt: skip
