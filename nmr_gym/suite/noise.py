@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from nmr_gym import rotations as rot
+from nmr_gym.errors import MotionError
 from nmr_gym.motion import HumanMotion
 from nmr_gym.skeleton import SMPL_PARENTS, forward_kinematics, local_rotations
 
@@ -34,14 +35,20 @@ def _bone_offsets(motion: HumanMotion) -> np.ndarray:
     return off
 
 
-def add_noise(motion: HumanMotion, seed: int = 0) -> HumanMotion:
+def add_noise(motion: HumanMotion, seed: int = 0, scale: float = 1.0) -> HumanMotion:
     """A copy of a canonical (SMPL 24-joint) motion with seeded estimation noise.
+
+    ``scale`` multiplies the amplitude of every term (jitter, spike angles, sinking depth);
+    the same ``seed`` draws the same frames and directions at any scale, so ``scale=0`` gives
+    the clean motion (up to forward-kinematics round-off).
 
     ``metadata["noise"]`` records the seed, the parameters and which frames got spikes and
     sinking, so a robustness test can check a method against the known corruption.
     """
     if not motion.is_canonical:
         raise ValueError("add_noise needs a motion on SMPL's 24 canonical joints")
+    if not (np.isfinite(scale) and scale >= 0.0):
+        raise MotionError(f"noise scale must be a finite number >= 0, got {scale!r}", motion.source)
     rng = np.random.default_rng(seed)
     n, nj = motion.n_frames, len(SMPL_PARENTS)
     local = local_rotations(motion.joint_quat)
@@ -53,9 +60,10 @@ def add_noise(motion: HumanMotion, seed: int = 0) -> HumanMotion:
         axis = rng.normal(size=(SPIKE_JOINTS, 3))
         axis /= np.linalg.norm(axis, axis=1, keepdims=True)
         rv[f, joints] += axis * np.deg2rad(rng.uniform(*SPIKE_DEG, (SPIKE_JOINTS, 1)))
+    rv *= scale
     noisy_local = rot.multiply(local, rot.from_axis_angle(rv))
     root_quat = noisy_local[:, 0]  # the root's entry is its world orientation
-    root_pos = motion.joint_pos[:, 0] + rng.normal(0.0, JITTER_ROOT_M, (n, 3))
+    root_pos = motion.joint_pos[:, 0] + scale * rng.normal(0.0, JITTER_ROOT_M, (n, 3))
 
     # ground penetration: smooth windows where the body sinks below the floor
     t = np.arange(n) / motion.fps
@@ -65,7 +73,7 @@ def add_noise(motion: HumanMotion, seed: int = 0) -> HumanMotion:
     for _ in range(n_events):
         dur = rng.uniform(*PENETRATION_S)
         t0 = rng.uniform(0.0, max(t[-1] - dur, 1e-6))
-        depth = rng.uniform(*PENETRATION_M)
+        depth = scale * rng.uniform(*PENETRATION_M)
         u = np.clip((t - t0) / dur, 0.0, 1.0)
         sink = np.maximum(sink, depth * np.sin(np.pi * u) ** 2)
         windows.append([round(float(t0), 3), round(float(dur), 3), round(float(depth), 4)])
@@ -75,6 +83,7 @@ def add_noise(motion: HumanMotion, seed: int = 0) -> HumanMotion:
     meta = dict(motion.metadata)
     meta["noise"] = {
         "seed": int(seed),
+        "scale": float(scale),
         "jitter_rot_deg": JITTER_ROT_DEG,
         "jitter_root_m": JITTER_ROOT_M,
         "spike_frames": [int(f) for f in spike_frames],
