@@ -24,21 +24,10 @@ import numpy as np
 
 import retargeters
 from benchmark.metrics import SCORING_FPS, score
-from nmr_gym.io import load_human_motion, load_robot_motion
 from nmr_gym.paths import shared_motions_dir
 from retargeters.gmr import validation as val
 
-CLIPS = (
-    "dance1_subject1",
-    "dance1_subject2",
-    "fallAndGetUp1_subject1",
-    "ground1_subject1",
-    "multipleActions1_subject1",
-    "obstacles1_subject1",
-    "push1_subject2",
-    "pushAndFall1_subject1",
-    "walk4_subject1",
-)
+CLIPS = val.LAFAN1_CLIPS
 METRICS = ("joint_jump_pct", "self_collision_pct", "joint_limit_pct", "penetration_pct")
 DEFAULT_OUT = Path(__file__).parent / "results" / "gmr_vs_original.md"
 
@@ -55,11 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     gmr = retargeters.make("gmr")
     rows = []
     for name in args.clips.split(","):
-        human = load_human_motion(shared / "bvh" / "lafan1" / f"{name}.bvh")
+        human = val.load_lafan1_human(shared, name)
         t0 = time.perf_counter()
         ours = gmr.retarget(human)
         wall = time.perf_counter() - t0
-        orig = load_robot_motion(shared / "robot" / "gmr_lafan1" / f"{name}.pkl", trusted=True)
+        orig = val.load_original_gmr(shared, name)
         agr = val.agreement(ours.joint_pos, orig.joint_pos, orig.fps)
         m_ours, m_orig = score(ours), score(orig)
         rows.append((name, ours, orig, wall, agr, m_ours, m_orig))

@@ -25,8 +25,8 @@ import pytest
 import retargeters
 from benchmark import metrics
 from nmr_gym.g1 import spec
-from nmr_gym.io import load_human_motion, load_robot_motion
 from nmr_gym.paths import shared_motions_dir
+from retargeters.gmr import validation as val
 
 #: The original GMR's median speed on these clips [frames/s] (2-core machine; the README of
 #: ``shared/motions/robot/gmr_lafan1``).
@@ -35,17 +35,7 @@ ORIGINAL_FPS = 133.0
 CLEAN_WINDOW = 15
 #: Frames timed per clip (0: the whole clip).
 FRAMES = int(os.environ.get("NMR_PERF_GMR_FRAMES") or 600)
-CLIPS = (
-    "dance1_subject1",
-    "dance1_subject2",
-    "fallAndGetUp1_subject1",
-    "ground1_subject1",
-    "multipleActions1_subject1",
-    "obstacles1_subject1",
-    "push1_subject2",
-    "pushAndFall1_subject1",
-    "walk4_subject1",
-)
+CLIPS = val.LAFAN1_CLIPS
 _WRISTS = [i for i, j in enumerate(spec.JOINT_NAMES) if "wrist" in j]
 _MEAN_DQ: dict[str, float] = {}
 
@@ -63,7 +53,7 @@ def _human(clip: str):
     root = shared_motions_dir()
     if root is None:
         pytest.skip("real motion data not found: ../shared/motions is absent")
-    human = load_human_motion(root / "bvh" / "lafan1" / f"{clip}.bvh")
+    human = val.load_lafan1_human(root, clip)
     return human[:FRAMES] if FRAMES else human
 
 
@@ -74,9 +64,8 @@ def test_gmr_speed(rate, clip):
     gmr.retarget(human[:3])  # model, hulls and solver set up outside the timing
     out = []
     rate(lambda: out.append(gmr.retarget(human)), human.n_frames, f"ours {clip}")
-    orig_path = shared_motions_dir() / "robot" / "gmr_lafan1" / f"{clip}.pkl"
-    if orig_path.is_file():
-        orig = load_robot_motion(orig_path, trusted=True)
+    if val.original_gmr_path(shared_motions_dir(), clip).is_file():
+        orig = val.load_original_gmr(shared_motions_dir(), clip)
         n = min(orig.n_frames, out[-1].n_frames)
         clean = clean_frames(orig.joint_pos[:n])
         diff = np.abs(out[-1].joint_pos[:n] - orig.joint_pos[:n])[clean]
@@ -93,7 +82,7 @@ def test_original_gmr_speed(rate, clip):
     root = shared_motions_dir()
     if root is None:
         pytest.skip("real motion data not found: ../shared/motions is absent")
-    frames, height = load_lafan1_file(str(root / "bvh" / "lafan1" / f"{clip}.bvh"))
+    frames, height = load_lafan1_file(str(val.lafan1_bvh_path(root, clip)))
     frames = frames[:FRAMES] if FRAMES else frames
     original = gmr_pkg.GeneralMotionRetargeting(
         src_human="bvh_lafan1", tgt_robot="unitree_g1", actual_human_height=height

@@ -36,7 +36,7 @@ from nmr_gym.g1 import joint_ranges, kinematic_model, spec
 from nmr_gym.motion import HumanMotion, RobotMotion
 from nmr_gym.skeleton import REST_QUAT_FACING_X
 from retargeters.base import Retargeter, register
-from retargeters.common import ground_offset
+from retargeters.common import carried_metadata, check_fps_option, ground_offset
 
 #: (parent G1 link, parent human joint, child G1 link, child human joint, hinge joints in
 #: chain order). The G1 has no collar: the shoulder chain is measured from spine3.
@@ -180,10 +180,8 @@ class DirectRetargeter(Retargeter):
     """
 
     def __init__(self, *, ground_align: bool = True, fps: float | None = None):
-        if fps is not None and not (np.isfinite(fps) and fps > 0):
-            raise ValueError(f"fps must be a finite number > 0 or None, got {fps!r}")
         self.ground_align = bool(ground_align)
-        self.fps = None if fps is None else float(fps)
+        self.fps = check_fps_option(fps)
         model = kinematic_model()
         tpose = _tpose_link_quats(model)
         self._chains = [_build_chain(model, tpose, c) for c in CHAINS]
@@ -221,10 +219,7 @@ class DirectRetargeter(Retargeter):
         qpos = np.concatenate([pelvis_pos, root_quat, joint_pos], axis=1)
         shift = ground_offset(qpos) if self.ground_align else 0.0
         qpos[:, 2] += shift
-        metadata = {
-            k: human.metadata[k]
-            for k in ("name", "complexity", "length", "skeleton", "format")
-            if k in human.metadata
-        }
-        metadata.update(retargeter=self.name, options=self.options(), ground_shift_m=shift)
+        metadata = carried_metadata(
+            human, retargeter=self.name, options=self.options(), ground_shift_m=shift
+        )
         return RobotMotion.from_qpos(qpos, human.fps, source=human.source, metadata=metadata)

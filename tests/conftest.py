@@ -35,3 +35,15 @@ def shared_motions() -> Path:
             f"${SHARED_MOTIONS_ENV_VAR} to use another copy)"
         )
     return path
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread for the test: the CI machine has 2 cores, and tiny models run faster on
+    one. Modules use it with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch  # here, so that tests without torch do not pay its import
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -13,18 +13,13 @@ import numpy as np
 import pytest
 
 import retargeters
-from retargeters.gmr.validation import AGREEMENT_TARGET_RAD, agreement, artifact_frames
-
-CLIPS = (
-    "dance1_subject1",
-    "dance1_subject2",
-    "fallAndGetUp1_subject1",
-    "ground1_subject1",
-    "multipleActions1_subject1",
-    "obstacles1_subject1",
-    "push1_subject2",
-    "pushAndFall1_subject1",
-    "walk4_subject1",
+from retargeters.gmr.validation import (
+    AGREEMENT_TARGET_RAD,
+    LAFAN1_CLIPS,
+    agreement,
+    artifact_frames,
+    load_lafan1_human,
+    load_original_gmr,
 )
 
 
@@ -40,16 +35,11 @@ def test_artifact_window_on_a_constructed_jump():
 @pytest.mark.slow
 @pytest.mark.shared_data
 def test_gmr_reproduces_the_original_on_lafan1(shared_motions):
-    from nmr_gym.io import load_human_motion, load_robot_motion
-
     gmr = retargeters.make("gmr")
     rows = []
-    for name in CLIPS:
-        human = load_human_motion(shared_motions / "bvh" / "lafan1" / f"{name}.bvh")
-        ours = gmr.retarget(human)
-        orig = load_robot_motion(
-            shared_motions / "robot" / "gmr_lafan1" / f"{name}.pkl", trusted=True
-        )
+    for name in LAFAN1_CLIPS:
+        ours = gmr.retarget(load_lafan1_human(shared_motions, name))
+        orig = load_original_gmr(shared_motions, name)
         assert ours.fps == orig.fps == 30.0
         assert abs(ours.n_frames - orig.n_frames) <= 1, name  # the original reads 1 extra
         rows.append(agreement(ours.joint_pos, orig.joint_pos, orig.fps))

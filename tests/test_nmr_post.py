@@ -5,16 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _helpers import write_tiny_nmr_checkpoint
 
 import retargeters
 from nmr_gym.g1 import joint_ranges, kinematic_model, spec
 from nmr_gym.g1.geometry import lowest_point_z_of_qpos
 from nmr_gym.suite import get_clip
 from retargeters.nmr import inference, post
-from retargeters.nmr.checkpoint import save_checkpoint
-from retargeters.nmr.data import Normalizer
-from retargeters.nmr.features import IN_DIM, NMR_FPS, OUT_DIM
-from retargeters.nmr.model import PRESETS, NMRNet
+from retargeters.nmr.features import NMR_FPS
 
 RANGES = joint_ranges(kinematic_model())  # (29, 2)
 
@@ -132,15 +130,7 @@ def test_lock_feet_holds_a_sliding_stance_foot_still():
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
     """An untrained tiny network (its root height and joints are wrong, as the test needs)."""
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    norm = Normalizer(
-        rng.normal(0, 0.1, IN_DIM).astype(np.float32), np.ones(IN_DIM, np.float32),
-        rng.normal(0, 0.1, OUT_DIM).astype(np.float32), np.full(OUT_DIM, 0.8, np.float32),
-    )  # fmt: skip
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    save_checkpoint(path, NMRNet(PRESETS["tiny"]), norm, {"stages": []})
-    return path
+    return write_tiny_nmr_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt", out_std=0.8)
 
 
 def test_options_ground_and_clip_the_output(ckpt):

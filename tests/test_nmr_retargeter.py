@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _helpers import write_tiny_nmr_checkpoint
 
 import retargeters
 from benchmark.cli import main
@@ -13,32 +14,16 @@ from nmr_gym.errors import MotionError, NmrGymError
 from nmr_gym.g1 import joint_ranges, kinematic_model
 from nmr_gym.suite import get_clip
 from retargeters.nmr import inference
-from retargeters.nmr.checkpoint import SHIPPED, NmrCheckpointError, read_payload, save_checkpoint
-from retargeters.nmr.data import Normalizer
-from retargeters.nmr.features import IN_DIM, OUT_DIM, yaw_to_quat
-from retargeters.nmr.model import PRESETS, NMRNet
+from retargeters.nmr.checkpoint import SHIPPED, NmrCheckpointError, read_payload
+from retargeters.nmr.features import yaw_to_quat
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
     """An untrained tiny network with a plausible normaliser (behaviour tests need no training)."""
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    norm = Normalizer(
-        rng.normal(0, 0.1, IN_DIM).astype(np.float32), np.ones(IN_DIM, np.float32),
-        rng.normal(0, 0.1, OUT_DIM).astype(np.float32), np.full(OUT_DIM, 0.05, np.float32),
-    )  # fmt: skip
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    save_checkpoint(path, NMRNet(PRESETS["tiny"]), norm, {"stages": []})
-    return path
+    return write_tiny_nmr_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt", out_std=0.05)
 
 
 @pytest.fixture(scope="module")

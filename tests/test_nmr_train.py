@@ -12,14 +12,7 @@ from retargeters.nmr.checkpoint import load_checkpoint
 from retargeters.nmr.data import load_pairs, write_pairs
 from retargeters.nmr.train import TrainConfig, TrainConfigError, cosine_lr, train
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: the CI machine has 2 cores, and tiny models run faster on one."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -248,14 +248,15 @@ def chunk_metrics(terms: FrameTerms, chunk: Chunk) -> dict[str, float | bool]:
     return m
 
 
-def filter_report(rows) -> list[dict[str, object]]:
+def filter_report(rows, filters: dict[str, str] | None = None) -> list[dict[str, object]]:
     """What each filter removed: per filter, chunks failing it at all and chunks for which it
-    is the first failing filter (in ``FILTERS`` order), out of ``len(rows)``. ``rows`` is a
-    DataFrame of :func:`chunk_metrics` columns."""
+    is the first failing filter (in ``filters`` order, default :data:`FILTERS`), out of
+    ``len(rows)``. ``rows`` is a DataFrame with a boolean ``pass_<name>`` column per filter
+    (stage 1's :func:`chunk_metrics` columns, or stage 2's hard-filter columns)."""
     n = len(rows)
     out = []
     remaining = np.ones(n, dtype=bool)
-    for name, test in FILTERS.items():
+    for name, test in (FILTERS if filters is None else filters).items():
         ok = rows[f"pass_{name}"].to_numpy(dtype=bool)
         out.append(
             {

@@ -313,7 +313,7 @@ def rollout_reference(
     world, 14 bodies). ``obs_mode``: the env's observation; None = the policy's own
     (``policy.obs_mode``, as a loaded expert has), else :data:`DEFAULT_OBS_MODE`.
     """
-    from benchmark.tracking import PHC_FAIL_DISTANCE, score_episode
+    from benchmark.tracking import PHC_FAIL_DISTANCE, run_episode, score_episode
     from nmr_gym.envs import G1TrackingEnv
     from nmr_gym.g1 import spec
     from nmr_gym.motion import RobotMotion
@@ -321,34 +321,13 @@ def rollout_reference(
     if obs_mode is None:
         obs_mode = getattr(policy, "obs_mode", DEFAULT_OBS_MODE)
     env = G1TrackingEnv(reference, evaluation=True, obs_mode=obs_mode)
-    u = env
-    obs, _ = env.reset(options={"clip": 0, "frame": 0})
-    qpos, rob, ref = [u.data.qpos.copy()], [u.robot_body_pos_w()], [u.reference_body_pos_w()]
-    qerr, terminated, reason = [], False, ""
-    while True:
-        obs, _, terminated, truncated, info = env.step(policy(obs, u))
-        qpos.append(u.data.qpos.copy())
-        rob.append(u.robot_body_pos_w())
-        ref.append(u.reference_body_pos_w())
-        qerr.append(info["error_joint_pos"])
-        if terminated or truncated:
-            reason = info["termination"]
-            break
-    clip_steps = int(u.library.clip_length[0]) - 1
+    ep = run_episode(env, policy, 0, 0, record_qpos=True)
     env.close()
-    ep = {
-        "robot_body_pos_w": np.array(rob),
-        "reference_body_pos_w": np.array(ref),
-        "joint_error": np.array(qerr),
-        "terminated": bool(terminated),
-        "termination": reason,
-        "steps": len(qerr),
-        "clip_steps": clip_steps,
-    }
+    qpos, terminated, reason = ep["qpos"], ep["terminated"], ep["termination"]
     score = score_episode(ep)
     dist = np.linalg.norm(ep["robot_body_pos_w"] - ep["reference_body_pos_w"], axis=-1).mean(1)
     bad = np.flatnonzero(dist > PHC_FAIL_DISTANCE)
-    ctrl_fps = 1.0 / u.dt
+    ctrl_fps = 1.0 / env.dt
     end = len(qpos)  # frames [0, end) at the control rate
     failed = bool(terminated) or bad.size > 0
     if bad.size:

@@ -41,7 +41,7 @@ from benchmark.cepr._store import (
     write_csv,
     write_json,
 )
-from benchmark.cepr.curate import CHUNKS_CSV, DEFAULT_FPS, load_curated_human
+from benchmark.cepr.curate import CHUNKS_CSV, DEFAULT_FPS, filter_report, load_curated_human
 from benchmark.cepr.curate import STAGE_DIR as CURATE_DIR
 from benchmark.cepr.sources import CeprError
 from nmr_gym.errors import NmrGymError, UnknownNameError
@@ -323,20 +323,7 @@ _EXTRA_COLUMNS = (
 
 def hard_filter_report(table: pd.DataFrame) -> list[dict[str, Any]]:
     """Per hard filter: chunks failing it, and removed when the filters run in order."""
-    remaining = np.ones(len(table), dtype=bool)
-    out = []
-    for name, test in HARD_FILTERS.items():
-        ok = table[f"pass_{name}"].to_numpy(dtype=bool)
-        out.append(
-            {
-                "filter": name,
-                "test": test,
-                "failed": int((~ok).sum()),
-                "removed_in_order": int((remaining & ~ok).sum()),
-            }
-        )
-        remaining &= ok
-    return out
+    return filter_report(table, HARD_FILTERS)
 
 
 def retarget_summary_markdown(out_dir: str | os.PathLike) -> str:

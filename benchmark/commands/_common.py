@@ -164,3 +164,30 @@ def emit_table(rows: list[dict[str, Any]], as_json: bool = False) -> None:
         print(json.dumps(rows, indent=2, default=str))
     else:
         print(format_table(rows))
+
+
+def add_retargeter_options(parser: argparse.ArgumentParser) -> None:
+    """``--option/-O KEY=VALUE`` (repeatable): options of the retargeter a command runs; read
+    them with :func:`parse_options`."""
+    parser.add_argument(
+        "--option",
+        "-O",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="retargeter option (VALUE parsed as JSON when it can be), repeatable",
+    )
+
+
+def parse_options(items: list[str]) -> dict[str, Any]:
+    """``["key=value", ...]`` -> dict; values are JSON when they parse, else strings."""
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise NmrGymError(f"--option needs KEY=VALUE, got {item!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options

@@ -12,6 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
+from benchmark.commands._common import add_retargeter_options, parse_options
 from nmr_gym.errors import NmrGymError
 
 NAME = "cepr"
@@ -49,14 +50,7 @@ def _fps(p: argparse.ArgumentParser) -> None:
 
 def _retarget_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retargeter", default=None, help="registered retargeter (default gmr)")
-    p.add_argument(
-        "--option",
-        "-O",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="retargeter option (VALUE parsed as JSON when it can be), repeatable",
-    )
+    add_retargeter_options(p)
 
 
 def _preset(p: argparse.ArgumentParser, default: str | None) -> None:
@@ -163,7 +157,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _settings(args: argparse.Namespace, preset: str):
     from benchmark.cepr.pipeline import preset_settings
-    from benchmark.commands.retarget import parse_options
 
     over = {
         k: getattr(args, k, None)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import math
 import os
 from pathlib import Path
 from typing import Any
 
-from benchmark.commands._common import add_trust_pickle
+from benchmark.commands._common import add_retargeter_options, add_trust_pickle, parse_options
 from nmr_gym.errors import MotionFormatError, NmrGymError
 from nmr_gym.io.robot_formats import EXTENSION_FORMATS
 
@@ -41,32 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fps", type=float, default=None, help="output frame rate; default: the input's"
     )
     parser.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
-    parser.add_argument(
-        "--option",
-        "-O",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="retargeter option (VALUE parsed as JSON when it can be), repeatable",
-    )
+    add_retargeter_options(parser)
     add_trust_pickle(parser)
     from benchmark.executors import add_executor_arguments
 
     add_executor_arguments(parser)
-
-
-def parse_options(items: list[str]) -> dict[str, Any]:
-    """``["key=value", ...]`` -> dict; values are JSON when they parse, else strings."""
-    options: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise NmrGymError(f"--option needs KEY=VALUE, got {item!r}")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
 
 
 def _output_path(out: Path, src: Path, fmt: str) -> Path:

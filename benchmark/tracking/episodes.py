@@ -33,26 +33,32 @@ from nmr_gym.motion import RobotMotion
 PHC_FAIL_DISTANCE = 0.5
 
 
-def run_episode(env: Any, policy: Policy, clip: int = 0, start: int = 0) -> dict[str, Any]:
+def run_episode(
+    env: Any, policy: Policy, clip: int = 0, start: int = 0, *, record_qpos: bool = False
+) -> dict[str, Any]:
     """One evaluation episode of clip ``clip`` from frame ``start`` to the clip's end;
-    per-frame arrays and how it ended."""
+    per-frame arrays and how it ended. ``record_qpos`` adds the simulated ``qpos``
+    (steps + 1, 36) at the control rate."""
     u = env.unwrapped
     obs, _ = env.reset(options={"clip": clip, "frame": start})
     start = u.clip_frame  # as the env clamps it
     rob, ref, qerr = [u.robot_body_pos_w()], [u.reference_body_pos_w()], []
+    qpos = [u.data.qpos.copy()] if record_qpos else None
     terminated = False
     reason = ""
     steps = 0
     while True:
         obs, _, terminated, truncated, info = env.step(policy(obs, u))
         steps += 1
+        if qpos is not None:
+            qpos.append(u.data.qpos.copy())
         rob.append(u.robot_body_pos_w())
         ref.append(u.reference_body_pos_w())
         qerr.append(info["error_joint_pos"])
         if terminated or truncated:
             reason = info["termination"]
             break
-    return {
+    ep = {
         "robot_body_pos_w": np.array(rob),  # (steps + 1, 14, 3)
         "reference_body_pos_w": np.array(ref),
         "joint_error": np.array(qerr),  # (steps,)
@@ -61,6 +67,9 @@ def run_episode(env: Any, policy: Policy, clip: int = 0, start: int = 0) -> dict
         "steps": steps,
         "clip_steps": int(u.library.clip_length[clip]) - 1 - start,
     }
+    if qpos is not None:
+        ep["qpos"] = np.array(qpos)  # (steps + 1, 36)
+    return ep
 
 
 def score_episode(ep: dict[str, Any]) -> dict[str, Any]:

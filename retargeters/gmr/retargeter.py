@@ -42,7 +42,13 @@ from nmr_gym import rotations as rot
 from nmr_gym.errors import MotionError, UnknownNameError
 from nmr_gym.motion import HumanMotion, RobotMotion, resample_times
 from retargeters.base import Retargeter, register
-from retargeters.common import ground_offset
+from retargeters.common import (
+    canonical_human,
+    carried_metadata,
+    check_backend_option,
+    check_fps_option,
+    ground_offset,
+)
 from retargeters.gmr import ik
 from retargeters.gmr.bvh import lafan1_bone_poses
 from retargeters.gmr.model import JOINT_RANGE_SETS, ik_model
@@ -140,17 +146,13 @@ class GMRRetargeter(Retargeter):
     ):
         if table is not None:
             load_table(table)  # unknown names fail here, not mid-run
-        if fps is not None and not (np.isfinite(fps) and fps > 0):
-            raise ValueError(f"fps must be a finite number > 0 or None, got {fps!r}")
         if joint_ranges not in JOINT_RANGE_SETS:
             raise UnknownNameError("gmr joint_ranges", joint_ranges, JOINT_RANGE_SETS)
         if ground not in GROUND_MODES:
             raise UnknownNameError("gmr ground mode", ground, GROUND_MODES)
-        if backend not in ("fast", "mink"):
-            raise ValueError(f"backend must be 'fast' or 'mink', got {backend!r}")
         self.table = table
         self.human_height = human_height
-        self.fps = None if fps is None else float(fps)
+        self.fps = check_fps_option(fps)
         self.damping = float(damping)
         self.lm_damping = float(lm_damping)
         self.solver = solver
@@ -158,7 +160,7 @@ class GMRRetargeter(Retargeter):
         self.max_extra_iters = int(max_extra_iters)
         self.joint_ranges = joint_ranges
         self.ground = ground
-        self.backend = backend
+        self.backend = check_backend_option(backend)
         self.last_stats: dict[str, Any] = {}
 
     def options(self) -> dict[str, Any]:
@@ -213,17 +215,7 @@ class GMRRetargeter(Retargeter):
                 pos, quat = _resample_poses(pos, quat, fps, self.fps)
                 fps = self.fps
             return (*pose_targets(pos, quat, table, height), fps, height)
-        try:
-            for joint in table.human_joints:
-                human.index(joint)
-        except UnknownNameError as exc:
-            raise MotionError(
-                f"gmr needs the canonical SMPL joints ({exc}); load files with "
-                "nmr_gym.io.load_human_motion",
-                human.source,
-            ) from None
-        if self.fps is not None:
-            human = human.resample(self.fps)
+        human = canonical_human(human, table.human_joints, self.fps, "gmr")
         return (*body_targets(human, table, height), human.fps, height)
 
     def retarget(self, human: HumanMotion) -> RobotMotion:
@@ -258,12 +250,8 @@ class GMRRetargeter(Retargeter):
             shift = ground_offset(qpos)
         qpos[:, 2] += shift
         self.last_stats = {"ik_solves": solver.n_solves, "frames": len(qpos)}
-        metadata = {
-            k: human.metadata[k]
-            for k in ("name", "complexity", "length", "skeleton", "format")
-            if k in human.metadata
-        }
-        metadata.update(
+        metadata = carried_metadata(
+            human,
             retargeter=self.name,
             options=self.options(),
             table=table.name,

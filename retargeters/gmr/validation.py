@@ -16,10 +16,13 @@ original's rate (GMR writes 30 fps; so does ``gmr``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from nmr_gym.g1 import spec
+from nmr_gym.io import load_human_motion, load_robot_motion
+from nmr_gym.motion import HumanMotion, RobotMotion
 
 #: Same rule as ``benchmark.metrics.JUMP_THRESHOLD_RAD`` (retargeters may not import benchmark).
 JUMP_THRESHOLD_RAD = 0.5
@@ -31,6 +34,38 @@ DIVERGED_RAD = 0.05
 AGREEMENT_TARGET_RAD = 0.05
 #: Joint columns without the six wrist joints.
 NO_WRIST = np.array(["wrist" not in n for n in spec.JOINT_NAMES])
+#: The nine LAFAN1 clips whose original GMR outputs are in ``shared/motions/robot/gmr_lafan1``.
+LAFAN1_CLIPS: tuple[str, ...] = (
+    "dance1_subject1",
+    "dance1_subject2",
+    "fallAndGetUp1_subject1",
+    "ground1_subject1",
+    "multipleActions1_subject1",
+    "obstacles1_subject1",
+    "push1_subject2",
+    "pushAndFall1_subject1",
+    "walk4_subject1",
+)
+
+
+def lafan1_bvh_path(shared: Path, clip: str) -> Path:
+    """The LAFAN1 BVH file of ``clip`` under the shared motions folder ``shared``."""
+    return Path(shared) / "bvh" / "lafan1" / f"{clip}.bvh"
+
+
+def original_gmr_path(shared: Path, clip: str) -> Path:
+    """The original GMR's output (pickle) for ``clip`` under the shared motions folder."""
+    return Path(shared) / "robot" / "gmr_lafan1" / f"{clip}.pkl"
+
+
+def load_lafan1_human(shared: Path, clip: str) -> HumanMotion:
+    """The LAFAN1 clip ``clip`` as nmr-gym loads it (the input ``gmr`` is validated on)."""
+    return load_human_motion(lafan1_bvh_path(shared, clip))
+
+
+def load_original_gmr(shared: Path, clip: str) -> RobotMotion:
+    """The original GMR's output for ``clip`` (a pickle GMR wrote: read as trusted)."""
+    return load_robot_motion(original_gmr_path(shared, clip), trusted=True)
 
 
 def jump_frames(joint_pos: np.ndarray, threshold: float = JUMP_THRESHOLD_RAD) -> np.ndarray:

@@ -14,11 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from nmr_gym.errors import MotionError, UnknownNameError
 from nmr_gym.g1 import kinematic_model
 from nmr_gym.motion import HumanMotion, RobotMotion
 from retargeters.base import Retargeter, register
-from retargeters.common import ground_offset
+from retargeters.common import (
+    canonical_human,
+    carried_metadata,
+    check_backend_option,
+    check_fps_option,
+    ground_offset,
+)
 from retargeters.gmr import ik
 from retargeters.gmr.scaling import body_targets, human_height
 from retargeters.gmr.tables import load_table, table_for_skeleton
@@ -67,13 +72,9 @@ class GMRSafeRetargeter(Retargeter):
     ):
         if table is not None:
             load_table(table)  # unknown names fail here, not mid-run
-        if fps is not None and not (np.isfinite(fps) and fps > 0):
-            raise ValueError(f"fps must be a finite number > 0 or None, got {fps!r}")
-        if backend not in ("fast", "mink"):
-            raise ValueError(f"backend must be 'fast' or 'mink', got {backend!r}")
         self.table = table
         self.human_height = human_height
-        self.fps = None if fps is None else float(fps)
+        self.fps = check_fps_option(fps)
         self.damping = float(damping)
         self.solver = solver
         self.convergence_tol = float(convergence_tol)
@@ -82,7 +83,7 @@ class GMRSafeRetargeter(Retargeter):
         self.limit_margin = float(limit_margin)
         self.avoid_self_collision = bool(avoid_self_collision)
         self.ground_align = bool(ground_align)
-        self.backend = backend
+        self.backend = check_backend_option(backend)
         self.last_stats: dict[str, Any] = {}
 
     def options(self) -> dict[str, Any]:
@@ -112,17 +113,7 @@ class GMRSafeRetargeter(Retargeter):
 
     def retarget(self, human: HumanMotion) -> RobotMotion:
         table = load_table(self.table_name(human))
-        try:
-            for joint in table.human_joints:
-                human.index(joint)
-        except UnknownNameError as exc:
-            raise MotionError(
-                f"gmr needs the canonical SMPL joints ({exc}); load files with "
-                "nmr_gym.io.load_human_motion",
-                human.source,
-            ) from None
-        if self.fps is not None:
-            human = human.resample(self.fps)
+        human = canonical_human(human, table.human_joints, self.fps, "gmr")
         height = human_height(human, table, self.human_height)
         pos, quat = body_targets(human, table, height)  # (T, B, 3), (T, B, 4)
         model = kinematic_model()
@@ -145,12 +136,8 @@ class GMRSafeRetargeter(Retargeter):
         shift = ground_offset(qpos) if self.ground_align else 0.0
         qpos[:, 2] += shift
         self.last_stats = {"ik_solves": solver.n_solves, "frames": len(qpos)}
-        metadata = {
-            k: human.metadata[k]
-            for k in ("name", "complexity", "length", "skeleton", "format")
-            if k in human.metadata
-        }
-        metadata.update(
+        metadata = carried_metadata(
+            human,
             retargeter=self.name,
             options=self.options(),
             table=table.name,
