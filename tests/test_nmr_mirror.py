@@ -81,9 +81,7 @@ def _mirror_features(x, slices, points):
     out[..., slices["root_rot_6d"]] = _mirror_6d(x[..., slices["root_rot_6d"]])
     for group, perm in points.items():
         v = x[..., slices[group]].reshape(*x.shape[:-1], len(perm), 3)
-        out[..., slices[group]] = (v[..., perm, :] * [1.0, -1.0, 1.0]).reshape(
-            *x.shape[:-1], -1
-        )
+        out[..., slices[group]] = (v[..., perm, :] * [1.0, -1.0, 1.0]).reshape(*x.shape[:-1], -1)
     return out
 
 
