@@ -254,18 +254,18 @@ BEYONDMIMIC_REWARDS: dict[str, RewardTerm] = {
 
 #: The NMR paper's expert reward set (CEPR expert training, its Table II): anchor position,
 #: orientation and (linear) velocity and the four body terms at weight 1, action rate and
-#: undesired contacts at -0.1. Sigmas start at BeyondMimic's values; the paper anneals them
+#: undesired contacts at -0.1, built from BeyondMimic's terms so each sigma is written once
+#: (the anchor velocity term is the paper's addition). The paper anneals the sigmas
 #: during training (its Eq. 6, see :class:`SigmaSchedule`).
 NMR_EXPERT_REWARDS: dict[str, RewardTerm] = {
-    "anchor_pos": RewardTerm(anchor_pos, 1.0, {"sigma": 0.3}),
-    "anchor_ori": RewardTerm(anchor_ori, 1.0, {"sigma": 0.4}),
+    "anchor_pos": replace(BEYONDMIMIC_REWARDS["anchor_pos"], weight=1.0),
+    "anchor_ori": replace(BEYONDMIMIC_REWARDS["anchor_ori"], weight=1.0),
     "anchor_lin_vel": RewardTerm(anchor_lin_vel, 1.0, {"sigma": 1.0}),
-    "body_pos": RewardTerm(body_pos, 1.0, {"sigma": 0.3}),
-    "body_ori": RewardTerm(body_ori, 1.0, {"sigma": 0.4}),
-    "body_lin_vel": RewardTerm(body_lin_vel, 1.0, {"sigma": 1.0}),
-    "body_ang_vel": RewardTerm(body_ang_vel, 1.0, {"sigma": 3.14}),
-    "action_rate": RewardTerm(action_rate, -0.1),
-    "undesired_contacts": RewardTerm(undesired_contacts, -0.1),
+    **{
+        k: BEYONDMIMIC_REWARDS[k]  # frozen terms: shared, not copied
+        for k in ("body_pos", "body_ori", "body_lin_vel", "body_ang_vel", "action_rate")
+    },
+    "undesired_contacts": BEYONDMIMIC_REWARDS["undesired_contacts"],
 }
 
 #: Named reward tables (``TrackingConfig(rewards="nmr_expert")``).
