@@ -105,7 +105,12 @@ def test_the_experts_mdp_reaches_the_trainer(tmp_path):
         1.5,
         0.5,
     )
-    for bad in ({"obs_mode": "dict"}, {"rewards": "nmr"}, {"sigma_start": 0.0}):
+    residual = _settings(action_offset="reference")
+    assert MDPConfig.from_args(experts.trainer_argv(ref, tmp_path, residual, 1)).action_offset == (
+        "reference"
+    )
+    bads = ({"obs_mode": "dict"}, {"rewards": "nmr"}, {"sigma_start": 0.0})
+    for bad in (*bads, {"action_offset": "residual"}):
         with pytest.raises(NmrGymError, match=str(next(iter(bad.values())))):
             experts.trainer_argv(ref, tmp_path, _settings(**bad), 1)
 
@@ -123,6 +128,26 @@ def test_rollout_uses_the_policys_observation(standing_reference):
 
     experts.rollout_reference(NmrPolicy(), standing_reference)
     assert seen and set(seen) == {(509,)}
+
+
+def test_rollout_uses_the_policys_action_offset(standing_reference):
+    """A residual policy (``action_offset="reference"``) is rolled out around the reference
+    joints: its zero action tracks exactly like PD targets at the reference."""
+    targets = []
+
+    class Residual:
+        action_offset = "reference"
+
+        def __call__(self, obs, env):
+            sim = env.sim
+            nxt = min(int(sim.g[0]) + 1, int(sim.g_end[0]))
+            targets.append((sim.action_offset()[0].copy(), sim.library.joint_pos[nxt]))
+            return np.zeros(29, np.float32)
+
+    experts.rollout_reference(Residual(), standing_reference)
+    assert len(targets) > 10
+    for got, want in targets:
+        np.testing.assert_allclose(got, want)  # evaluation: no encoder offset
 
 
 def test_run_tasks_keeps_order_in_processes():

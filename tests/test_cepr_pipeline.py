@@ -34,6 +34,8 @@ def test_every_preset_trains_experts_on_the_papers_mdp(preset):
     s = pipeline.preset_settings(preset)
     mdp = (s["obs_mode"], s["rewards"], s["sigma_start"], s["sigma_end"])
     assert mdp == ("nmr", "nmr_expert", 2.0, 1.0)
+    # the cpu budget trains residual experts (a named deviation), the others the paper's action
+    assert s["action_offset"] == ("reference" if preset == "cpu" else "default")
     pipeline.check_settings(s)  # train-tracker takes them (no refusal)
 
 

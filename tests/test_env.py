@@ -465,3 +465,37 @@ def test_zero_action_holds_a_standing_reference_and_pd_tracks_better(motion):
     zero = _rollout_length(env, lambda e: np.zeros(29, np.float32), 500)
     pd = _rollout_length(env, lambda e: e.action_for_joint_targets(e.reference_joint_pos()), 500)
     assert pd[0] >= zero[0] and pd[2] < zero[2]
+
+
+def test_reference_action_offset_makes_zero_action_the_reference_pd_targets(motion):
+    """``action_offset="reference"``: a zero action puts the PD targets on the reference joints
+    of the frame the step ends on, so it replays the PD-at-reference tracker step for step;
+    ``action_for_joint_targets`` inverts the offset; training keeps the encoder offset."""
+    ref = G1TrackingEnv(motion, evaluation=True, action_offset="reference")
+    ref.reset(seed=0)
+    for _ in range(3):
+        target = ref.reference_joint_pos(1)
+        ref.step(np.zeros(29, np.float32))
+        np.testing.assert_allclose(ref.data.ctrl, target)
+    q = np.linspace(-0.2, 0.2, 29)
+    np.testing.assert_allclose(
+        ref.action_for_joint_targets(q) * ref.action_scale + ref.reference_joint_pos(1),
+        q,
+        atol=1e-6,  # float32 actions
+    )
+    default = G1TrackingEnv(motion, evaluation=True)
+    pd = _rollout_length(
+        default, lambda e: e.action_for_joint_targets(e.reference_joint_pos(1)), 500
+    )
+    zero_ref = _rollout_length(ref, lambda e: np.zeros(29, np.float32), 500)
+    assert zero_ref[:2] == pd[:2] and zero_ref[2] == pytest.approx(pd[2], rel=1e-6)
+    # The clip's last frame holds: the target stays there.
+    train = G1TrackingEnv(motion, action_offset="reference")
+    train.reset(seed=3)
+    sim = train.sim
+    enc = sim.q_default[0] - sim.default_joint_pos
+    assert np.abs(enc).max() > 0  # randomised encoder offset
+    nxt = min(int(sim.g[0]) + 1, int(sim.g_end[0]))
+    np.testing.assert_allclose(sim.action_offset()[0], sim.library.joint_pos[nxt] + enc)
+    with pytest.raises(KeyError, match="valid action offsets: default, reference"):
+        G1TrackingEnv(motion, action_offset="residual")

@@ -40,12 +40,16 @@ def test_mdp_options_give_the_config_and_the_papers_linear_schedule():
     # --sigma-steps sets the schedule's length independently of the run's steps
     assert _parse("--sigma-start", "3", "--sigma-steps", "100").sigma_schedule(10**6).i_max == 100
     assert cfg.tracking_config().rewards.keys() == table.keys()
-    fields = {"obs_mode", "rewards", "sigma_start", "sigma_end", "sigma_steps"}
+    assert cfg.tracking_config().action.offset == "default"
+    assert _parse("--action-offset", "reference").tracking_config().action.offset == "reference"
+    fields = {"obs_mode", "rewards", "sigma_start", "sigma_end", "sigma_steps", "action_offset"}
     assert set(cfg.to_record()) == fields
 
 
 @pytest.mark.parametrize(
-    "argv", [["--obs-mode", "critic"], ["--obs-mode", "dict"], ["--rewards", "nmr"]]
+    "argv",
+    [["--obs-mode", "critic"], ["--obs-mode", "dict"], ["--rewards", "nmr"]]
+    + [["--action-offset", "ref"]],
 )
 def test_observations_sb3_cannot_train_and_unknown_reward_sets_are_refused(argv):
     with pytest.raises(SystemExit):
@@ -76,6 +80,7 @@ def test_nmr_expert_training_anneals_records_resumes_and_evaluates(tmp_path, cap
     args += ["--n-envs", "8", "--n-steps", "64", "--net-arch", "16", "--threads", "1"]
     args += ["--checkpoint-every", "1024", "--no-progress"]
     mdp = ["--obs-mode", "nmr", "--rewards", "nmr_expert", "--sigma-start", "2", "--sigma-end", "1"]
+    mdp += ["--action-offset", "reference"]
     assert main([*args, *mdp]) == 0
 
     config = json.loads((out / "config.json").read_text())
@@ -92,8 +97,10 @@ def test_nmr_expert_training_anneals_records_resumes_and_evaluates(tmp_path, cap
     assert set(final) == set(REWARD_PRESETS["nmr_expert"])
     assert {k: final[k]["sigma"] for k in base} == pytest.approx(base)  # the end widths (x 1)
 
-    # The policy carries its observation; eval-tracker builds the env with it.
-    assert SB3Policy.load(str(out)).obs_mode == "nmr"
+    # The policy carries its observation and action offset; eval-tracker builds the env with it.
+    assert config["action_offset"] == "reference"
+    loaded = SB3Policy.load(str(out))
+    assert (loaded.obs_mode, loaded.action_offset) == ("nmr", "reference")
     rows = tmp_path / "rows.csv"
     assert main(["eval-tracker", str(out), str(motion), "--out", str(rows)]) == 0
     assert 0 < pd.read_csv(rows).episode_length[0]
@@ -111,10 +118,14 @@ def test_nmr_expert_training_anneals_records_resumes_and_evaluates(tmp_path, cap
     final = json.loads((out / "rewards.json").read_text())
     assert {k: final[k]["sigma"] for k in base} == pytest.approx(base)
 
-    # Resuming with another observation is refused (one line), before any training.
+    # Resuming with another observation or action offset is refused (one line), before any
+    # training.
     assert main([*args, "--obs-mode", "actor", "--rewards", "nmr_expert", "--resume"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--obs-mode nmr" in err[0]
+    assert main([*args, *mdp[:-2], "--resume"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--action-offset reference" in err[0]
     # A policy whose recorded observation does not fit its input is refused when loaded.
     config["obs_mode"] = "actor"
     (out / "config.json").write_text(json.dumps(config))

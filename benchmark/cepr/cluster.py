@@ -319,7 +319,8 @@ def run_cluster(
     feats = []
     for i in sel:
         a = ds.arrays(int(i))
-        feats.append(human_features(a["human_joint_pos"], a["human_joint_quat"]))
+        height = float(ds.manifest["human_height"].iloc[int(i)])
+        feats.append(human_features(a["human_joint_pos"], a["human_joint_quat"], height))
     mean, std = group_normaliser(feats)
     normed = [(f - mean) / std for f in feats]
     model, losses = train_encoder(normed, epochs=epochs, seed=seed)

@@ -124,6 +124,7 @@ def trainer_argv(
         rewards=settings["rewards"],
         sigma_start=settings["sigma_start"],
         sigma_end=settings["sigma_end"],
+        action_offset=settings.get("action_offset", "default"),
     )
     parser = argparse.ArgumentParser()
     train_tracker.add_arguments(parser)
@@ -155,6 +156,8 @@ def trainer_argv(
         repr(float(settings["sigma_start"])),
         "--sigma-end",
         repr(float(settings["sigma_end"])),
+        "--action-offset",
+        str(settings.get("action_offset", "default")),
     ]
     if (out / "checkpoints").is_dir():
         argv.append("--resume")
@@ -209,8 +212,10 @@ def expert_settings(
     sigma_end: float,
     checkpoint_every: int,
     max_refs: int | None = None,
+    action_offset: str = "default",
 ) -> dict[str, Any]:
     return {
+        "action_offset": str(action_offset),
         "max_refs": None if max_refs is None else int(max_refs),
         "timesteps": int(timesteps),
         "n_envs": int(n_envs),
@@ -320,7 +325,12 @@ def rollout_reference(
 
     if obs_mode is None:
         obs_mode = getattr(policy, "obs_mode", DEFAULT_OBS_MODE)
-    env = G1TrackingEnv(reference, evaluation=True, obs_mode=obs_mode)
+    env = G1TrackingEnv(
+        reference,
+        evaluation=True,
+        obs_mode=obs_mode,
+        action_offset=getattr(policy, "action_offset", "default"),
+    )
     ep = run_episode(env, policy, 0, 0, record_qpos=True)
     env.close()
     qpos, terminated, reason = ep["qpos"], ep["terminated"], ep["termination"]

@@ -1,14 +1,13 @@
-"""Per-frame human motion features for CEPR's motion encoder (NMR's input layout).
+"""Per-frame human motion features for CEPR's motion encoder: NMR's own input features.
 
-The NMR paper's network reads 140 numbers per frame at 30 fps (its public inference release): root
-horizontal velocity (2, metres per frame), root 6D rotation (6), 22 joint positions (66;
-horizontal coordinates relative to the same frame's root, height above the clip's lowest
-joint) and 22 joint velocities (66, frame differences, 0 at frame 0). This module computes the
-same layout in nmr-gym's z-up world: SMPL's first 22 joints (the body without the hands), every
-segment turned so that its first frame faces +x (NMR's release canonicalises each window's yaw
-to its first frame), so the features do not depend on where a clip faces.
+The encoder reads exactly what the NMR network reads (``retargeters.nmr.features``: 140
+numbers per frame at 30 fps -- root horizontal velocity, root 6D rotation, 22 SMPL joint
+positions relative to the root and their velocities -- after scaling the human to NMR's
+reference height and turning the segment so that its first frame faces +x). This module only
+adapts that function to one whole segment and adds the encoder's normaliser; it holds no
+feature arithmetic of its own, so the two can never drift apart.
 
-Normalisation as the release: a mean per feature and one standard deviation shared by each
+Normalisation as the NMR release: a mean per feature and one standard deviation shared by each
 group (:data:`FEATURE_GROUPS`), so a group's internal proportions are kept.
 """
 
@@ -16,47 +15,37 @@ from __future__ import annotations
 
 import numpy as np
 
-from nmr_gym import rotations as rot
+from retargeters.nmr.features import (
+    IN_DIM,
+    IN_GROUPS,
+    NUM_HUMAN_JOINTS,
+    REFERENCE_HEIGHT_M,
+    group_slices,
+    window_features,
+)
 
-#: SMPL's body joints that NMR's features use (the 24 minus the two hand joints).
-NUM_BODY_JOINTS = 22
-#: Feature groups in order: name -> width.
-FEATURE_GROUPS: dict[str, int] = {
-    "root_vel_xy": 2,
-    "root_rot_6d": 6,
-    "joint_pos": 3 * NUM_BODY_JOINTS,
-    "joint_vel": 3 * NUM_BODY_JOINTS,
-}
-NUM_FEATURES = sum(FEATURE_GROUPS.values())  # 140
-#: SMPL joint frames point their z axis forward (``nmr_gym.skeleton``).
-_FORWARD_LOCAL = np.array([0.0, 0.0, 1.0])
-
-
-def heading(pelvis_quat: np.ndarray) -> np.ndarray:
-    """(T,) yaw [rad] of the body's forward direction (the pelvis frame's z axis on the floor)."""
-    fwd = rot.rotate(pelvis_quat, np.broadcast_to(_FORWARD_LOCAL, pelvis_quat.shape[:-1] + (3,)))
-    return np.arctan2(fwd[..., 1], fwd[..., 0])
+#: Feature groups in order: name -> width (NMR's input groups).
+FEATURE_GROUPS: dict[str, int] = dict(IN_GROUPS)
+NUM_FEATURES = IN_DIM  # 140
+#: Smallest per-group std [feature units]: a constant group is not blown up.
+MIN_GROUP_STD = 1e-6
 
 
-def human_features(joint_pos: np.ndarray, joint_quat: np.ndarray) -> np.ndarray:
-    """(T, 140) features of one segment from its SMPL joints ``joint_pos`` (T, 24, 3) [m] and
-    ``joint_quat`` (T, 24, 4) (wxyz, world)."""
-    pos = np.asarray(joint_pos, dtype=float)[:, :NUM_BODY_JOINTS]  # (T, 22, 3)
-    pelvis_q = np.asarray(joint_quat, dtype=float)[:, 0]  # (T, 4)
-    yaw0 = heading(pelvis_q[:1])[0]
-    turn = np.array([np.cos(-yaw0 / 2), 0.0, 0.0, np.sin(-yaw0 / 2)])  # undo the first heading
-    origin = np.array([pos[0, 0, 0], pos[0, 0, 1], 0.0])
-    p = rot.rotate(np.broadcast_to(turn, pos.shape[:-1] + (4,)), pos - origin)  # (T, 22, 3)
-    q = rot.multiply(np.broadcast_to(turn, pelvis_q.shape), pelvis_q)  # (T, 4)
-    root = p[:, 0]  # (T, 3)
-    vel = np.diff(root[:, :2], axis=0)  # metres per frame
-    vel = np.concatenate([vel, vel[-1:]], axis=0) if len(vel) else np.zeros((len(root), 2))
-    local = p.copy()
-    local[..., :2] -= root[:, None, :2]
-    local[..., 2] -= p[..., 2].min()  # height above the segment's lowest joint
-    jpos = local.reshape(len(p), -1)  # (T, 66)
-    jvel = np.concatenate([np.zeros((1, jpos.shape[1])), np.diff(jpos, axis=0)], axis=0)
-    return np.concatenate([vel, rot.to_6d(q), jpos, jvel], axis=1).astype(np.float32)
+def human_features(
+    joint_pos: np.ndarray, joint_quat: np.ndarray, height: float = REFERENCE_HEIGHT_M
+) -> np.ndarray:
+    """(T, 140) NMR input features of one segment, canonicalised to its first frame.
+
+    Args:
+        joint_pos: (T, >=22, 3) SMPL joint positions [m], world frame (z up).
+        joint_quat: (T, >=22, 4) SMPL joint orientations (wxyz, world); the pelvis's is used.
+        height: the human's body height [m] (NMR scales every human to its reference height).
+    """
+    pos = np.asarray(joint_pos, dtype=float)[None, :, :NUM_HUMAN_JOINTS]  # (1, T, 22, 3)
+    pelvis_q = np.asarray(joint_quat, dtype=float)[None, :, 0]  # (1, T, 4)
+    floor_z = np.array([pos[..., 2].min()])  # the segment's lowest joint [m]
+    x, _, _, _ = window_features(pos, pelvis_q, np.array([float(height)]), floor_z)
+    return x[0]
 
 
 def group_normaliser(features: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -64,8 +53,6 @@ def group_normaliser(features: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray
     allf = np.concatenate(features, axis=0).astype(float)
     mean = allf.mean(axis=0)
     std = np.empty(NUM_FEATURES)
-    i = 0
-    for width in FEATURE_GROUPS.values():
-        std[i : i + width] = max(float((allf[:, i : i + width] - mean[i : i + width]).std()), 1e-6)
-        i += width
+    for sl in group_slices(IN_GROUPS).values():
+        std[sl] = max(float((allf[:, sl] - mean[sl]).std()), MIN_GROUP_STD)
     return mean.astype(np.float32), std.astype(np.float32)

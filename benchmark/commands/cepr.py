@@ -103,6 +103,13 @@ def _expert_args(p: argparse.ArgumentParser) -> None:
         "--sigma-end", type=float, default=None, help="... at the end of training (default 1)"
     )
     p.add_argument(
+        "--action-offset",
+        choices=("default", "reference"),
+        default=None,
+        help="where an expert's zero action puts the PD targets: default (the paper's default "
+        "pose) or reference (a residual policy around the reference joints; the cpu preset's)",
+    )
+    p.add_argument(
         "--ray",
         default=None,
         metavar="ADDRESS",
@@ -177,6 +184,7 @@ def _settings(args: argparse.Namespace, preset: str):
             "rewards",
             "sigma_start",
             "sigma_end",
+            "action_offset",
         )
     }
     if getattr(args, "option", None):

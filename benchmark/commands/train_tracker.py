@@ -143,7 +143,7 @@ def _check_resumable(config: Path, mdp: MDPConfig) -> None:
     if not config.is_file():
         return
     old = json.loads(config.read_text())
-    for key in ("obs_mode", "rewards"):
+    for key in ("obs_mode", "rewards", "action_offset"):
         was = old.get(key, MDPConfig().to_record()[key])  # runs before the option: defaults
         if was != getattr(mdp, key):
             raise TrainingConfigError(

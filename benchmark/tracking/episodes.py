@@ -108,14 +108,20 @@ def evaluate(
     """Rows (one per motion) of tracking results with ``motion`` and ``retargeter`` keys.
 
     ``obs_mode``: the env's observation; None = the policy's own (``policy.obs_mode``, as a
-    loaded :class:`SB3Policy` has), else "actor"."""
+    loaded :class:`SB3Policy` has), else "actor". The env's action offset is the policy's
+    (``policy.action_offset``, default "default")."""
     from nmr_gym.envs import G1TrackingEnv
 
     if obs_mode is None:
         obs_mode = getattr(policy, "obs_mode", "actor")
     rows = []
     for i, motion in enumerate(motions):
-        env = G1TrackingEnv(motion, evaluation=True, obs_mode=obs_mode)
+        env = G1TrackingEnv(
+            motion,
+            evaluation=True,
+            obs_mode=obs_mode,
+            action_offset=getattr(policy, "action_offset", "default"),
+        )
         row = {
             "motion": names[i] if names else str(motion.metadata.get("name") or motion.source),
             "retargeter": retargeters[i]

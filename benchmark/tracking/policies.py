@@ -132,6 +132,8 @@ class SB3Policy:
     clip_obs: float = 10.0
     epsilon: float = 1e-8
     obs_mode: str = "actor"
+    #: Where its zero action puts the PD targets (``ActionConfig.offset`` of its training env).
+    action_offset: str = "default"
 
     @classmethod
     def load(cls, path: str) -> SB3Policy:
@@ -166,7 +168,10 @@ class SB3Policy:
             with open(norm, "rb") as f:
                 vn = pickle.load(f)  # our own training output (trusted)
             mode = _trained_obs_mode(zip_path, model)
-            return cls(model, vn.obs_rms.mean, vn.obs_rms.var, vn.clip_obs, vn.epsilon, mode)
+            offset = _trained_action_offset(zip_path)
+            return cls(
+                model, vn.obs_rms.mean, vn.obs_rms.var, vn.clip_obs, vn.epsilon, mode, offset
+            )
         # train-tracker always normalises: a policy without its statistics would act on raw
         # observations and look broken, so say so instead of evaluating it.
         raise MotionFormatError(
@@ -188,6 +193,23 @@ class SB3Policy:
         return action
 
 
+def _run_config(zip_path: Any) -> Any:
+    """The ``config.json`` of the train-tracker run a policy file belongs to (beside model.zip,
+    or above ``checkpoints/``)."""
+    run_dir = zip_path.parent.parent if zip_path.parent.name == "checkpoints" else zip_path.parent
+    return run_dir / "config.json"
+
+
+def _trained_action_offset(zip_path: Any) -> str:
+    """The action offset of the run (``config.json``; runs before the option: "default")."""
+    import json
+
+    config = _run_config(zip_path)
+    if not config.is_file():
+        return "default"
+    return str(json.loads(config.read_text()).get("action_offset", "default"))
+
+
 def _trained_obs_mode(zip_path: Any, model: Any) -> str:
     """The env observation a train-tracker policy was trained on: ``obs_mode`` of the run's
     ``config.json`` (beside model.zip, or above ``checkpoints/``), checked against the policy's
@@ -197,8 +219,7 @@ def _trained_obs_mode(zip_path: Any, model: Any) -> str:
     from nmr_gym.envs.tracking_env import observation_space
     from nmr_gym.errors import MotionFormatError
 
-    run_dir = zip_path.parent.parent if zip_path.parent.name == "checkpoints" else zip_path.parent
-    config = run_dir / "config.json"
+    config = _run_config(zip_path)
     shape = model.observation_space.shape
     if config.is_file():
         mode = json.loads(config.read_text()).get("obs_mode", "actor")  # older runs: actor

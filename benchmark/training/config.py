@@ -19,6 +19,7 @@ from typing import Any
 
 from benchmark.training.schedules import KL_ADAPTIVE
 from nmr_gym.envs import REWARD_PRESETS, SigmaSchedule, TrackingConfig
+from nmr_gym.envs.config import ACTION_OFFSETS, ActionConfig
 from nmr_gym.errors import NmrGymError, UnknownNameError
 
 #: Observations the policy can be trained on: one flat vector that stable-baselines3's PPO
@@ -159,6 +160,13 @@ class MDPConfig(_CommandLineConfig):
         "linearly to --sigma-end (NMR paper Eq. 6)",
     )
     sigma_end: float = _opt(1.0, "reward widths at the end of the annealing, a multiple")
+    action_offset: str = _opt(
+        "default",
+        "where a zero action puts the PD targets: default, the default pose (BeyondMimic, the "
+        "paper); reference, the reference's joint positions (a residual policy; converges "
+        "sooner on small compute budgets) (default default)",
+        choices=ACTION_OFFSETS,
+    )
     sigma_steps: int | None = _opt(
         None,
         "env steps over which the widths anneal (default --timesteps; when --resume extends "
@@ -168,6 +176,8 @@ class MDPConfig(_CommandLineConfig):
     def __post_init__(self):
         if self.obs_mode not in POLICY_OBS_MODES:
             raise UnknownNameError("policy observation mode", self.obs_mode, POLICY_OBS_MODES)
+        if self.action_offset not in ACTION_OFFSETS:
+            raise UnknownNameError("action offset", self.action_offset, ACTION_OFFSETS)
         if self.rewards not in REWARD_PRESETS:
             raise UnknownNameError("reward set", self.rewards, tuple(REWARD_PRESETS))
         for name in ("sigma_start", "sigma_end"):
@@ -190,7 +200,9 @@ class MDPConfig(_CommandLineConfig):
 
     def tracking_config(self) -> TrackingConfig:
         """The env's configuration (BeyondMimic's apart from the reward set)."""
-        return TrackingConfig(rewards=self.rewards)
+        return TrackingConfig(
+            rewards=self.rewards, action=ActionConfig(offset=self.action_offset)
+        )
 
     def default_sigmas(self) -> dict[str, float]:
         """The reward set's width of every term that has one (name -> sigma)."""

@@ -21,17 +21,38 @@ from nmr_gym.g1 import spec
 #: Actions are unbounded in BeyondMimic; the Box needs finite bounds. 25 lets a target reach
 #: every joint limit (the wrist pitch/yaw scale is only 0.0745 rad per unit).
 ACTION_BOUND = 25.0
+#: Where the PD target is centred (:attr:`ActionConfig.offset`).
+ACTION_OFFSETS = ("default", "reference")
 
 
 @dataclass(frozen=True)
 class ActionConfig:
-    """PD targets ``default_joint_pos + scale * clip(a, -bound, bound)`` held for ``decimation``
-    physics steps (control period = model timestep x decimation)."""
+    """PD targets ``offset + scale * clip(a, -bound, bound)`` held for ``decimation`` physics
+    steps (control period = model timestep x decimation).
+
+    ``offset``:
+
+    - ``"default"`` (BeyondMimic, the paper): the default joint positions ``default_joint_pos``
+      (plus the randomised encoder offset in training).
+    - ``"reference"``: the reference's joint positions at the frame the step ends on, plus the
+      same encoder offset: the policy outputs a residual around the reference. Not in the
+      paper; a named option for small compute budgets (the CEPR ``cpu`` preset), where a
+      policy that starts from "follow the reference joints" learns balance corrections far
+      sooner than one that must first learn the pose. Zero action then replays the reference
+      joints through the PD servos.
+    """
 
     decimation: int = 4
     default_joint_pos: tuple[float, ...] | None = None  # (29,) [rad]; None = spec's
     scale: tuple[float, ...] | None = None  # (29,) [rad per unit]; None = spec.ACTION_SCALE
     bound: float = ACTION_BOUND
+    offset: str = "default"
+
+    def __post_init__(self):
+        if self.offset not in ACTION_OFFSETS:
+            from nmr_gym.errors import UnknownNameError
+
+            raise UnknownNameError("action offset", self.offset, list(ACTION_OFFSETS))
 
     def default_joint_pos_array(self) -> np.ndarray:
         q = spec.DEFAULT_JOINT_POS if self.default_joint_pos is None else self.default_joint_pos
@@ -180,6 +201,7 @@ _NOISE_KEYWORDS = {
 #: Flat keyword -> (config section or None, field) accepted by the envs.
 LEGACY_KEYWORDS: dict[str, tuple[str | None, str]] = {
     "decimation": ("action", "decimation"),
+    "action_offset": ("action", "offset"),
     "default_joint_pos": ("action", "default_joint_pos"),
     "action_scale": ("action", "scale"),
     "action_bound": ("action", "bound"),

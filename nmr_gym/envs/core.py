@@ -91,6 +91,8 @@ class TrackingSim:
         self.default_joint_pos = cfg.action.default_joint_pos_array()
         self.action_scale = cfg.action.scale_array()
         self.action_bound = float(cfg.action.bound)
+        #: PD targets centred on the reference joints (``ActionConfig.offset == "reference"``).
+        self.reference_offset = cfg.action.offset == "reference"
         # Soft joint limits and contact bookkeeping.
         ranges = g1_model.joint_ranges(m0)
         mid, half = (
@@ -267,12 +269,21 @@ class TrackingSim:
             m.body_ipos[self.torso_id] = self.torso_ipos[i]
 
     # ------------------------------------------------------------------------------ steps
+    def action_offset(self) -> np.ndarray:
+        """The PD targets of a zero action this step (N, 29) [rad]: the (encoder-offset)
+        default pose, or with ``offset="reference"`` the reference joints of the frame the
+        step ends on plus the same encoder offset."""
+        if not self.reference_offset:
+            return self.q_default
+        nxt = np.minimum(self.g + 1, self.g_end)
+        return self.library.joint_pos[nxt] + (self.q_default - self.default_joint_pos)
+
     def act(self, actions: np.ndarray) -> None:
         """Pre-physics: clip the actions (N, J), set the PD targets, apply due pushes."""
         self.last_action, self.action = self.action, self.last_action
         # np.clip is ~3x slower than maximum + minimum on small arrays.
         np.minimum(np.maximum(actions, -self.action_bound), self.action_bound, out=self.action)
-        ctrl = self.q_default + self.action_scale * self.action
+        ctrl = self.action_offset() + self.action_scale * self.action
         if self.num_robots == 1:  # the single env's path: no array of due pushes
             self.datas[0].ctrl[:] = ctrl[0]
             if self.steps.item(0) >= self.next_push_step.item(0):

@@ -284,7 +284,7 @@ class G1TrackingEnv(gym.Env):
 
     def action_for_joint_targets(self, q_target: np.ndarray) -> np.ndarray:
         """The action whose PD targets are ``q_target`` (29,) under the current default offset."""
-        a = (np.asarray(q_target) - self.sim.q_default[0]) / self.action_scale
+        a = (np.asarray(q_target) - self.sim.action_offset()[0]) / self.action_scale
         return np.clip(a, -self.action_bound, self.action_bound).astype(np.float32)
 
     def robot_body_pos_w(self) -> np.ndarray:

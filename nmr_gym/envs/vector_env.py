@@ -193,7 +193,7 @@ class G1TrackingVecEnv(gym.vector.VectorEnv):
 
     def action_for_joint_targets(self, q_target: np.ndarray) -> np.ndarray:
         """Actions (N, 29) whose PD targets are ``q_target`` (N, 29)."""
-        a = (np.asarray(q_target) - self.sim.q_default) / self.sim.action_scale
+        a = (np.asarray(q_target) - self.sim.action_offset()) / self.sim.action_scale
         return np.clip(a, -self.sim.action_bound, self.sim.action_bound).astype(np.float32)
 
     def term_inputs(self) -> mdp.TermInputs:
