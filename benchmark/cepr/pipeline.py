@@ -16,10 +16,10 @@ preset     what
            minutes on 2 cores; for tests and CI (the experts are untrained: few or no physics
            pairs, the mechanics are what it checks)
 ``cpu``    the built-in suite plus the real clips of ``benchmark/manifests/real_clips_quick.csv``
-           (each complexity class), K = 4, experts of 1.5M steps on the 6 references nearest
+           (each complexity class), K = 4, experts of 1M steps on the 4 references nearest
            their cluster's centre, as residual policies (``action_offset="reference"``: PD
-           targets around the reference joints; see below), about 2 hours in all
-           (train-tracker's 32 batched robots reach 1000-2000 env steps/s on 2 cores).
+           targets around the reference joints; see below), about 2 hours in all on a shared
+           2-core machine (train-tracker's 32 batched robots: 400-2000 env steps/s).
            ``--timesteps`` and ``--max-refs`` scale it. It leaves out NMR's held-out clips
            (``benchmark/manifests/nmr_heldout.csv``): its physics pairs are NMR's stage-2 data
 ``paper``  the paper's scale for many GPUs: K = 32 (unstated in the paper; ~1k references per
@@ -77,12 +77,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         "motions": ["builtin", str(_MANIFESTS / "real_clips_quick.csv")],
         "k": 4,
         "encoder_epochs": 100,
-        "timesteps": 1_500_000,
+        "timesteps": 1_000_000,
         "n_envs": 32,
         "n_steps": 64,
         "net_arch": [256, 128, 64],
         "init_std": 0.5,
-        "max_refs": 6,
+        "max_refs": 4,
         "checkpoint_every": 100_000,
         "action_offset": "reference",
         # its physics pairs are NMR's stage-2 data: never the NMR held-out clips
