@@ -257,6 +257,17 @@ def _check_out(plan: RunPlan) -> None:
                 f"{plan.out} holds a run with seed {old.get('seed')}; use that seed to resume "
                 f"it or another --out for seed {plan.seed}"
             )
+        # A rerun that adds methods (or clips) extends the record: the published leaderboard
+        # lists every command that made its table.
+        known = list(old.get("retargeters", []))
+        added = [r for r in plan.retargeters if r not in known]
+        if added or old.get("suite") != plan.suite:
+            old["retargeters"] = known + added
+            command = _command_line()
+            if command and command != old.get("command"):
+                done = [c for c in old.get("followup_commands", []) if c != command]
+                old["followup_commands"] = [*done, command]
+            write_text_atomic(info, json.dumps(old, indent=1) + "\n")
     else:
         record = {
             "seed": plan.seed,

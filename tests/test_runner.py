@@ -136,8 +136,15 @@ def test_run_writes_one_row_per_motion_and_retargeter(tiny, tmp_path):
 def test_run_started_by_python_m_records_its_command(tiny, tmp_path, monkeypatch):
     argv = ["run", "--suite", "tiny", "--out", str(tmp_path), "--no-progress"]
     monkeypatch.setattr(sys, "argv", ["/repo/benchmark/cli.py", *argv])
-    runner.run("tiny", tiny, tmp_path, progress=False)
+    runner.run("tiny", tiny[:1], tmp_path, progress=False)
     assert res.run_commands(tmp_path) == [shlex.join(["nmr-bench", *argv])]
+    # A rerun that adds a method extends the record and lists its command as a follow-up.
+    more = [*argv, "--retargeters", "tiny,tiny_jumpy"]
+    monkeypatch.setattr(sys, "argv", ["/repo/benchmark/cli.py", *more])
+    runner.run("tiny", tiny, tmp_path, progress=False)
+    info = json.loads((tmp_path / "run.json").read_text())
+    assert info["retargeters"] == tiny
+    assert res.run_commands(tmp_path) == [shlex.join(["nmr-bench", *a]) for a in (argv, more)]
 
 
 def test_run_is_deterministic_and_jobs_do_not_change_results(tiny, tmp_path):
