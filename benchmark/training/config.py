@@ -200,9 +200,7 @@ class MDPConfig(_CommandLineConfig):
 
     def tracking_config(self) -> TrackingConfig:
         """The env's configuration (BeyondMimic's apart from the reward set)."""
-        return TrackingConfig(
-            rewards=self.rewards, action=ActionConfig(offset=self.action_offset)
-        )
+        return TrackingConfig(rewards=self.rewards, action=ActionConfig(offset=self.action_offset))
 
     def default_sigmas(self) -> dict[str, float]:
         """The reward set's width of every term that has one (name -> sigma)."""

@@ -484,3 +484,54 @@ class TrackingSim:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._cache_views()
+
+
+class SimViews:
+    """Read-only views of a :class:`TrackingSim` (``self.sim``) shared by the single env and the
+    vector env, and the one mutator both expose (:meth:`set_reward_params`)."""
+
+    sim: TrackingSim
+
+    @property
+    def library(self) -> MotionLibrary:
+        return self.sim.library
+
+    @property
+    def dt(self) -> float:
+        """Control period [s] (model timestep x decimation)."""
+        return self.sim.dt
+
+    @property
+    def decimation(self) -> int:
+        return self.sim.decimation
+
+    @property
+    def evaluation(self) -> bool:
+        return self.sim.evaluation
+
+    @property
+    def max_episode_steps(self) -> float:
+        """Training time limit in control steps (``episode_length_s / dt``; inf in evaluation)."""
+        return self.sim.max_episode_steps
+
+    @property
+    def default_joint_pos(self) -> np.ndarray:
+        return self.sim.default_joint_pos
+
+    @property
+    def action_scale(self) -> np.ndarray:
+        return self.sim.action_scale
+
+    @property
+    def action_bound(self) -> float:
+        return self.sim.action_bound
+
+    @property
+    def rewards(self) -> dict[str, mdp.RewardTerm]:
+        """The reward table in use (name -> term)."""
+        return self.sim.rewards
+
+    def set_reward_params(self, name: str, weight: float | None = None, **params: float) -> None:
+        """Change reward term ``name``'s weight and/or parameters for every robot, e.g.
+        ``env.set_reward_params("body_pos", sigma=0.2)`` (takes effect at the next step)."""
+        self.sim.set_reward_params(name, weight, **params)

@@ -18,7 +18,7 @@ import numpy as np
 from nmr_gym.envs import fused as fused_terms
 from nmr_gym.envs import mdp
 from nmr_gym.envs.config import TrackingConfig
-from nmr_gym.envs.core import TRACKED_BODY_IDS, TrackingSim
+from nmr_gym.envs.core import TRACKED_BODY_IDS, SimViews, TrackingSim
 from nmr_gym.envs.motion_library import MotionLibrary
 from nmr_gym.envs.motion_source import resolve_motions
 from nmr_gym.envs.rendering import HAS_DISPLAY, SceneRenderer
@@ -48,7 +48,7 @@ def make_library(motion: Any, retargeter: str | None, dt: float) -> MotionLibrar
     return MotionLibrary(resolve_motions(motion, retargeter), fps=1.0 / dt)
 
 
-class G1TrackingEnv(gym.Env):
+class G1TrackingEnv(SimViews, gym.Env):
     """Track a G1 reference motion (or a library of them) with joint-position PD actions.
 
     ============================  ===========================================================
@@ -130,10 +130,6 @@ class G1TrackingEnv(gym.Env):
 
     # ---------------------------------------------------------------------- read-only views
     @property
-    def library(self) -> MotionLibrary:
-        return self.sim.library
-
-    @property
     def model(self) -> mujoco.MjModel:
         return self.sim.models[0]
 
@@ -142,43 +138,8 @@ class G1TrackingEnv(gym.Env):
         return self.sim.datas[0]
 
     @property
-    def dt(self) -> float:
-        """Control period [s] (model timestep x decimation)."""
-        return self.sim.dt
-
-    @property
-    def decimation(self) -> int:
-        return self.sim.decimation
-
-    @property
-    def evaluation(self) -> bool:
-        return self.sim.evaluation
-
-    @property
-    def max_episode_steps(self) -> float:
-        """Training time limit in control steps (``episode_length_s / dt``; inf in evaluation)."""
-        return self.sim.max_episode_steps
-
-    @property
-    def default_joint_pos(self) -> np.ndarray:
-        return self.sim.default_joint_pos
-
-    @property
-    def action_scale(self) -> np.ndarray:
-        return self.sim.action_scale
-
-    @property
-    def action_bound(self) -> float:
-        return self.sim.action_bound
-
-    @property
     def sampler(self):
         return self.sim.samplers[0]
-
-    @property
-    def rewards(self) -> dict[str, mdp.RewardTerm]:
-        """The reward table in use (name -> term)."""
-        return self.sim.rewards
 
     @property
     def uses_fused_path(self) -> bool:
@@ -273,11 +234,6 @@ class G1TrackingEnv(gym.Env):
         return state
 
     # ------------------------------------------------------------------------ public helpers
-    def set_reward_params(self, name: str, weight: float | None = None, **params: float) -> None:
-        """Change reward term ``name``'s weight and/or parameters, e.g.
-        ``env.set_reward_params("body_pos", sigma=0.2)`` (takes effect at the next step)."""
-        self.sim.set_reward_params(name, weight, **params)
-
     def reference_joint_pos(self, offset: int = 0) -> np.ndarray:
         """Reference joint positions (29,) ``offset`` frames ahead (clamped to the clip)."""
         return self.library.joint_pos[min(int(self.sim.g[0]) + offset, int(self.sim.g_end[0]))]

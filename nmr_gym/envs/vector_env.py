@@ -25,13 +25,13 @@ from gymnasium.vector.utils import batch_space
 
 from nmr_gym.envs import mdp
 from nmr_gym.envs.config import TrackingConfig
-from nmr_gym.envs.core import TrackingSim
+from nmr_gym.envs.core import SimViews, TrackingSim
 from nmr_gym.envs.rendering import SceneRenderer
 from nmr_gym.envs.tracking_env import make_library, observation_space
 from nmr_gym.g1 import model as g1_model
 
 
-class G1TrackingVecEnv(gym.vector.VectorEnv):
+class G1TrackingVecEnv(SimViews, gym.vector.VectorEnv):
     """``num_envs`` tracking robots sharing one motion library.
 
     Args:
@@ -112,27 +112,6 @@ class G1TrackingVecEnv(gym.vector.VectorEnv):
         self._renderer: SceneRenderer | None = None
 
     # ---------------------------------------------------------------------- read-only views
-    @property
-    def library(self):
-        return self.sim.library
-
-    @property
-    def dt(self) -> float:
-        """Control period [s] (model timestep x decimation)."""
-        return self.sim.dt
-
-    @property
-    def evaluation(self) -> bool:
-        return self.sim.evaluation
-
-    @property
-    def max_episode_steps(self) -> float:
-        return self.sim.max_episode_steps
-
-    @property
-    def rewards(self) -> dict[str, mdp.RewardTerm]:
-        return self.sim.rewards
-
     # ------------------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         """Reset every robot; an int ``seed`` seeds robot i with ``seed + i``."""
@@ -181,11 +160,6 @@ class G1TrackingVecEnv(gym.vector.VectorEnv):
         if done.any():
             self._autoreset(np.flatnonzero(done), obs, infos)
         return obs, rewards, terminated, truncated, infos
-
-    def set_reward_params(self, name: str, weight: float | None = None, **params: float) -> None:
-        """Change reward term ``name``'s weight and/or parameters for every robot, e.g.
-        ``venv.set_reward_params("body_pos", sigma=0.2)``."""
-        self.sim.set_reward_params(name, weight, **params)
 
     def reference_joint_pos(self, offset: int = 0) -> np.ndarray:
         """Reference joint positions (N, 29) ``offset`` frames ahead (clamped to each clip)."""
