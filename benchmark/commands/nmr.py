@@ -59,6 +59,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     e.add_argument("--checkpoint", default=None, help="checkpoint (default: the shipped one)")
     e.add_argument("--device", default="cpu")
     e.add_argument("--threads", type=int, default=1)
+    e.add_argument(
+        "--suite",
+        default=None,
+        metavar="SUITE",
+        help="also retarget this suite (builtin, a folder or a manifest) with the checkpoint and "
+        "report the mean of every benchmark.metrics column over its clips (the leaderboard's "
+        "overall row for one checkpoint, e.g. a stage-1 vs stage-2 ablation)",
+    )
     p = sub.add_parser("pairs", help="retarget a suite into 4-s pairs (held-out sets, tests)")
     p.add_argument("suite", help="builtin, a folder of human motions or a manifest CSV")
     p.add_argument("--out", required=True, metavar="DIR")
@@ -122,8 +130,29 @@ def _eval(args: argparse.Namespace) -> int:
         "pairs": pair_errors(nmr, args.pairs),
         "height_effect_walk_medium": height_effect(nmr, get_clip("walk_medium").motion()),
     }
+    if args.suite:
+        result["suite"] = {"name": str(args.suite), **suite_metrics(nmr, args.suite)}
     print(json.dumps(result, indent=1))
     return 0
+
+
+def suite_metrics(retargeter, suite_spec: str) -> dict[str, float]:
+    """Mean of every ``benchmark.metrics`` column over the clips of ``suite_spec`` (each clip
+    weighted once, as the leaderboards), retargeted in one batch, and the clip count."""
+    import numpy as np
+
+    from benchmark import metrics
+    from benchmark.suites import load_suite
+
+    suite = load_suite(suite_spec)
+    humans = [m.load() for m in suite]
+    robots = retargeter.retarget_batch(humans)
+    rows = [metrics.score(r, h) for r, h in zip(robots, humans, strict=True)]
+    out: dict[str, float] = {"clips": float(len(rows))}
+    for col in metrics.METRIC_COLUMNS:
+        vals = np.array([row[col] for row in rows], dtype=float)
+        out[col] = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
