@@ -351,6 +351,7 @@ def train(job: dict[str, Any]) -> dict[str, Any]:
         "device": device,
         "num_envs": env.num_envs,
         "iterations": agent_cfg.max_iterations,
+        "episode_steps": int(env.max_episode_length),  # time limit [control steps]
         "env_steps": steps,
         "setup_s": t1 - t0,
         "train_s": t2 - t1,

@@ -9,6 +9,12 @@ go to ``RUN_DIR/tracking.csv``, the curves to ``RUN_DIR/tracking_curves.csv``
 (:mod:`benchmark.tracktable`). A rerun resumes: finished rows are skipped and an interrupted
 training continues from its checkpoint. ``nmr-bench leaderboard RUN_DIR/results.csv
 --publish DIR`` then adds the Table IV layout and the learning-curve figure.
+
+``--backend mjlab`` trains each row's policy with the mjlab GPU backend instead (``--num-envs``,
+``--iterations``, ``--mjlab-python``, ``--device``, ``--mjlab-mdp`` as in ``train-tracker``;
+the cpu options ``--budget``, ``--n-envs``, ``--n-steps``, ``--net-arch``, ``--init-std`` and
+``--n-evals`` do not apply) and evaluates it in the project's CPU env, same columns
+(:mod:`benchmark.tracktable`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ ORDER = 62
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from benchmark.backends import BACKENDS
+    from benchmark.backends.mjlab_backend import add_backend_arguments
     from benchmark.executors import add_executor_arguments
     from benchmark.tracktable import DEFAULT_BUDGET, TrackSettings
 
@@ -73,6 +81,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="physics (and torch) threads per training (default 1; e.g. --jobs 1 --threads 2)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--backend",
+        default="cpu",
+        metavar="|".join(BACKENDS),
+        help="cpu: PPO on the batched CPU env (default); mjlab: mjlab's GPU trainer per row "
+        "(optional extra, own environment; see the README's Scaling section)",
+    )  # checked in run(): a bad name is one line, exit 2
+    add_backend_arguments(parser)
     add_executor_arguments(parser)
 
 
@@ -91,6 +107,11 @@ def command_line(args: argparse.Namespace) -> str:
     argv += ["--net-arch", *[str(n) for n in args.net_arch], "--init-std", str(args.init_std)]
     argv += ["--seed", str(args.seed), "--n-evals", str(args.n_evals)]
     argv += ["--jobs", str(args.jobs), "--threads", str(args.threads)]
+    if args.backend != "cpu":
+        argv += ["--backend", args.backend, "--num-envs", str(args.num_envs)]
+        argv += ["--iterations", str(args.iterations)]
+        argv += ["--mjlab-mdp"] if args.mjlab_mdp else []
+        argv += ["--device", args.device] if args.device else []
     return shlex.join(argv)
 
 
@@ -107,9 +128,19 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         threads=args.threads,
         n_evals=args.n_evals,
+        backend=args.backend,
+        mjlab_num_envs=args.num_envs,
+        mjlab_iterations=args.iterations,
+        mjlab_project_mdp=not args.mjlab_mdp,
+        mjlab_python=args.mjlab_python,
+        mjlab_device=args.device,
     )
     retargeters, motions = _names(args.retargeters), _names(args.motions)
     plan_jobs(args.run_dir, settings, retargeters, motions)  # bad input: one line, exit 2
+    if settings.backend == "mjlab" and args.executor == "local":
+        from benchmark.backends.mjlab_backend import find_mjlab_python
+
+        find_mjlab_python(args.mjlab_python)  # no mjlab: one line before any work
     executor = executor_from_args(args)
     try:
         table = run_track(
