@@ -135,6 +135,7 @@ def _expert_settings(s: dict[str, Any]) -> dict[str, Any]:
         sigma_end=s["sigma_end"],
         checkpoint_every=s["checkpoint_every"],
         max_refs=s["max_refs"],
+        backend=s.get("backend", "cpu"),
     )
 
 
