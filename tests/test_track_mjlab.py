@@ -152,3 +152,20 @@ def test_track_mjlab_end_to_end_on_cpu(tiny_run, tmp_path):
     assert (folder / "mjlab" / mb.POLICY_FILE).is_file() and (folder / "curve.csv").is_file()
     info = json.loads((folder / "mjlab" / "result.json").read_text())
     assert info["episode_steps"] > 0 and info["project_mdp_changes"]
+
+
+def test_on_a_ray_cluster_an_mjlab_row_asks_for_one_gpu():
+    import argparse
+
+    from benchmark.commands.track import _executor
+
+    def args(**kw):
+        base = {"executor": "ray", "ray_address": "auto", "jobs": 2, "device": None}
+        return argparse.Namespace(**(base | kw))
+
+    mjlab, cpu = TrackSettings(backend="mjlab"), TrackSettings()
+    assert _executor(args(), mjlab).gpus_per_job == 1.0
+    assert _executor(args(device="cpu"), mjlab).gpus_per_job == 0.0
+    assert _executor(args(), cpu).gpus_per_job == 0.0
+    assert _executor(args(ray_address=None), mjlab).gpus_per_job == 0.0  # local instance
+    assert _executor(args(executor="local", ray_address=None), mjlab).name == "local"

@@ -115,8 +115,18 @@ def command_line(args: argparse.Namespace) -> str:
     return shlex.join(argv)
 
 
+def _executor(args: argparse.Namespace, settings):
+    """``--executor``'s executor; on a Ray cluster (``--ray-address``) an mjlab row's task asks
+    for one GPU, so Ray runs one mjlab training per GPU (``--device cpu``: none)."""
+    from benchmark.executors import executor_from_args, make_executor
+
+    if settings.backend == "mjlab" and args.executor == "ray" and args.ray_address:
+        gpus = 0.0 if args.device == "cpu" else 1.0
+        return make_executor("ray", jobs=args.jobs, address=args.ray_address, gpus_per_job=gpus)
+    return executor_from_args(args)
+
+
 def run(args: argparse.Namespace) -> int:
-    from benchmark.executors import executor_from_args
     from benchmark.tracktable import TrackSettings, plan_jobs, run_track
 
     settings = TrackSettings(
@@ -141,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         from benchmark.backends.mjlab_backend import find_mjlab_python
 
         find_mjlab_python(args.mjlab_python)  # no mjlab: one line before any work
-    executor = executor_from_args(args)
+    executor = _executor(args, settings)
     try:
         table = run_track(
             args.run_dir,
