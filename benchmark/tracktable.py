@@ -37,6 +37,18 @@ Curve summaries (from train-tracker's ``curve.csv``, one row per PPO update):
 
 A job resumes: a finished row is skipped; a trained model without a result is only evaluated;
 an interrupted training continues from its latest checkpoint (``train-tracker --resume``).
+
+Backends (:attr:`TrackSettings.backend`): ``cpu`` (above) or ``mjlab``: each row's policy is
+trained by the mjlab GPU backend (:func:`benchmark.backends.mjlab_backend.train`: mjlab's G1
+tracking task with the project's MDP terms, ``mjlab_num_envs`` robots, ``mjlab_iterations``
+PPO iterations) into ``RUN/tracking/MOTION--RETARGETER/mjlab/`` and evaluated in the project's
+CPU env through :class:`~benchmark.backends.mjlab_backend.MjlabPolicy` (sim-to-sim), with the
+same table columns. Its ``curve.csv`` is rsl_rl's, converted (:func:`mjlab_curve`): env steps,
+mean training episode length and return per iteration; mjlab makes no periodic frame-0
+evaluations, so ``steps_to_full_clip`` and ``eval_tracked_auc`` are NaN; ``budget`` and
+``trained_steps`` are the run's env steps. Resuming: a finished row is skipped and a finished
+mjlab run is only evaluated; an mjlab run is atomic (its folder appears when it finished), so
+an interrupted one starts again.
 """
 
 from __future__ import annotations
@@ -55,6 +67,9 @@ import numpy as np
 import pandas as pd
 
 from benchmark import results as res
+from benchmark.backends import BACKENDS
+from benchmark.backends.mjlab_backend import DEFAULT_ITERATIONS as MJLAB_ITERATIONS
+from benchmark.backends.mjlab_backend import DEFAULT_NUM_ENVS as MJLAB_NUM_ENVS
 from nmr_gym.errors import NmrGymError, UnknownNameError
 from nmr_gym.io.atomic import atomic_path, write_text_atomic
 
@@ -64,6 +79,8 @@ CURVES_FILE = "tracking_curves.csv"
 SETTINGS_FILE = "settings.json"
 RESULT_FILE = "result.json"
 INVOCATIONS_FILE = "invocations.json"
+#: Sub-folder of a row folder holding the mjlab backend's training run.
+MJLAB_DIR = "mjlab"
 #: Default training budget per clip [env steps]; a CPU-sized default, the paper scale needs GPUs.
 DEFAULT_BUDGET = 200_000
 
@@ -124,8 +141,22 @@ class TrackSettings:
     threads: int = 1  # physics threads per training
     n_evals: int = 10  # frame-0 evaluations during training (curve points)
     checkpoint_every: int = field(default=0)  # [env steps]; 0: budget / 5
+    backend: str = "cpu"  # benchmark.backends.BACKENDS
+    mjlab_num_envs: int = MJLAB_NUM_ENVS  # mjlab: parallel robots
+    mjlab_iterations: int = MJLAB_ITERATIONS  # mjlab: PPO iterations
+    mjlab_project_mdp: bool = True  # mjlab: its task with the project's MDP terms
+    # Where and how the mjlab run executes (not part of the results' meaning):
+    mjlab_python: str | None = field(default=None, compare=False)
+    mjlab_device: str | None = field(default=None, compare=False)
 
     def __post_init__(self):
+        if self.backend not in BACKENDS:
+            raise UnknownNameError("backend", self.backend, BACKENDS)
+        if self.backend == "mjlab" and min(self.mjlab_num_envs, self.mjlab_iterations) < 1:
+            raise TrackError(
+                "--num-envs and --iterations must be >= 1, got "
+                f"{self.mjlab_num_envs}, {self.mjlab_iterations}"
+            )
         if int(self.budget) != self.budget or self.budget < 1:
             raise TrackError(f"--budget must be a positive number of env steps, got {self.budget}")
         if self.n_envs < 1 or self.n_steps < 1 or self.threads < 1 or self.n_evals < 1:
@@ -135,11 +166,21 @@ class TrackSettings:
             )
 
     def record(self) -> dict[str, Any]:
-        """What must match for a resumed table (threads do not change results' meaning)."""
+        """What must match for a resumed table (threads, the mjlab interpreter and device do
+        not change results' meaning). The cpu record has no backend key (tables made before
+        the option stay resumable); the mjlab record has the backend's settings and the seed."""
         d = asdict(self)
-        d.pop("threads")
-        d["net_arch"] = list(self.net_arch)
-        return d
+        for k in ("threads", "mjlab_python", "mjlab_device"):
+            d.pop(k)
+        if self.backend == "cpu":
+            return {
+                k: list(v) if k == "net_arch" else v
+                for k, v in d.items()
+                if k != "backend" and not k.startswith("mjlab_")
+            }
+        return {"backend": self.backend, "seed": self.seed} | {
+            k: v for k, v in d.items() if k.startswith("mjlab_")
+        }
 
     def trainer_argv(self, robot_file: Path, out: Path, resume: bool) -> list[str]:
         """``train-tracker``'s command line for one clip."""
@@ -308,6 +349,8 @@ def run_job(job: TrackJob) -> dict[str, Any]:
     done = out / RESULT_FILE
     if done.is_file():
         return json.loads(done.read_text())
+    if job.settings.backend == "mjlab":
+        return run_mjlab_job(job)
     t0 = time.time()
     if not (out / "model.zip").is_file():
         _train(job)
@@ -325,6 +368,84 @@ def run_job(job: TrackJob) -> dict[str, Any]:
         train_s=float(train_s),
     )
     write_text_atomic(done, json.dumps(result, indent=1, allow_nan=True) + "\n")
+    return result
+
+
+def mjlab_curve(out: str | Path) -> pd.DataFrame:
+    """The learning curve of a finished mjlab run (folder ``out``) in train-tracker's
+    ``curve.csv`` columns: ``timesteps`` (env steps at the end of each iteration),
+    ``ep_len_mean`` [control steps] and ``reward_mean`` (rsl_rl's ``Train/`` means, NaN for an
+    iteration in which no episode ended), ``eval_success`` and ``eval_tracked_fraction`` (NaN:
+    mjlab makes no periodic frame-0 evaluation)."""
+    from benchmark.backends.mjlab_backend import TrainResult
+
+    result = TrainResult.load(out)
+    raw = pd.read_csv(result.curve)
+    per_iteration = result.info["env_steps"] / max(int(result.info["iterations"]), 1)
+    nan = np.full(len(raw), np.nan)
+    return pd.DataFrame(
+        {
+            "timesteps": (raw["iteration"].to_numpy(float) + 1.0) * per_iteration,
+            "ep_len_mean": raw.get("Train/mean_episode_length", pd.Series(nan)).to_numpy(float),
+            "reward_mean": raw.get("Train/mean_reward", pd.Series(nan)).to_numpy(float),
+            "eval_success": nan,
+            "eval_tracked_fraction": nan,
+        }
+    )
+
+
+def _train_mjlab(job: TrackJob, motion: Any, dest: Path) -> None:
+    """One mjlab run for ``job`` into ``dest`` (atomic: the folder appears when it finished);
+    mjlab's output goes to the run's ``train.log``."""
+    from benchmark.backends import mjlab_backend
+
+    s = job.settings
+    mjlab_backend.train(
+        motion,
+        dest,
+        num_envs=s.mjlab_num_envs,
+        iterations=s.mjlab_iterations,
+        seed=s.seed,
+        project_mdp=s.mjlab_project_mdp,
+        device=s.mjlab_device,
+        torch_threads=s.threads,
+        python=s.mjlab_python,
+        quiet=True,
+    )
+
+
+def run_mjlab_job(job: TrackJob) -> dict[str, Any]:
+    """:func:`run_job` on the mjlab backend: train (unless its run finished), convert the
+    curve, evaluate with :class:`MjlabPolicy` in the project's CPU env, summarise."""
+    from benchmark.backends.mjlab_backend import MjlabPolicy, TrainResult
+    from benchmark.tracking import evaluate
+    from nmr_gym.io import load_robot_motion
+
+    out = Path(job.out)
+    run = out / MJLAB_DIR
+    motion = load_robot_motion(job.robot_file, "nmr")
+    t0 = time.time()
+    if not (run / "result.json").is_file():
+        out.mkdir(parents=True, exist_ok=True)
+        _train_mjlab(job, motion, run)
+    train_s = time.time() - t0
+    info = TrainResult.load(run).info
+    curve = mjlab_curve(run)
+    with atomic_path(out / "curve.csv") as tmp:
+        curve.to_csv(tmp, index=False, float_format="%.10g")
+    episode_steps = int(info.get("episode_steps") or 0)  # 0: runs before it was recorded
+    config = {"backend": "mjlab", "episode_steps": episode_steps, **job.settings.record()}
+    write_text_atomic(out / "config.json", json.dumps(config, indent=1) + "\n")
+    policy = MjlabPolicy.load(run)
+    (row,) = evaluate([motion], policy, [job.motion], [job.retargeter], tracker="mjlab")
+    result = {k: row[k] for k in (*res.KEY, *EVAL_COLUMNS)}
+    result.update(curve_summary(curve, int(row["clip_length"]), episode_steps))
+    result.update(
+        budget=int(info["env_steps"]),
+        trained_steps=int(info["env_steps"]),
+        train_s=float(info.get("train_s", train_s) + info.get("setup_s", 0.0)),
+    )
+    write_text_atomic(out / RESULT_FILE, json.dumps(result, indent=1, allow_nan=True) + "\n")
     return result
 
 
@@ -405,7 +526,7 @@ def run_track(
         table.to_csv(tmp, index=False, float_format="%.10g")
     with atomic_path(run_dir / CURVES_FILE) as tmp:
         curves.to_csv(tmp, index=False, float_format="%.8g")
-    update = res.tracking_result_columns(table, "ppo")
+    update = res.tracking_result_columns(table, "ppo" if settings.backend == "cpu" else "mjlab")
     res.update_row_files(run_dir / "rows", update)
     merged = res.merge_tracking(res.read_results(run_dir / RESULTS_FILE), update)
     res.write_results(merged, run_dir / RESULTS_FILE)
@@ -453,8 +574,10 @@ __all__ = [
     "curve_summary",
     "invocations",
     "job_dir",
+    "mjlab_curve",
     "plan_jobs",
     "read_tracking",
     "run_job",
+    "run_mjlab_job",
     "run_track",
 ]

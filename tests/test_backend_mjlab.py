@@ -319,3 +319,28 @@ def test_mjlab_training_end_to_end_on_cpu(tmp_path):
     (row,) = evaluate([motion], policy, names=["proc"], retargeters=["none"], tracker="mjlab")
     assert row["episode_length"] >= 1 and np.isfinite(row["track_w_mpjpe_m"])
     assert not list(tmp_path.glob(".run.partial*"))
+
+
+def test_train_tracker_cli_hands_its_motions_to_the_backend(tmp_path, monkeypatch):
+    """``train-tracker --backend mjlab``: --out is left to the backend's atomic run (it must not
+    exist before), several motions go to one run, the backend's options arrive."""
+    from _mjlab_fakes import fake_mjlab_run
+
+    from benchmark.cli import main
+
+    calls = []
+
+    def fake_train(motion, out, **kw):
+        assert not __import__("os").path.exists(out)
+        calls.append((motion, kw))
+        fake_mjlab_run(__import__("pathlib").Path(out), DEFAULT_JOINT_POS)
+        return mb.TrainResult.load(out)
+
+    monkeypatch.setattr(mb, "train", fake_train)
+    opts = ["--backend", "mjlab", "--num-envs", "4", "--iterations", "3"]
+    assert main(["train-tracker", "turn_in_place_short", *opts, "--out", str(tmp_path / "a")]) == 0
+    assert (tmp_path / "a" / mb.POLICY_FILE).is_file()
+    two = ["turn_in_place_short", "wave_short"]
+    assert main(["train-tracker", *two, *opts, "--out", str(tmp_path / "b")]) == 0
+    (m1, kw1), (m2, kw2) = calls
+    assert len(m1) == 1 and len(m2) == 2 and kw1["num_envs"] == 4 and kw1["iterations"] == 3

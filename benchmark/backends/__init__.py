@@ -9,6 +9,10 @@
 - :mod:`benchmark.backends.mjlab_task` (runs inside the mjlab environment): mjlab's G1
   tracking task (its port of BeyondMimic on MuJoCo Warp) with this project's MDP numbers where
   they differ, the trainer, the exports.
+- :mod:`benchmark.backends.mjlab_multiclip` (inside the mjlab environment): mjlab's motion
+  command over several clips, so one policy trains on many references (a CEPR expert).
+- :mod:`benchmark.backends.cepr_experts`: CEPR experts on the mjlab backend (training,
+  settings it refuses, loading an expert for rollouts in the CPU env).
 
 mjlab is an optional extra (``pip install 'nmr-gym[mjlab]'``, in a separate environment).
 """

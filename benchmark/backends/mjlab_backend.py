@@ -47,6 +47,8 @@ MJLAB_PYTHON_ENV = "NMR_GYM_MJLAB_PYTHON"
 DEFAULT_NUM_ENVS = 4096
 #: Iterations (24 steps per env each) of a default run; BeyondMimic trains up to 30k.
 DEFAULT_ITERATIONS = 10_000
+#: Env steps per robot in one PPO iteration (mjlab's G1 tracking runner, BeyondMimic's 24).
+STEPS_PER_ITERATION = 24
 #: Checkpoint every this many iterations (mjlab's G1 tracking default).
 DEFAULT_SAVE_INTERVAL = 500
 POLICY_FILE = "policy.npz"
@@ -78,6 +80,58 @@ def export_reference(motion: Any, path: str | os.PathLike) -> Path:
         raise MotionFormatError(f"expected a RobotMotion, got {type(motion).__name__}", path)
     clip = motion.resample(control_fps())
     return save_robot_motion(clip, path, "beyondmimic")
+
+
+#: Key of a multi-clip motion npz holding each clip's length [frames]
+#: (``benchmark.backends.mjlab_multiclip``).
+CLIP_LENGTHS_KEY = "clip_lengths"
+#: Keys of mjlab's motion npz with one row per frame (concatenated over clips).
+_PER_FRAME_KEYS = (
+    "joint_pos", "joint_vel", "body_pos_w", "body_quat_w", "body_lin_vel_w", "body_ang_vel_w",
+)  # fmt: skip
+
+
+def export_references(motions: Any, path: str | os.PathLike) -> Path:
+    """Write one ``RobotMotion`` (:func:`export_reference`) or several as one mjlab motion npz:
+    each resampled to :func:`control_fps`, the per-frame arrays concatenated in time, and
+    ``clip_lengths`` (C,) [frames] saying where each clip starts (read by
+    ``mjlab_multiclip.MultiClipMotionCommand``; mjlab's own loader ignores it). Atomic."""
+    import tempfile
+
+    from nmr_gym.motion import RobotMotion
+
+    path = Path(path)
+    if isinstance(motions, RobotMotion):
+        return export_reference(motions, path)
+    motions = list(motions)
+    if not motions:
+        raise MotionFormatError("no reference motion to export", path)
+    if len(motions) == 1:
+        return export_reference(motions[0], path)
+    arrays: dict[str, list[np.ndarray]] = {k: [] for k in _PER_FRAME_KEYS}
+    lengths, first = [], None
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        for i, motion in enumerate(motions):
+            with np.load(export_reference(motion, Path(tmp) / f"{i}.npz")) as data:
+                if first is None:
+                    first = {k: np.asarray(data[k]) for k in data.files if k not in arrays}
+                for k in _PER_FRAME_KEYS:
+                    arrays[k].append(np.asarray(data[k]))
+                lengths.append(int(data["joint_pos"].shape[0]))
+        if min(lengths) < 2:
+            raise MotionFormatError(
+                f"reference {lengths.index(min(lengths))} has {min(lengths)} frame(s) at "
+                f"{control_fps():g} fps; every clip needs at least 2",
+                path,
+            )
+        out = dict(first or {})
+        out.update({k: np.concatenate(v) for k, v in arrays.items()})
+        out[CLIP_LENGTHS_KEY] = np.asarray(lengths, dtype=np.int64)
+        tmp_file = Path(tmp) / "all.npz"
+        with open(tmp_file, "wb") as f:
+            np.savez(f, **out)
+        os.replace(tmp_file, path)
+    return path
 
 
 # ------------------------------------------------------------------------------- launch
@@ -172,7 +226,8 @@ def train(
     timeout_s: float | None = None,
     quiet: bool = False,
 ) -> TrainResult:
-    """Train a tracking policy for ``motion`` (a ``RobotMotion``) with mjlab; results in ``out``.
+    """Train a tracking policy for ``motion`` (a ``RobotMotion``, or a list of them: one policy
+    on every clip, see :mod:`benchmark.backends.mjlab_multiclip`) with mjlab; results in ``out``.
 
     ``out`` must not exist yet (a finished run is never overwritten); the run works in a
     hidden sibling folder ``.OUT.partial-PID`` renamed to ``out`` when it finished. On failure
@@ -199,7 +254,7 @@ def train(
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
-        job.motion_file = str(export_reference(motion, work / "motion.npz"))
+        job.motion_file = str(export_references(motion, work / "motion.npz"))
         job.out = str(work)
         (work / "job.json").write_text(json.dumps(asdict(job), indent=1) + "\n")
         env = dict(os.environ)
@@ -368,6 +423,8 @@ class MjlabPolicy:
 
     arrays: dict[str, np.ndarray]
     conventions: dict[str, Any]
+    #: The project env's observation this policy reads (mapped to mjlab's).
+    obs_mode: str = "actor"
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> MjlabPolicy:
@@ -519,10 +576,12 @@ __all__ = [
     "MjlabBackendError",
     "MjlabJob",
     "MjlabPolicy",
+    "STEPS_PER_ITERATION",
     "TrainResult",
     "add_backend_arguments",
     "control_fps",
     "export_reference",
+    "export_references",
     "find_mjlab_python",
     "joint_permutation",
     "load_conventions",

@@ -127,6 +127,8 @@ def make_env_cfg(
     """mjlab's G1 tracking env config for ``motion_file`` with ``num_envs`` parallel robots.
 
     ``play``: mjlab's evaluation variant (frame-0 starts, no noise, no pushes).
+    A motion file with several clips (``clip_lengths``) gets
+    :class:`~benchmark.backends.mjlab_multiclip.MultiClipMotionCommandCfg`.
     ``project_mdp``: apply :func:`apply_project_mdp`.
     """
     from mjlab.tasks.tracking.config.g1.env_cfgs import unitree_g1_flat_tracking_env_cfg
@@ -134,6 +136,12 @@ def make_env_cfg(
     cfg = unitree_g1_flat_tracking_env_cfg(play=play)
     cfg.scene.num_envs = int(num_envs)
     cfg.commands["motion"].motion_file = str(motion_file)
+    with np.load(motion_file) as data:
+        several = "clip_lengths" in data.files and np.size(data["clip_lengths"]) > 1
+    if several:  # the references of one policy (a CEPR expert), see mjlab_multiclip
+        from benchmark.backends.mjlab_multiclip import MultiClipMotionCommandCfg
+
+        cfg.commands["motion"] = MultiClipMotionCommandCfg.from_cfg(cfg.commands["motion"])
     cfg.seed = int(seed)
     if project_mdp:
         apply_project_mdp(cfg)
@@ -351,6 +359,7 @@ def train(job: dict[str, Any]) -> dict[str, Any]:
         "device": device,
         "num_envs": env.num_envs,
         "iterations": agent_cfg.max_iterations,
+        "episode_steps": int(env.max_episode_length),  # time limit [control steps]
         "env_steps": steps,
         "setup_s": t1 - t0,
         "train_s": t2 - t1,

@@ -180,6 +180,12 @@ def _train_one(job: tuple[int, list[str], str, dict[str, Any], int]) -> dict[str
     if done.is_file():
         return json.loads(done.read_text())
     write_json(stamp, {"settings": settings, "refs": refs})
+    if settings.get("backend", "cpu") != "cpu":
+        from benchmark.backends.cepr_experts import train_expert
+
+        row = train_expert(cluster, expert_name(cluster), refs, out, settings)
+        write_json(done, row)
+        return row
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         train_tracker.run(trainer_argv([Path(r) for r in refs], out, settings, threads))
@@ -213,8 +219,10 @@ def expert_settings(
     checkpoint_every: int,
     max_refs: int | None = None,
     action_offset: str = "default",
+    backend: str = "cpu",
 ) -> dict[str, Any]:
-    return {
+    extra = {} if backend == "cpu" else {"backend": backend}  # cpu: the settings as before
+    return extra | {
         "action_offset": str(action_offset),
         "max_refs": None if max_refs is None else int(max_refs),
         "timesteps": int(timesteps),
@@ -373,7 +381,6 @@ def rollout_reference(
 def _rollout_one(job: tuple[str, str, str, str, float, str]) -> dict[str, Any]:
     """Roll one expert out over one reference, in the observation the expert was trained on
     (which must be the settings' ``obs_mode``); cached per reference."""
-    from benchmark.tracking import SB3Policy
     from nmr_gym.io import load_robot_motion
 
     pair_id, expert_dir, ref_path, cache_s, fps, obs_mode = job
@@ -381,7 +388,9 @@ def _rollout_one(job: tuple[str, str, str, str, float, str]) -> dict[str, Any]:
     hit = load_npz(cache)
     if hit is not None:
         return {**hit[0], "qpos": hit[1]["qpos"]}
-    policy = SB3Policy.load(expert_dir)
+    from benchmark.backends.cepr_experts import load_expert
+
+    policy = load_expert(expert_dir)
     if policy.obs_mode != obs_mode:
         raise CeprError(
             f"{expert_dir} was trained on obs_mode {policy.obs_mode!r}, the experts' settings "

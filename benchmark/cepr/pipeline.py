@@ -149,6 +149,7 @@ def _expert_settings(s: dict[str, Any]) -> dict[str, Any]:
         checkpoint_every=s["checkpoint_every"],
         max_refs=s["max_refs"],
         action_offset=s["action_offset"],
+        backend=s.get("backend", "cpu"),
     )
 
 

@@ -116,6 +116,14 @@ def _expert_args(p: argparse.ArgumentParser) -> None:
         help="run experts/rollouts as Ray tasks on this cluster ('local': a local "
         "Ray instance; needs the optional extra nmr-gym[ray])",
     )
+    p.add_argument(
+        "--backend",
+        default=None,
+        metavar="cpu|mjlab",
+        help="expert trainer: cpu (train-tracker's PPO, default) or mjlab (one mjlab GPU run "
+        "per expert on all its references; needs $NMR_GYM_MJLAB_PYTHON and --obs-mode actor "
+        "--rewards beyondmimic --sigma-start 1 --sigma-end 1; see the README's Scaling)",
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -185,8 +193,11 @@ def _settings(args: argparse.Namespace, preset: str):
             "sigma_start",
             "sigma_end",
             "action_offset",
+            "backend",
         )
     }
+    if over.get("backend") == "cpu":
+        over["backend"] = None  # the default: cpu settings stay as they were before the option
     if getattr(args, "option", None):
         over["options"] = parse_options(args.option)
     s = preset_settings(preset, **over)
@@ -204,6 +215,10 @@ def run(args: argparse.Namespace) -> int:
         raise NmrGymError(f"--jobs must be >= 1, got {args.jobs}")
     cmd = args.cepr_command
     s = _settings(args, getattr(args, "preset", None) or "cpu")
+    if cmd in ("run", "experts"):
+        from benchmark.backends.cepr_experts import check_backend_settings
+
+        check_backend_settings(pipeline._expert_settings(s))  # one line before any work
     if cmd == "run":
         if args.show:
             print(json.dumps(s, indent=2))

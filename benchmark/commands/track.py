@@ -9,6 +9,12 @@ go to ``RUN_DIR/tracking.csv``, the curves to ``RUN_DIR/tracking_curves.csv``
 (:mod:`benchmark.tracktable`). A rerun resumes: finished rows are skipped and an interrupted
 training continues from its checkpoint. ``nmr-bench leaderboard RUN_DIR/results.csv
 --publish DIR`` then adds the Table IV layout and the learning-curve figure.
+
+``--backend mjlab`` trains each row's policy with the mjlab GPU backend instead (``--num-envs``,
+``--iterations``, ``--mjlab-python``, ``--device``, ``--mjlab-mdp`` as in ``train-tracker``;
+the cpu options ``--budget``, ``--n-envs``, ``--n-steps``, ``--net-arch``, ``--init-std`` and
+``--n-evals`` do not apply) and evaluates it in the project's CPU env, same columns
+(:mod:`benchmark.tracktable`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ ORDER = 62
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from benchmark.backends import BACKENDS
+    from benchmark.backends.mjlab_backend import add_backend_arguments
     from benchmark.executors import add_executor_arguments
     from benchmark.tracktable import DEFAULT_BUDGET, TrackSettings
 
@@ -73,6 +81,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="physics (and torch) threads per training (default 1; e.g. --jobs 1 --threads 2)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--backend",
+        default="cpu",
+        metavar="|".join(BACKENDS),
+        help="cpu: PPO on the batched CPU env (default); mjlab: mjlab's GPU trainer per row "
+        "(optional extra, own environment; see the README's Scaling section)",
+    )  # checked in run(): a bad name is one line, exit 2
+    add_backend_arguments(parser)
     add_executor_arguments(parser)
 
 
@@ -91,11 +107,26 @@ def command_line(args: argparse.Namespace) -> str:
     argv += ["--net-arch", *[str(n) for n in args.net_arch], "--init-std", str(args.init_std)]
     argv += ["--seed", str(args.seed), "--n-evals", str(args.n_evals)]
     argv += ["--jobs", str(args.jobs), "--threads", str(args.threads)]
+    if args.backend != "cpu":
+        argv += ["--backend", args.backend, "--num-envs", str(args.num_envs)]
+        argv += ["--iterations", str(args.iterations)]
+        argv += ["--mjlab-mdp"] if args.mjlab_mdp else []
+        argv += ["--device", args.device] if args.device else []
     return shlex.join(argv)
 
 
+def _executor(args: argparse.Namespace, settings):
+    """``--executor``'s executor; on a Ray cluster (``--ray-address``) an mjlab row's task asks
+    for one GPU, so Ray runs one mjlab training per GPU (``--device cpu``: none)."""
+    from benchmark.executors import executor_from_args, make_executor
+
+    if settings.backend == "mjlab" and args.executor == "ray" and args.ray_address:
+        gpus = 0.0 if args.device == "cpu" else 1.0
+        return make_executor("ray", jobs=args.jobs, address=args.ray_address, gpus_per_job=gpus)
+    return executor_from_args(args)
+
+
 def run(args: argparse.Namespace) -> int:
-    from benchmark.executors import executor_from_args
     from benchmark.tracktable import TrackSettings, plan_jobs, run_track
 
     settings = TrackSettings(
@@ -107,10 +138,20 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         threads=args.threads,
         n_evals=args.n_evals,
+        backend=args.backend,
+        mjlab_num_envs=args.num_envs,
+        mjlab_iterations=args.iterations,
+        mjlab_project_mdp=not args.mjlab_mdp,
+        mjlab_python=args.mjlab_python,
+        mjlab_device=args.device,
     )
     retargeters, motions = _names(args.retargeters), _names(args.motions)
     plan_jobs(args.run_dir, settings, retargeters, motions)  # bad input: one line, exit 2
-    executor = executor_from_args(args)
+    if settings.backend == "mjlab" and args.executor == "local":
+        from benchmark.backends.mjlab_backend import find_mjlab_python
+
+        find_mjlab_python(args.mjlab_python)  # no mjlab: one line before any work
+    executor = _executor(args, settings)
     try:
         table = run_track(
             args.run_dir,

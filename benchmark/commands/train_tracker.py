@@ -43,7 +43,6 @@ import numpy as np
 from benchmark.backends import BACKENDS, mjlab_backend
 from benchmark.motions import DEFAULT_RETARGETER
 from benchmark.training.config import MDPConfig, PPOConfig, TrainingConfigError
-from nmr_gym.errors import MotionError
 
 NAME = "train-tracker"
 HELP = "train a PPO tracking policy on NMRTrack-G1-v0 (stable-baselines3)"
@@ -206,18 +205,15 @@ def run(args: argparse.Namespace) -> int:
             "backend trains its own task (see --mjlab-mdp)"
         )
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     motions = resolve_motion_specs(args.motions, args.retargeter)
-    if args.backend == "mjlab":
+    if args.backend == "mjlab":  # its run creates --out when it finished (atomic)
         from benchmark.backends import mjlab_backend
 
-        if len(motions) != 1:
-            raise MotionError(
-                f"--backend mjlab trains on one motion (mjlab's loader takes one file); "
-                f"got {len(motions)}"
-            )
-        mjlab_backend.train_from_args(motions[0], args)
+        # several motions: one policy on all of them (benchmark.backends.mjlab_multiclip)
+        result = mjlab_backend.train_from_args(motions, args)
+        print(f"wrote {result.policy}, curve {result.curve}")
         return 0
+    out.mkdir(parents=True, exist_ok=True)
     # Subprocess envs take the cores while torch trains in this one; the batched env's physics
     # threads are idle during updates, so torch may use the same cores then.
     torch.set_num_threads(max(1, args.threads) if args.vec == "batched" else 1)

@@ -52,6 +52,7 @@ import mink
 import mujoco
 import numpy as np
 from mink.lie import _lie_ops_c as lie
+from mink.limits.collision_avoidance_limit import compute_contact_normal_jacobian
 
 from nmr_gym.g1 import collision_geom_mask, spec
 from retargeters.gmr.tables import MappingTable
@@ -179,6 +180,91 @@ class _FrameVelocityLimit(mink.VelocityLimit):
         )
 
 
+#: Regularisation of :func:`hull_distance`'s QP (its objective alone is only semidefinite):
+#: pulls each witness point towards its geom's centre with this weight, which moves the
+#: distance by far less than a micrometre at the G1's sizes.
+_HULL_QP_REG = 1e-6
+
+
+class _MeshHulls:
+    """Facets of every mesh's convex hull (scipy's Qhull, in the mesh frame), built on first
+    use: ``normals @ x <= offsets`` inside the hull."""
+
+    def __init__(self, model: mujoco.MjModel):
+        self.model = model
+        self._facets: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def facets(self, mesh: int) -> tuple[np.ndarray, np.ndarray]:
+        if mesh not in self._facets:
+            from scipy.spatial import ConvexHull
+
+            m = self.model
+            start, n = int(m.mesh_vertadr[mesh]), int(m.mesh_vertnum[mesh])
+            eq = ConvexHull(np.asarray(m.mesh_vert[start : start + n], dtype=float)).equations
+            self._facets[mesh] = (eq[:, :3].copy(), -eq[:, 3].copy())
+        return self._facets[mesh]
+
+
+def hull_distance(
+    model: mujoco.MjModel, data: mujoco.MjData, g1: int, g2: int, hulls: _MeshHulls,
+    fromto: np.ndarray,
+) -> float:  # fmt: skip
+    """Distance [m] between the convex hulls of mesh geoms ``g1`` and ``g2`` (0 when they
+    overlap), and the witness points written to ``fromto`` (on ``g1``, then on ``g2``), from
+    the QP ``min |x - y|^2`` over x in hull 1, y in hull 2 (DAQP); nan when DAQP fails."""
+    rows, bounds = [], []
+    for k, g in enumerate((g1, g2)):
+        normals, offsets = hulls.facets(int(model.geom_dataid[g]))
+        rot, pos = data.geom_xmat[g].reshape(3, 3), data.geom_xpos[g]
+        n_w = normals @ rot.T  # facet normals in the world frame
+        block = np.zeros((len(n_w), 6))
+        block[:, 3 * k : 3 * k + 3] = n_w
+        rows.append(block)
+        bounds.append(offsets + n_w @ pos)
+    eye = np.eye(3)
+    h = 2.0 * np.block([[eye, -eye], [-eye, eye]]) + 2.0 * _HULL_QP_REG * np.eye(6)
+    c = -2.0 * _HULL_QP_REG * np.concatenate([data.geom_xpos[g1], data.geom_xpos[g2]])
+    a = np.vstack(rows)
+    upper = np.concatenate(bounds)
+    x, _, exitflag, _ = daqp.solve(h, c, a, upper, np.full(len(upper), -_INF))
+    if exitflag < 1:
+        return math.nan
+    fromto[:] = x
+    return float(np.linalg.norm(x[:3] - x[3:]))
+
+
+def geom_distance(
+    model: mujoco.MjModel,
+    data: mujoco.MjData,
+    g1: int,
+    g2: int,
+    distmax: float,
+    fromto: np.ndarray,
+    hulls: _MeshHulls,
+) -> tuple[float, bool]:
+    """``mujoco.mj_geomDistance`` (distances up to ``distmax``), corrected where MuJoCo 3.11 is
+    wrong; returns (distance [m], whether it was corrected).
+
+    MuJoCo 3.11's native convex-collision code (the version mjlab 1.6 pins) returns exactly 0
+    for some separated mesh-mesh pairs: on the gmr-safe output of two Bandai Namco clips, 70 of
+    80,500 guarded-pair queries gave 0 where MuJoCo 4.0 gives 5-39 mm, and an exact hull QP
+    agrees with 4.0 (every other query agreed to 1e-6). mink then reads such a pair as touching
+    with garbage witness points, and the recovery pass pushes the limbs along a wrong normal.
+    A true distance of exactly 0 has measure zero, so a 0 on a mesh pair is re-measured by
+    :func:`hull_distance` (MuJoCo treats a mesh geom as its convex hull).
+    """
+    dist = mujoco.mj_geomDistance(model, data, g1, g2, distmax, fromto)
+    mesh = mujoco.mjtGeom.mjGEOM_MESH
+    if dist != 0.0 or model.geom_type[g1] != mesh or model.geom_type[g2] != mesh:
+        return dist, False
+    witness = np.empty(6)
+    exact = hull_distance(model, data, g1, g2, hulls, witness)
+    if not np.isfinite(exact) or exact == 0.0:
+        return dist, False
+    fromto[:] = witness
+    return min(exact, distmax), True
+
+
 class _FrameCollisionLimit(mink.CollisionAvoidanceLimit):
     """mink's CollisionAvoidanceLimit over ``COLLISION_GROUPS``, linearised once per frame.
 
@@ -203,6 +289,7 @@ class _FrameCollisionLimit(mink.CollisionAvoidanceLimit):
             minimum_distance_from_collisions=COLLISION_MIN_DISTANCE_M,
             collision_detection_distance=COLLISION_DETECTION_M,
         )
+        self._hulls = _MeshHulls(model)
         self._g = np.zeros((0, model.nv))
         self._h = np.zeros(0)
         self._q0 = np.zeros(model.nq)
@@ -217,30 +304,43 @@ class _FrameCollisionLimit(mink.CollisionAvoidanceLimit):
         pair gets mink's velocity-damper bound ``gain (d - d_min)`` also when it is negative,
         which asks the step to separate the pair. Those rows can make the QP infeasible (a
         joint limit in the way), so only the correction pass of ``solve_frame`` uses them.
+
+        Pairs mink found closer than the minimum distance are measured again with
+        :func:`geom_distance`, which corrects MuJoCo 3.11's spurious zero distances (row and
+        bound recomputed at the corrected distance; a pair that is then beyond the detection
+        distance leaves the rows).
         """
         con = super().compute_qp_inequalities(configuration, 1.0)
         active = np.flatnonzero(np.isfinite(con.h))
         self._g = np.ascontiguousarray(con.G[active])
         self._h = con.h[active].copy()
         self._q0[:] = configuration.data.qpos
-        if not recover:
-            return math.nan
-        closest = math.inf
-        if len(active):
-            closest = self.minimum_distance_from_collisions + float(np.min(self._h)) / self.gain
+        data = configuration.data
+        keep = np.ones(len(active), dtype=bool)
         for row in np.flatnonzero(self._h <= self.bound_relaxation):
             g1, g2 = self.geom_id_pairs[active[row]]
-            dist = mujoco.mj_geomDistance(
-                self.model,
-                configuration.data,
-                g1,
-                g2,
-                self.collision_detection_distance,
-                self._fromto,
-            )
-            self._h[row] = self.gain * (dist - self.minimum_distance_from_collisions)
-            closest = min(closest, dist)
-        return closest
+            dist, corrected = geom_distance(
+                self.model, data, g1, g2, self.collision_detection_distance, self._fromto,
+                self._hulls,
+            )  # fmt: skip
+            if corrected:  # mink's row came from a wrong distance and witness points
+                if dist >= self.collision_detection_distance:
+                    keep[row] = False
+                    continue
+                sign = -1.0 if dist >= 0 else 1.0
+                self._g[row] = sign * compute_contact_normal_jacobian(
+                    self.model, data, g1, g2, self._fromto, self._normal, self._jac1, self._jac2
+                )
+                gap = self.gain * (dist - self.minimum_distance_from_collisions)
+                self._h[row] = max(gap, 0.0) + self.bound_relaxation
+            if recover:
+                self._h[row] = self.gain * (dist - self.minimum_distance_from_collisions)
+        self._g, self._h = np.ascontiguousarray(self._g[keep]), self._h[keep]
+        if not recover:
+            return math.nan
+        if not len(self._h):
+            return math.inf
+        return self.minimum_distance_from_collisions + float(np.min(self._h)) / self.gain
 
     def rows(self, configuration: mink.Configuration) -> tuple[np.ndarray, np.ndarray]:
         """(G, h') of G dq <= h' at the current configuration."""
