@@ -5,7 +5,10 @@
 ``--stage 2 --data PHYSICS_DIR --init RUN/model.pt`` on CEPR physics pairs (lr 1e-5). RUN gets
 ``model.pt`` (inference checkpoint: ``retargeters.make("nmr", checkpoint="RUN/model.pt")``),
 ``state.pt`` (``--resume`` continues after a kill), ``tb/`` (TensorBoard) and ``log.jsonl``.
-Torch runs on ``--threads`` threads (default 1: the machine is shared).
+Torch runs on ``--threads`` threads (default 1: the machine is shared). ``--balance-poses EXP``
+draws training windows with probability ~ count(pose bin) ** -EXP, the bin being the target's
+left/right shoulder elevation (side-symmetric), so raised and one-armed poses are seen more often
+(0, the default: uniform, as the paper).
 
 ``nmr-bench nmr pairs SUITE --out DIR --retargeter gmr`` retargets a suite (a manifest CSV such
 as ``benchmark/manifests/nmr_heldout.csv``, a folder, or ``builtin``) at 30 fps and writes
@@ -86,7 +89,8 @@ def _train(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         weight_decay=args.weight_decay, warmup_steps=args.warmup_steps, window=args.window,
         mirror_prob=args.mirror_prob, noise_prob=args.noise_prob,
-        noise_variants=args.noise_variants, balance_poses=args.balance_poses, seed=args.seed, save_every=args.save_every,
+        noise_variants=args.noise_variants, balance_poses=args.balance_poses, seed=args.seed,
+        save_every=args.save_every,
         eval_every=args.eval_every, heldout=tuple(args.heldout), init=args.init,
         device=args.device, limit_pairs=args.limit_pairs, max_steps=args.max_steps,
         progress=not args.no_progress,

@@ -248,9 +248,7 @@ def pose_bin_labels(edges: tuple[float, ...] = POSE_ELEVATION_EDGES_RAD) -> list
     return [f"hi{hi}-lo{lo}" for hi in range(n) for lo in range(hi + 1)]
 
 
-def pose_bins(
-    data: PairArrays, edges: tuple[float, ...] = POSE_ELEVATION_EDGES_RAD
-) -> np.ndarray:
+def pose_bins(data: PairArrays, edges: tuple[float, ...] = POSE_ELEVATION_EDGES_RAD) -> np.ndarray:
     """(N,) pose bin id of each pair's robot target (ids index :func:`pose_bin_labels`).
 
     Each side's level is the bin (``edges``) of its largest shoulder elevation over the pair;

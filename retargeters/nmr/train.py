@@ -237,12 +237,12 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     bins = pose_bins(data)
     probs = pose_balance_probs(bins, cfg.balance_poses)  # None: uniform
     labels = pose_bin_labels()
-    share = np.bincount(bins, weights=probs, minlength=len(labels)) if probs is not None else (
-        np.bincount(bins, minlength=len(labels)) / len(bins))
+    counts = np.bincount(bins, minlength=len(labels))  # (n_bins,) pairs per pose bin
+    share = counts / len(bins) if probs is None else np.bincount(bins, probs, len(labels))
     pose_balance = {
         "exponent": cfg.balance_poses,
-        "pairs_per_bin": dict(zip(labels, np.bincount(bins, minlength=len(labels)).tolist())),
-        "draw_share_per_bin": dict(zip(labels, np.round(share, 4).tolist())),
+        "pairs_per_bin": dict(zip(labels, counts.tolist(), strict=True)),
+        "draw_share_per_bin": dict(zip(labels, np.round(share, 4).tolist(), strict=True)),
     }
 
     history: list[dict[str, Any]] = []
