@@ -5,7 +5,10 @@
 ``--stage 2 --data PHYSICS_DIR --init RUN/model.pt`` on CEPR physics pairs (lr 1e-5). RUN gets
 ``model.pt`` (inference checkpoint: ``retargeters.make("nmr", checkpoint="RUN/model.pt")``),
 ``state.pt`` (``--resume`` continues after a kill), ``tb/`` (TensorBoard) and ``log.jsonl``.
-Torch runs on ``--threads`` threads (default 1: the machine is shared).
+Torch runs on ``--threads`` threads (default 1: the machine is shared). ``--balance-poses EXP``
+draws training windows with probability ~ count(pose bin) ** -EXP, the bin being the target's
+left/right shoulder elevation (side-symmetric), so raised and one-armed poses are seen more often
+(0, the default: uniform, as the paper).
 
 ``nmr-bench nmr pairs SUITE --out DIR --retargeter gmr`` retargets a suite (a manifest CSV such
 as ``benchmark/manifests/nmr_heldout.csv``, a folder, or ``builtin``) at 30 fps and writes
@@ -44,6 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--mirror-prob", type=float, default=0.5)
     t.add_argument("--noise-prob", type=float, default=0.3)
     t.add_argument("--noise-variants", type=int, default=1)
+    t.add_argument(
+        "--balance-poses", type=float, default=0.0, metavar="EXP",
+        help="pose-balanced sampling: draw windows ~ count(shoulder-elevation bin) ** -EXP "
+        "(0: uniform, the default and the paper; 1: every pose bin equally often)",
+    )  # fmt: skip
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--save-every", type=int, default=500, metavar="STEPS")
     t.add_argument("--eval-every", type=int, default=500, metavar="STEPS")
@@ -89,7 +97,8 @@ def _train(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         weight_decay=args.weight_decay, warmup_steps=args.warmup_steps, window=args.window,
         mirror_prob=args.mirror_prob, noise_prob=args.noise_prob,
-        noise_variants=args.noise_variants, seed=args.seed, save_every=args.save_every,
+        noise_variants=args.noise_variants, balance_poses=args.balance_poses, seed=args.seed,
+        save_every=args.save_every,
         eval_every=args.eval_every, heldout=tuple(args.heldout), init=args.init,
         device=args.device, limit_pairs=args.limit_pairs, max_steps=args.max_steps,
         progress=not args.no_progress,

@@ -10,6 +10,12 @@ so augmentation costs no memory:
   single-frame spikes, sinking windows) on the human only, with the clean robot target, so the
   network learns to ignore upstream estimation errors (NMR paper Fig. 6). ``noise_variants``
   seeded noisy copies of each human are made once when the data is loaded.
+
+Pose-balanced sampling (beyond the paper; :func:`pose_bins`, :func:`pose_balance_probs`,
+:func:`epoch_order`): raised arms are a few percent of human motion data, and a network trained
+on uniformly drawn windows keeps a raised arm near the average pose. Each pair gets a pose bin
+from its robot target's shoulder elevations, and pairs are drawn with probability proportional
+to ``count(bin) ** -exponent``: 0 is uniform (the paper), 1 gives every bin the same share.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import numpy as np
 
 from nmr_gym.datasets import PairDataset
 from nmr_gym.errors import MotionError, NmrGymError
-from nmr_gym.g1 import kinematic_model
+from nmr_gym.g1 import kinematic_model, spec
 from nmr_gym.motion import HumanMotion, forward_kinematics
 from nmr_gym.skeleton import SMPL_JOINT_NAMES
 from retargeters.nmr import mirror
@@ -206,6 +212,98 @@ def window_starts(data: PairArrays, indices: np.ndarray, window: int, rng) -> np
     """Random crop start per pair (0 when the pair is not longer than the window)."""
     lengths = np.array([data.human_pos[i].shape[0] for i in indices])
     return rng.integers(0, np.maximum(lengths - window, 0) + 1)
+
+
+#: Shoulder-elevation bin edges [rad]: arm down (< 0.8), half raised (0.8-1.5), raised (> 1.5,
+#: above about 86 deg from the torso axis). Elevation is the angle between the upper arm and the
+#: torso's downward axis, 0 hanging, pi/2 horizontal, pi straight up.
+POSE_ELEVATION_EDGES_RAD: tuple[float, ...] = (0.8, 1.5)
+
+_PELVIS = spec.BODY_NAMES.index("pelvis")
+_SHOULDER = {s: spec.BODY_NAMES.index(f"{s}_shoulder_roll_link") for s in ("left", "right")}
+_ELBOW = {s: spec.BODY_NAMES.index(f"{s}_elbow_link") for s in ("left", "right")}
+
+
+def shoulder_elevation(body_pos: np.ndarray) -> np.ndarray:
+    """(..., T, 2) left and right shoulder elevation [rad] from G1 body origins (..., T, 30, 3).
+
+    The angle between the upper arm (shoulder roll link to elbow link) and the torso's downward
+    axis (shoulder midpoint to pelvis), so it does not change when the whole body tilts or turns.
+    """
+    bp = np.asarray(body_pos, dtype=float)
+    mid = 0.5 * (bp[..., _SHOULDER["left"], :] + bp[..., _SHOULDER["right"], :])
+    down = bp[..., _PELVIS, :] - mid
+    down /= np.linalg.norm(down, axis=-1, keepdims=True).clip(1e-9)
+    out = []
+    for side in ("left", "right"):
+        arm = bp[..., _ELBOW[side], :] - bp[..., _SHOULDER[side], :]
+        arm /= np.linalg.norm(arm, axis=-1, keepdims=True).clip(1e-9)
+        out.append(np.arccos(np.clip((arm * down).sum(-1), -1.0, 1.0)))
+    return np.stack(out, axis=-1)
+
+
+def pose_bin_labels(edges: tuple[float, ...] = POSE_ELEVATION_EDGES_RAD) -> list[str]:
+    """Names of the bins of :func:`pose_bins`, by bin id: ``"hi<level>-lo<level>"``."""
+    n = len(edges) + 1
+    return [f"hi{hi}-lo{lo}" for hi in range(n) for lo in range(hi + 1)]
+
+
+def pose_bins(data: PairArrays, edges: tuple[float, ...] = POSE_ELEVATION_EDGES_RAD) -> np.ndarray:
+    """(N,) pose bin id of each pair's robot target (ids index :func:`pose_bin_labels`).
+
+    Each side's level is the bin (``edges``) of its largest shoulder elevation over the pair;
+    the bin is the (higher, lower) level pair, so a one-armed raise has its own bin apart from
+    two raised arms and from arms down. The bin ignores which side is raised: a mirrored window
+    (:mod:`retargeters.nmr.mirror` swaps the sides) keeps its bin, and mirroring at p 0.5 then
+    splits a bin's draws evenly between left and right. The stage-1 pairs are 4-s chunks, no
+    longer than the 120-frame window, so a pair's bin is its windows' bin; a longer pair's bin
+    describes all of its windows.
+    """
+    if not len(data):
+        raise NmrDataError("pose_bins: no pairs")
+    ids = np.empty(len(data), dtype=int)
+    for i, bp in enumerate(data.body_pos):
+        level = np.digitize(shoulder_elevation(bp).max(axis=0), edges)  # (2,) left, right
+        hi, lo = int(level.max()), int(level.min())
+        ids[i] = hi * (hi + 1) // 2 + lo
+    return ids
+
+
+def pose_balance_probs(bins: np.ndarray, exponent: float) -> np.ndarray | None:
+    """(N,) draw probability per pair, proportional to ``count(bin) ** -exponent``.
+
+    ``exponent`` 0 returns None (uniform: :func:`epoch_order` then permutes as without
+    balancing); 1 gives every occupied bin the same share of the draws.
+    """
+    if not (math.isfinite(exponent) and exponent >= 0.0):
+        raise NmrDataError(f"pose balance exponent must be a finite number >= 0, got {exponent}")
+    if exponent == 0.0:
+        return None
+    bins = np.asarray(bins)
+    _, inverse, counts = np.unique(bins, return_inverse=True, return_counts=True)
+    w = counts[inverse].astype(float) ** -float(exponent)
+    return w / w.sum()
+
+
+#: Offset of the epoch in the seed of the epoch's draws (kept from the first trainer: the
+#: uniform order of a seed is the same as before pose balancing existed).
+EPOCH_SEED_OFFSET = 1_000_000
+
+
+def epoch_order(
+    n: int, seed: int, stage: int, epoch: int, probs: np.ndarray | None = None
+) -> np.ndarray:
+    """(n,) pair indices drawn for one epoch, seeded by (seed, stage, epoch).
+
+    ``probs`` None: a permutation (every pair once, the uniform sampling of the NMR paper).
+    Otherwise n draws with replacement with these probabilities (:func:`pose_balance_probs`).
+    """
+    rng = np.random.default_rng([seed, stage, EPOCH_SEED_OFFSET + epoch])
+    if probs is None:
+        return rng.permutation(n)
+    if len(probs) != n:
+        raise NmrDataError(f"epoch_order: {len(probs)} probabilities for {n} pairs")
+    return rng.choice(n, size=n, replace=True, p=probs)
 
 
 @dataclass

@@ -10,6 +10,12 @@ arguments (:class:`TrainConfig`). The run folder ``out`` holds:
     tb/          TensorBoard scalars (losses, learning rate, held-out losses)
     log.jsonl    one JSON row per evaluation
 
+Pose balancing (``balance_poses``, beyond the paper): each epoch draws as many windows as there
+are pairs, with probability proportional to the inverse frequency of the target's pose bin
+(:func:`retargeters.nmr.data.pose_bins`: left/right shoulder elevation, side-symmetric) raised to
+``balance_poses``. 0 (default) is the paper's uniform sampling, one permutation per epoch, with
+the same draws as before the option existed.
+
 Determinism: every batch (pair order, crops, mirroring, noise choice) and the dropout generator
 are derived from (seed, stage, step), so on the CPU two runs with the same arguments give
 identical weights, and a run resumed after a kill gives the same weights as an uninterrupted one.
@@ -35,8 +41,12 @@ from retargeters.nmr.data import (
     Normalizer,
     PairArrays,
     compute_normalizer,
+    epoch_order,
     load_pairs,
     make_batch,
+    pose_balance_probs,
+    pose_bin_labels,
+    pose_bins,
     window_starts,
 )
 from retargeters.nmr.features import LAYOUT, OUT_SLICES
@@ -69,6 +79,9 @@ class TrainConfig:
     mirror_prob: float = 0.5
     noise_prob: float = 0.3
     noise_variants: int = 1
+    #: pose-balanced sampling exponent: draw pairs with probability ~ count(pose bin) ** -this;
+    #: 0 = uniform (the paper), 1 = every pose bin equally often
+    balance_poses: float = 0.0
     seed: int = 0
     save_every: int = 500
     eval_every: int = 500
@@ -93,6 +106,11 @@ class TrainConfig:
         for name in ("mirror_prob", "noise_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise TrainConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if not (math.isfinite(self.balance_poses) and self.balance_poses >= 0.0):
+            raise TrainConfigError(
+                "balance_poses must be a finite number >= 0 (0: uniform, 1: every pose bin "
+                f"equally often), got {self.balance_poses}"
+            )
         if not self.data:
             raise TrainConfigError("no training data (data folders)")
         preset(self.preset)  # an unknown name fails here, listing the presets
@@ -110,7 +128,8 @@ class TrainConfig:
 # The arguments that must match when a run is resumed (the others may change, e.g. max_steps).
 _RESUME_KEYS = ("data", "stage", "preset", "epochs", "batch_size", "lr", "weight_decay",
                 "warmup_steps", "window", "mirror_prob", "noise_prob", "noise_variants", "seed",
-                "init", "limit_pairs")  # fmt: skip
+                "init", "limit_pairs", "balance_poses")  # fmt: skip
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 
 
 def cosine_lr(step: int, total: int, warmup: int) -> float:
@@ -205,7 +224,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     if resume and state_path.exists():
         state = torch.load(state_path, map_location="cpu", weights_only=False)
         old = state["config"]
-        changed = [k for k in _RESUME_KEYS if old.get(k) != cfg.to_dict().get(k)]
+        # a key missing from an older run's state has its default (e.g. balance_poses 0)
+        changed = [k for k in _RESUME_KEYS if old.get(k, _DEFAULTS.get(k)) != cfg.to_dict().get(k)]
         if changed:
             raise TrainConfigError(f"{out}: cannot resume with changed arguments {changed}")
 
@@ -214,6 +234,16 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
         limit=cfg.limit_pairs, progress=cfg.progress,
     )  # fmt: skip
     heldout = load_pairs(list(cfg.heldout), noise_variants=0) if cfg.heldout else None
+    bins = pose_bins(data)
+    probs = pose_balance_probs(bins, cfg.balance_poses)  # None: uniform
+    labels = pose_bin_labels()
+    counts = np.bincount(bins, minlength=len(labels))  # (n_bins,) pairs per pose bin
+    share = counts / len(bins) if probs is None else np.bincount(bins, probs, len(labels))
+    pose_balance = {
+        "exponent": cfg.balance_poses,
+        "pairs_per_bin": dict(zip(labels, counts.tolist(), strict=True)),
+        "draw_share_per_bin": dict(zip(labels, np.round(share, 4).tolist(), strict=True)),
+    }
 
     history: list[dict[str, Any]] = []
     if cfg.init:
@@ -270,6 +300,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
             "epochs_done": round(done / steps_per_epoch, 3),
             "wall_s": round(wall_prev + time.monotonic() - t0, 1),
             "config": cfg.to_dict(),
+            "pose_balance": pose_balance,
             "eval": dict(last),
         }
 
@@ -310,9 +341,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     while step < stop:
         epoch, k = divmod(step, steps_per_epoch)
         if epoch != perm_epoch:
-            perm = np.random.default_rng([cfg.seed, cfg.stage, 1_000_000 + epoch]).permutation(
-                len(data)
-            )
+            perm = epoch_order(len(data), cfg.seed, cfg.stage, epoch, probs)
             perm_epoch = epoch
         idx = np.resize(perm[k * cfg.batch_size : (k + 1) * cfg.batch_size], cfg.batch_size)
         rng = np.random.default_rng([cfg.seed, cfg.stage, step])
