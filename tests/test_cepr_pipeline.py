@@ -144,3 +144,27 @@ def test_kill_within_stage_2_then_rerun_gives_the_same_dataset(tmp_path):
     b = pd.read_csv(killed / "kinematic" / "manifest.csv")
     pd.testing.assert_frame_equal(a, b)
     assert len(a) > 20
+
+
+@pytest.mark.slow
+def test_rollout_over_all_references_keeps_the_trained_ones_and_adds_the_rest(smoke_run, tmp_path):
+    """``cepr rollout --all-references``: the experts (trained on at most 3 segments each) are
+    also rolled out over the rest of their clusters; the trained references' results are the
+    same rows as before, the others are marked ``trained_on`` False."""
+    out = tmp_path / "all"
+    shutil.copytree(smoke_run, out)
+    before = pd.read_csv(out / ROLLOUT_DIR / "rollouts.csv")
+    args = ["cepr", "rollout", "--out", str(out), "--jobs", "2", "--all-references"]
+    assert main(args) == 0
+    after = pd.read_csv(out / ROLLOUT_DIR / "rollouts.csv")
+    clusters = pd.read_csv(out / "cluster" / "clusters.csv")
+    assert len(after) == len(clusters) > len(before)
+    trained = after[after["trained_on"]]
+    assert set(trained["pair_id"]) == set(before["pair_id"])
+    cols = ["pair_id", "cluster", "tracked_s", "kept_frames", "success"]
+    pd.testing.assert_frame_equal(
+        trained[cols].reset_index(drop=True), before[cols].reset_index(drop=True)
+    )
+    assert (out / ROLLOUT_DIR / "refs").is_dir()  # the untrained segments' references
+    assert len(PairDataset(out / PHYSICS_DIR)) == int((after["kept_frames"] > 0).sum())
+    assert "(other)" in (out / "report.md").read_text()

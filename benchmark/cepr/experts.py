@@ -252,23 +252,32 @@ def selected_references(clusters: pd.DataFrame, max_refs: int | None) -> pd.Data
     return top.sort_values("pair_id").reset_index(drop=True)
 
 
+def _export_reference(ds: Any, pair_id: str, path: Path, fps: float) -> None:
+    """Kinematic pair ``pair_id``'s robot motion as an nmr npz file (what train-tracker and the
+    rollouts load), unless ``path`` already exists."""
+    from nmr_gym.io import save_robot_motion
+    from nmr_gym.motion import RobotMotion
+
+    if path.is_file():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    qpos = ds.arrays(pair_id)["robot_qpos"]
+    meta = {"name": pair_id, "retargeter": "cepr-kinematic"}
+    motion = RobotMotion.from_qpos(qpos, fps, source=str(path), metadata=meta)
+    save_robot_motion(motion, path, "nmr")
+
+
 def _write_references(out: Path, clusters: pd.DataFrame, fps: float) -> dict[int, list[str]]:
     """Each cluster's reference robot motions as nmr npz files (what train-tracker loads)."""
     from benchmark.cepr.cluster import kinematic_dataset_path
     from nmr_gym.datasets import PairDataset
-    from nmr_gym.io import save_robot_motion
-    from nmr_gym.motion import RobotMotion
 
     ds = PairDataset(kinematic_dataset_path(out))
     refs: dict[int, list[str]] = {}
     for row in clusters.sort_values("pair_id").to_dict("records"):
         c = int(row["cluster"])
         path = out / EXPERTS_DIR / expert_name(c) / "refs" / f"{row['pair_id']}.nmr.npz"
-        if not path.is_file():
-            qpos = ds.arrays(str(row["pair_id"]))["robot_qpos"]
-            meta = {"name": str(row["pair_id"]), "retargeter": "cepr-kinematic"}
-            motion = RobotMotion.from_qpos(qpos, fps, source=str(path), metadata=meta)
-            save_robot_motion(motion, path, "nmr")
+        _export_reference(ds, str(row["pair_id"]), path, fps)
         refs.setdefault(c, []).append(str(path))
     return refs
 
@@ -411,11 +420,20 @@ def run_rollouts(
     jobs: int = 1,
     ray_address: str | None = None,
     seed: int = 0,
+    all_references: bool = False,
 ) -> pd.DataFrame:
     """Roll every expert out over each of its references (in the experts' ``obs_mode``, from
     ``OUT/experts/settings.json``); writes the physics pair dataset ``OUT/physics`` (kept
     stretches only, manifest last) and ``OUT/rollout/rollouts.csv`` (every reference, kept or
-    not). Per-reference results are cached (resume)."""
+    not; ``trained_on`` says whether the expert trained on it). Per-reference results are
+    cached (resume).
+
+    ``all_references``: when the experts trained on a subset of their clusters (``max_refs``, a
+    compute budget), also roll each expert out over the other segments of its cluster. The
+    paper's experts train on every segment of their cluster; an expert that tracks a segment
+    it never saw still yields a simulated, physically consistent motion (the same success rule
+    keeps or drops it), so this recovers pairs the budget left out at the cost of rollouts only.
+    """
     from benchmark.cepr.cluster import STAGE_DIR as CLUSTER_DIR
     from benchmark.cepr.cluster import kinematic_dataset_path
     from nmr_gym.datasets import PairDataset, PairDatasetWriter
@@ -429,21 +447,26 @@ def run_rollouts(
 
     settings = _json.loads((out / EXPERTS_DIR / "settings.json").read_text())["settings"]
     obs_mode = str(settings["obs_mode"])
-    clusters = selected_references(
-        pd.read_csv(out / CLUSTER_DIR / "clusters.csv", keep_default_na=False),
-        settings["max_refs"],
-    )
+    every = pd.read_csv(out / CLUSTER_DIR / "clusters.csv", keep_default_na=False)
+    trained = selected_references(every, settings["max_refs"])
+    clusters = selected_references(every, None) if all_references else trained
+    clusters = clusters.assign(trained_on=clusters["pair_id"].isin(set(trained["pair_id"])))
     cache = out / ROLLOUT_DIR / "cache"
     cache.mkdir(parents=True, exist_ok=True)
+    kin = PairDataset(kinematic_dataset_path(out))
     items = []
     for row in clusters.to_dict("records"):
         name = expert_name(int(row["cluster"]))
         edir = out / EXPERTS_DIR / name
+        ref = edir / "refs" / f"{row['pair_id']}.nmr.npz"
+        if not row["trained_on"]:  # a segment its expert never saw: export it once
+            ref = out / ROLLOUT_DIR / "refs" / f"{row['pair_id']}.nmr.npz"
+            _export_reference(kin, str(row["pair_id"]), ref, fps)
         items.append(
             (
                 str(row["pair_id"]),
                 str(edir),
-                str(edir / "refs" / f"{row['pair_id']}.nmr.npz"),
+                str(ref),
                 str(cache / f"{row['pair_id']}.npz"),
                 float(fps),
                 obs_mode,
@@ -457,9 +480,10 @@ def run_rollouts(
         desc="cepr rollout",
         unit="reference",
     )
-    kin = PairDataset(kinematic_dataset_path(out))
     rows = []
-    prov = provenance("cepr rollout", {"fps": fps, "obs_mode": obs_mode}, seed)
+    prov = provenance(
+        "cepr rollout", {"fps": fps, "obs_mode": obs_mode, "all_references": all_references}, seed
+    )
     with PairDatasetWriter(out / PHYSICS_DIR, kind="physics", provenance=prov, overwrite=True) as w:
         for row, res in zip(clusters.to_dict("records"), results, strict=True):
             info = {k: v for k, v in res.items() if k != "qpos"}
@@ -514,16 +538,27 @@ def experts_summary_markdown(out_dir: str | os.PathLike) -> str:
     if ro_path.is_file():
         ro = pd.read_csv(ro_path, keep_default_na=False)
         agg = []
+        if "trained_on" not in ro:  # rollouts written before the column: trained refs only
+            ro["trained_on"] = "True"
+        seen = ro["trained_on"].astype(str).str.lower().eq("true")
         for c, g in ro.groupby("cluster"):
-            agg.append(
-                {
-                    "expert": expert_name(int(c)),
-                    "references": len(g),
-                    "success (whole reference)": f"{_n_true(g['success'])}/{len(g)}",
-                    "kept stretches >= 2 s": int((g["kept_frames"].astype(int) > 0).sum()),
-                    "mean tracked s": float(g["tracked_s"].astype(float).mean()),
-                    "train wall s": float(ex.loc[ex["cluster"] == c, "train_wall_s"].iloc[0]),
-                }
-            )
+            for label, part in (("trained on", g[seen[g.index]]), ("other", g[~seen[g.index]])):
+                if part.empty:
+                    continue
+                agg.append(
+                    {
+                        "expert": expert_name(int(c)),
+                        "references": f"{len(part)} ({label})",
+                        "success (whole reference)": f"{_n_true(part['success'])}/{len(part)}",
+                        "kept stretches >= 2 s": int((part["kept_frames"].astype(int) > 0).sum()),
+                        "mean tracked s": float(part["tracked_s"].astype(float).mean()),
+                        "train wall s": float(ex.loc[ex["cluster"] == c, "train_wall_s"].iloc[0]),
+                    }
+                )
         lines.append(markdown_table(agg))
+        if (~seen).any():
+            lines.append(
+                "\n'other': segments of the expert's cluster it did not train on (`cepr rollout "
+                "--all-references`, after experts trained on the `max_refs` nearest the centre).\n"
+            )
     return "\n".join(lines)

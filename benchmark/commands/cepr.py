@@ -167,6 +167,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("rollout", help="stage 4: deterministic rollouts, physics pairs, report")
     _out_jobs(p)
     _fps(p)
+    p.add_argument(
+        "--all-references",
+        action="store_true",
+        help="also roll each expert out over the segments of its cluster it did not train on "
+        "(experts trained with --max-refs); kept when they track, like the others",
+    )
     p.add_argument("--ray", default=None, metavar="ADDRESS", help="as for experts")
 
 
@@ -269,6 +275,7 @@ def run(args: argparse.Namespace) -> int:
             fps=s["fps"],
             jobs=args.jobs,
             ray_address=args.ray,
+            all_references=args.all_references,
         )
         print(f"rollout: {int((frame['kept_frames'] > 0).sum())} of {len(frame)} references kept")
     print(f"wrote {write_report(args.out)}")
