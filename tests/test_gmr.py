@@ -255,7 +255,7 @@ def test_every_shared_clip_retargets(shared_motions):
 
 # A pose (from a real clip's old output) whose right forearm (wrist_pitch_link) is 8 mm
 # inside the right hip_roll_link: the state every later frame inherited before the fix.
-_FOREARM_IN_HIP = {
+FOREARM_IN_HIP = {
     "right_hip_pitch_joint": -0.37,
     "right_hip_roll_joint": 0.08,
     "right_hip_yaw_joint": -0.16,
@@ -294,7 +294,7 @@ def test_ik_pushes_a_penetrating_forearm_out_of_the_hip():
     """A frame that starts in penetration ends separated (mink alone only says 'no deeper')."""
     model = kinematic_model()
     q0 = np.concatenate([[0.0, 0.0, 0.75, 1.0, 0.0, 0.0, 0.0], np.zeros(spec.NUM_JOINTS)])
-    for name, value in _FOREARM_IN_HIP.items():
+    for name, value in FOREARM_IN_HIP.items():
         q0[7 + spec.joint_index(name)] = value
     solver = ik.GMRSolver(model, load_table("smpl"), FPS)
     solver.reset(q0)

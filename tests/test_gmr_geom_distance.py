@@ -11,22 +11,12 @@ import pytest
 from nmr_gym.g1 import kinematic_model, spec
 from retargeters.gmr import ik
 from retargeters.gmr.tables import load_table
-
-#: A pose whose right forearm (wrist_pitch_link) is 8 mm inside the right hip_roll_link.
-_FOREARM_IN_HIP = {
-    "right_hip_pitch_joint": -0.37,
-    "right_hip_roll_joint": 0.08,
-    "right_hip_yaw_joint": -0.16,
-    "right_knee_joint": 1.11,
-    "right_shoulder_roll_joint": -0.13,
-    "right_shoulder_yaw_joint": 0.44,
-    "right_elbow_joint": 1.24,
-}
+from test_gmr import FOREARM_IN_HIP  # the right forearm 8 mm inside the right hip_roll_link
 
 
 def _pose(shoulder_roll_delta: float = 0.0) -> np.ndarray:
     q = np.concatenate([[0.0, 0.0, 0.75, 1.0, 0.0, 0.0, 0.0], np.zeros(spec.NUM_JOINTS)])
-    for name, value in _FOREARM_IN_HIP.items():
+    for name, value in FOREARM_IN_HIP.items():
         q[7 + spec.joint_index(name)] = value
     q[7 + spec.joint_index("right_shoulder_roll_joint")] += shoulder_roll_delta
     return q
