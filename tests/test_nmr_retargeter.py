@@ -178,7 +178,7 @@ def test_heldout_errors_and_body_size_effect(nmr, tmp_path):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 13: the shipped stage-1 checkpoint underfits raised arms (its own training "
+    reason="issue 13: the shipped checkpoint (stage 1 + 2) underfits raised arms (its own training "
     "windows of wave_short: 23 deg arm error) and keeps both arms near the average; "
     "mirroring, features and teacher were checked consistent (test_nmr_mirror.py). A "
     "retrained checkpoint that raises the arm turns this into an XPASS (strict: fails): "
