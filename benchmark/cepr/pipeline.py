@@ -18,8 +18,10 @@ preset     what
 ``cpu``    the built-in suite plus the real clips of ``benchmark/manifests/real_clips_quick.csv``
            (each complexity class), K = 4, experts of 1M steps on the 4 references nearest
            their cluster's centre, as residual policies (``action_offset="reference"``: PD
-           targets around the reference joints; see below), about 2 hours in all on a shared
-           2-core machine (train-tracker's 32 batched robots: 400-2000 env steps/s).
+           targets around the reference joints; see below): with ``--jobs 2`` about 1 hour on
+           a 2-core machine shared with two other jobs (measured: experts 21-29 min each, two
+           at a time, 550-650 env steps/s each; ``docs/cepr_cpu``), up to 2 hours with
+           ``--jobs 1``.
            ``--timesteps`` and ``--max-refs`` scale it. It leaves out NMR's held-out clips
            (``benchmark/manifests/nmr_heldout.csv``): its physics pairs are NMR's stage-2 data
 ``paper``  the paper's scale for many GPUs: K = 32 (unstated in the paper; ~1k references per
