@@ -26,3 +26,46 @@ def write_tiny_nmr_checkpoint(path: Path, out_std: float) -> Path:
     )  # fmt: skip
     save_checkpoint(path, NMRNet(PRESETS["tiny"]), norm, {"stages": []})
     return path
+
+
+def make_track_run(root: Path, clip: str) -> Path:
+    """An ``nmr-bench run`` folder under ``root``: the built-in ``clip`` retargeted by
+    ``direct`` (what ``nmr-bench track`` trains on). Returns the run folder."""
+    from benchmark.runner import run
+
+    manifest = root / "m.csv"
+    manifest.write_text(f"path,name\nbuiltin:{clip},{clip}\n")
+    out = root / "run"
+    run(str(manifest), ["direct"], out, progress=False)
+    return out
+
+
+def cepr_expert_settings(**kw):
+    """Small CEPR expert settings (``benchmark.cepr.experts.expert_settings``) for tests: the
+    paper's expert MDP unless ``kw`` says otherwise."""
+    from benchmark.cepr import experts
+
+    base = dict(
+        timesteps=1024,
+        n_envs=4,
+        n_steps=32,
+        seed=0,
+        net_arch=[32],
+        init_std=0.5,
+        obs_mode=experts.EXPERT_OBS_MODE,
+        rewards=experts.EXPERT_REWARDS,
+        sigma_start=experts.EXPERT_SIGMA_START,
+        sigma_end=experts.EXPERT_SIGMA_END,
+        checkpoint_every=10_000,
+    )
+    return experts.expert_settings(**{**base, **kw})
+
+
+def tiny_train_config(pairs: Path, out: Path, **kw):
+    """A two-epoch ``tiny`` NMR training configuration on the pair set ``pairs``."""
+    from retargeters.nmr.train import TrainConfig
+
+    base = dict(data=(str(pairs),), out=str(out), preset="tiny", epochs=2, batch_size=4,
+                window=60, warmup_steps=2, save_every=3, eval_every=3, progress=False,
+                tensorboard=False)  # fmt: skip
+    return TrainConfig(**{**base, **kw})

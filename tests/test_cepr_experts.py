@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import cepr_expert_settings
 
 import retargeters
 from benchmark.cepr import experts
@@ -63,21 +64,7 @@ def test_selected_references_are_nearest_the_centre():
 
 
 def _settings(**kw):
-    base = dict(
-        timesteps=1024,
-        n_envs=4,
-        n_steps=32,
-        seed=0,
-        net_arch=[32],
-        init_std=0.5,
-        obs_mode=experts.EXPERT_OBS_MODE,
-        rewards=experts.EXPERT_REWARDS,
-        sigma_start=experts.EXPERT_SIGMA_START,
-        sigma_end=experts.EXPERT_SIGMA_END,
-        checkpoint_every=10_000,
-    )
-    base.update(kw)
-    return experts.expert_settings(**base)
+    return cepr_expert_settings(**kw)
 
 
 def test_trainer_arguments_come_from_train_tracker(tmp_path):

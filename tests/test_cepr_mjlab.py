@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from _helpers import cepr_expert_settings
 from _mjlab_fakes import fake_mjlab_run
 
 from benchmark.backends import cepr_experts as ce
@@ -21,22 +22,9 @@ from nmr_gym.io import save_robot_motion
 
 
 def _settings(**kw):
-    base = dict(
-        timesteps=1000,
-        n_envs=4,
-        n_steps=32,
-        seed=0,
-        net_arch=[32],
-        init_std=0.5,
-        obs_mode="actor",
-        rewards="beyondmimic",
-        sigma_start=1.0,
-        sigma_end=1.0,
-        checkpoint_every=10_000,
-        backend="mjlab",
-    )
-    base.update(kw)
-    return experts.expert_settings(**base)
+    """BeyondMimic's MDP (what mjlab trains) on the mjlab backend."""
+    mjlab = dict(obs_mode="actor", rewards="beyondmimic", sigma_start=1.0, sigma_end=1.0)
+    return cepr_expert_settings(**{**mjlab, "timesteps": 1000, "backend": "mjlab", **kw})
 
 
 def test_cpu_settings_are_unchanged_by_the_option():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny_train_config
 
 import retargeters
 from nmr_gym.g1 import kinematic_model, spec
@@ -21,7 +22,7 @@ from retargeters.nmr.data import (
     shoulder_elevation,
     write_pairs,
 )
-from retargeters.nmr.train import TrainConfig, TrainConfigError, train
+from retargeters.nmr.train import TrainConfigError, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -111,11 +112,7 @@ def pairs(tmp_path_factory):
 
 
 def _cfg(pairs, out, **kw):
-    base = dict(data=(str(pairs),), out=str(out), preset="tiny", epochs=2, batch_size=4,
-                window=60, warmup_steps=2, save_every=3, eval_every=100, progress=False,
-                tensorboard=False)  # fmt: skip
-    base.update(kw)
-    return TrainConfig(**base)
+    return tiny_train_config(pairs, out, **{"eval_every": 100, **kw})
 
 
 def _state(path):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _helpers import tiny_train_config
 
 import retargeters
 from benchmark.cli import main
 from nmr_gym.suite import get_clip
 from retargeters.nmr.checkpoint import load_checkpoint
 from retargeters.nmr.data import load_pairs, write_pairs
-from retargeters.nmr.train import TrainConfig, TrainConfigError, cosine_lr, train
+from retargeters.nmr.train import TrainConfigError, cosine_lr, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -26,11 +27,7 @@ def pairs(tmp_path_factory):
 
 
 def _cfg(pairs, out, **kw):
-    base = dict(data=(str(pairs),), out=str(out), preset="tiny", epochs=2, batch_size=4,
-                window=60, warmup_steps=2, save_every=3, eval_every=3, progress=False,
-                tensorboard=False)  # fmt: skip
-    base.update(kw)
-    return TrainConfig(**base)
+    return tiny_train_config(pairs, out, **kw)
 
 
 def _weights(path):

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import make_track_run
 
 from benchmark import tracktable
 from benchmark.cli import main
@@ -126,14 +127,7 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """An ``nmr-bench run`` folder: one short built-in clip retargeted by ``direct``."""
-    from benchmark.runner import run
-
-    root = tmp_path_factory.mktemp("track")
-    manifest = root / "m.csv"
-    manifest.write_text(f"path,name\nbuiltin:{CLIP},{CLIP}\n")
-    out = root / "run"
-    run(str(manifest), ["direct"], out, progress=False)
-    return out
+    return make_track_run(tmp_path_factory.mktemp("track"), CLIP)
 
 
 def test_unknown_retargeter_and_motion_exit_2(tiny_run, capsys):

@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import make_track_run
 from _mjlab_fakes import fake_mjlab_run
 
 from benchmark import tracktable
@@ -23,14 +24,7 @@ CLIP = "turn_in_place_short"
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """An ``nmr-bench run`` folder: one short built-in clip retargeted by ``direct``."""
-    from benchmark.runner import run
-
-    root = tmp_path_factory.mktemp("track_mjlab")
-    manifest = root / "m.csv"
-    manifest.write_text(f"path,name\nbuiltin:{CLIP},{CLIP}\n")
-    out = root / "run"
-    run(str(manifest), ["direct"], out, progress=False)
-    return out
+    return make_track_run(tmp_path_factory.mktemp("track_mjlab"), CLIP)
 
 
 def test_bad_backend_is_one_line_exit_2(tmp_path, capsys):

@@ -135,24 +135,14 @@ def preset_settings(name: str, **overrides: Any) -> dict[str, Any]:
 
 
 def _expert_settings(s: dict[str, Any]) -> dict[str, Any]:
+    """The experts' part of the run settings ``s``: every argument of ``expert_settings`` that
+    ``s`` holds (the others keep their defaults, e.g. ``backend`` cpu)."""
+    import inspect
+
     from benchmark.cepr.experts import expert_settings
 
-    return expert_settings(
-        timesteps=s["timesteps"],
-        n_envs=s["n_envs"],
-        n_steps=s["n_steps"],
-        seed=s["seed"],
-        net_arch=s["net_arch"],
-        init_std=s["init_std"],
-        obs_mode=s["obs_mode"],
-        rewards=s["rewards"],
-        sigma_start=s["sigma_start"],
-        sigma_end=s["sigma_end"],
-        checkpoint_every=s["checkpoint_every"],
-        max_refs=s["max_refs"],
-        action_offset=s["action_offset"],
-        backend=s.get("backend", "cpu"),
-    )
+    names = inspect.signature(expert_settings).parameters
+    return expert_settings(**{k: s[k] for k in names if k in s})
 
 
 def check_settings(s: dict[str, Any]) -> None:
