@@ -263,11 +263,10 @@ def _check_out(plan: RunPlan) -> None:
         added = [r for r in plan.retargeters if r not in known]
         if added or old.get("suite") != plan.suite:
             old["retargeters"] = known + added
-            command = _command_line()
-            if command and command != old.get("command"):
-                done = [c for c in old.get("followup_commands", []) if c != command]
-                old["followup_commands"] = [*done, command]
             write_text_atomic(info, json.dumps(old, indent=1) + "\n")
+            command = _command_line()
+            if command != old.get("command"):
+                res.add_followup_command(plan.out, command)
     else:
         record = {
             "seed": plan.seed,
