@@ -360,9 +360,7 @@ def pin_stance_feet(
             continue
         idx = chain.joint_index
         pos, rmat = leg_fk(chain, root_pos, root_rot, out[:, idx])
-        on, t_pos, t_rot = foot_pin_targets(
-            pos[:, -1], rmat[:, -1], stance[:, f], fps, chain
-        )
+        on, t_pos, t_rot = foot_pin_targets(pos[:, -1], rmat[:, -1], stance[:, f], fps, chain)
         q, _ = solve_leg_ik(
             chain, root_pos[on], root_rot[on], out[on][:, idx], t_pos[on], t_rot[on], inner[idx]
         )
@@ -371,5 +369,7 @@ def pin_stance_feet(
         out = joint_pos + smooth(out - joint_pos)
     legs = np.concatenate([c.joint_index for c in leg_chains()])
     moved = np.abs(out[:, legs] - joint_pos[:, legs]) > 0  # (T, 12)
-    out[:, legs] = np.where(moved, np.clip(out[:, legs], inner[legs, 0], inner[legs, 1]), out[:, legs])
+    out[:, legs] = np.where(
+        moved, np.clip(out[:, legs], inner[legs, 0], inner[legs, 1]), out[:, legs]
+    )
     return out

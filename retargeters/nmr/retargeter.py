@@ -74,7 +74,7 @@ class NMRRetargeter(Retargeter):
         ground: bool = True,
         lock_feet: bool = LOCK_FEET,
         pin_feet: bool = PIN_FEET,
-        ):
+    ):
         import torch
 
         if fps is not None and not (np.isfinite(fps) and fps > 0):
