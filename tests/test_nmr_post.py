@@ -137,9 +137,14 @@ def test_options_ground_and_clip_the_output(ckpt):
     torch.set_num_threads(1)
     h = get_clip("walk_medium").motion()
     raw = retargeters.make(
-        "nmr", checkpoint=ckpt, ground=False, joint_range_factor=1.0, lock_feet=False
+        "nmr",
+        checkpoint=ckpt,
+        ground=False,
+        joint_range_factor=1.0,
+        lock_feet=False,
+        pin_feet=False,
     )
-    clean = retargeters.make("nmr", checkpoint=ckpt)
+    clean = retargeters.make("nmr", checkpoint=ckpt, pin_feet=False)
     a, b = raw.retarget(h), clean.retarget(h)
     assert clean.options()["ground"] is True
     assert clean.options()["joint_range_factor"] == post.JOINT_RANGE_FACTOR
@@ -148,10 +153,12 @@ def test_options_ground_and_clip_the_output(ckpt):
     assert np.any(a.joint_pos < soft[:, 0]) or np.any(a.joint_pos > soft[:, 1])
     assert lowest_point_z_of_qpos(b.qpos).min() >= -1e-6
     # only the root translates: no joint jump can come from grounding or foot locking
-    c = retargeters.make("nmr", checkpoint=ckpt, ground=False, lock_feet=False).retarget(h)
+    c = retargeters.make(
+        "nmr", checkpoint=ckpt, ground=False, lock_feet=False, pin_feet=False
+    ).retarget(h)
     np.testing.assert_allclose(b.joint_pos, c.joint_pos)
     np.testing.assert_allclose(b.root_quat, c.root_quat)
-    d = retargeters.make("nmr", checkpoint=ckpt, lock_feet=False).retarget(h)
+    d = retargeters.make("nmr", checkpoint=ckpt, lock_feet=False, pin_feet=False).retarget(h)
     np.testing.assert_allclose(d.root_pos[:, :2], a.root_pos[:, :2])
     assert clean.options()["lock_feet"] is post.LOCK_FEET
     with pytest.raises(ValueError, match="joint_range_factor"):

@@ -35,7 +35,6 @@ from scipy import signal
 from nmr_gym import rotations as rot
 from nmr_gym.errors import MotionError
 from nmr_gym.g1 import joint_ranges, kinematic_model
-from nmr_gym.g1.geometry import collision_geom_poses
 from nmr_gym.motion import HumanMotion, RobotMotion
 from nmr_gym.skeleton import SMPL_JOINT_NAMES
 from retargeters.nmr.data import Normalizer
@@ -54,10 +53,8 @@ from retargeters.nmr.post import (
     HUMAN_FOOT_INDEX,
     JOINT_RANGE_FACTOR,
     LOCK_FEET,
-    clip_to_soft_range,
-    ground_root_height,
-    human_stance,
-    lock_stance_feet_xy,
+    PIN_FEET,
+    clean_up,
 )
 
 #: Window length and overlap [frames at NMR_FPS] (NMR release: 120 and 32, stride 88).
@@ -189,14 +186,15 @@ def retarget_batch(
     joint_range_factor: float = JOINT_RANGE_FACTOR,
     ground: bool = True,
     lock_feet: bool = LOCK_FEET,
+    pin_feet: bool = PIN_FEET,
     metadata: dict | None = None,
 ) -> list[RobotMotion]:
     """Retarget clips with one network pass over all their windows; one RobotMotion per clip.
 
     ``joint_range_factor``: joints are clipped to this middle fraction of each range (1.0: the
     model's range); ``ground``: correct the root height so stance feet touch the floor and
-    nothing is below it; ``lock_feet``: shift the root xy so stance feet hold still
-    (:mod:`retargeters.nmr.post`).
+    nothing is below it; ``lock_feet``: shift the root xy so stance feet hold still;
+    ``pin_feet``: hold stance feet still by leg IK (:mod:`retargeters.nmr.post`).
     """
     clips = [_prepare(h) for h in humans]
     win_clip, win_start, hp, pq, hh, fz, mask = [], [], [], [], [], [], []
@@ -247,18 +245,21 @@ def retarget_batch(
             root_pos = lowpass(root_pos)
             root_quat = rot.normalize(lowpass(root_quat))
             joint_pos = lowpass(joint_pos)
-        joint_pos = clip_to_soft_range(joint_pos, ranges, joint_range_factor)
-        if ground or lock_feet:
-            k = float(scale_of(clip.height))
-            stance = human_stance(clip.pos[:, HUMAN_FOOT_INDEX] * k, clip.floor * k, NMR_FPS)
-            qpos = np.concatenate([root_pos, root_quat, joint_pos], axis=1)
-            poses = collision_geom_poses(qpos)
-            smooth = lowpass if filter else None
-            root_pos = root_pos.copy()
-            if ground:
-                root_pos[:, 2] += ground_root_height(qpos, stance, NMR_FPS, smooth, poses)[0]
-            if lock_feet:
-                root_pos[:, :2] += lock_stance_feet_xy(qpos, stance, smooth, poses)
+        k = float(scale_of(clip.height))
+        root_pos, joint_pos = clean_up(
+            root_pos,
+            root_quat,
+            joint_pos,
+            clip.pos[:, HUMAN_FOOT_INDEX] * k,
+            clip.floor * k,
+            NMR_FPS,
+            ranges,
+            joint_range_factor=joint_range_factor,
+            ground=ground,
+            lock_feet=lock_feet,
+            pin_feet=pin_feet,
+            smooth=lowpass if filter else None,
+        )
         results.append(_output(clip, root_pos, root_quat, joint_pos, fps, metadata))
     return results
 

@@ -42,6 +42,8 @@ from nmr_gym.g1 import spec
 from nmr_gym.g1.geometry import collision_geom_poses, collision_geometry, lowest_point_z
 from nmr_gym.g1.model import kinematic_model
 from nmr_gym.skeleton import SMPL_JOINT_NAMES
+from retargeters.nmr import legik
+from retargeters.nmr.legik import PIN_FEET
 
 #: Joints are clipped to this fraction of their range about its middle: the tracking MDP's soft
 #: joint-limit factor (joints outside it are penalised when tracked).
@@ -174,3 +176,52 @@ def lock_stance_feet_xy(
     mean = total[on] / count[on, None]
     offset = np.stack([np.interp(t, t[on], mean[:, k]) for k in range(2)], axis=1)
     return smooth(offset) if smooth is not None else offset
+
+
+def clean_up(
+    root_pos: np.ndarray,
+    root_quat: np.ndarray,
+    joint_pos: np.ndarray,
+    human_foot_pos: np.ndarray,
+    human_floor_z: float,
+    fps: float,
+    ranges: np.ndarray,
+    *,
+    joint_range_factor: float = JOINT_RANGE_FACTOR,
+    ground: bool = True,
+    lock_feet: bool = LOCK_FEET,
+    pin_feet: bool = PIN_FEET,
+    smooth=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every clean-up step in order; returns the new root position (T, 3) and joints (T, 29).
+
+    Args:
+        root_pos: (T, 3) [m]; root_quat: (T, 4) wxyz; joint_pos: (T, 29) [rad] at ``fps``.
+        human_foot_pos: (T, 2, 3) the human's foot joints, height-scaled as the features [m].
+        human_floor_z: the human clip's floor (its lowest joint), height-scaled [m].
+        fps: frame rate of every series [Hz].
+        ranges: (29, 2) the model's joint ranges [rad].
+        smooth: the zero-phase smoother of the root offsets (None: none).
+
+    Order: joints clipped to the soft range; one ``mj_kinematics`` pass; root z grounded
+    (``ground``) and root xy shifted (``lock_feet``); stance feet pinned by leg IK
+    (``pin_feet``, :mod:`retargeters.nmr.legik`). Root rotation is never changed.
+    """
+    joint_pos = clip_to_soft_range(joint_pos, ranges, joint_range_factor)
+    root_pos = np.array(root_pos, dtype=float, copy=True)
+    if not (ground or lock_feet or pin_feet):
+        return root_pos, joint_pos
+    stance = human_stance(human_foot_pos, human_floor_z, fps)
+    bounds = soft_range(ranges, joint_range_factor)
+    if ground or lock_feet:
+        qpos = np.concatenate([root_pos, root_quat, joint_pos], axis=1)
+        poses = collision_geom_poses(qpos)
+        if ground:
+            root_pos[:, 2] += ground_root_height(qpos, stance, fps, smooth, poses)[0]
+        if lock_feet:
+            root_pos[:, :2] += lock_stance_feet_xy(qpos, stance, smooth, poses)
+    if pin_feet:
+        joint_pos = legik.pin_stance_feet(
+            root_pos, root_quat, joint_pos, stance, fps, bounds, smooth
+        )
+    return root_pos, joint_pos

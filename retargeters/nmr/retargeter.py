@@ -21,7 +21,7 @@ from nmr_gym.motion import HumanMotion, RobotMotion
 from retargeters.base import Retargeter, register
 from retargeters.nmr.checkpoint import SHIPPED, NmrCheckpointError, load_checkpoint
 from retargeters.nmr.inference import BATCH_WINDOWS, retarget_batch
-from retargeters.nmr.post import JOINT_RANGE_FACTOR, LOCK_FEET
+from retargeters.nmr.post import JOINT_RANGE_FACTOR, LOCK_FEET, PIN_FEET
 
 
 def _sha256(path: Path) -> str:
@@ -30,6 +30,13 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _check_flag(name: str, value: Any) -> bool:
+    """A boolean option; anything but True/False (numpy bools included) raises ValueError."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 @register("nmr")
@@ -50,6 +57,9 @@ class NMRRetargeter(Retargeter):
             root height as the release). See :mod:`retargeters.nmr.post`.
         lock_feet: shift the root xy so that each human-stance foot holds still (smoothed;
             default ``post.LOCK_FEET``; False: the network's root path as the release).
+        pin_feet: hold each human-stance foot at one flat pose on the floor by changing that
+            leg's six joints (blended in and out; default ``post.PIN_FEET``). See
+            :mod:`retargeters.nmr.legik`.
     """
 
     def __init__(
@@ -63,6 +73,7 @@ class NMRRetargeter(Retargeter):
         joint_range_factor: float = JOINT_RANGE_FACTOR,
         ground: bool = True,
         lock_feet: bool = LOCK_FEET,
+        pin_feet: bool = PIN_FEET,
     ):
         import torch
 
@@ -86,8 +97,9 @@ class NMRRetargeter(Retargeter):
         self.filter = bool(filter)
         self.batch_windows = int(batch_windows)
         self.joint_range_factor = float(joint_range_factor)
-        self.ground = bool(ground)
-        self.lock_feet = bool(lock_feet)
+        self.ground = _check_flag("ground", ground)
+        self.lock_feet = _check_flag("lock_feet", lock_feet)
+        self.pin_feet = _check_flag("pin_feet", pin_feet)
 
     def options(self) -> dict[str, Any]:
         return {
@@ -99,6 +111,7 @@ class NMRRetargeter(Retargeter):
             "joint_range_factor": self.joint_range_factor,
             "ground": self.ground,
             "lock_feet": self.lock_feet,
+            "pin_feet": self.pin_feet,
         }
 
     def retarget(self, human: HumanMotion) -> RobotMotion:
@@ -117,5 +130,6 @@ class NMRRetargeter(Retargeter):
             joint_range_factor=self.joint_range_factor,
             ground=self.ground,
             lock_feet=self.lock_feet,
+            pin_feet=self.pin_feet,
             metadata={"retargeter": self.name, "options": self.options()},
         )
