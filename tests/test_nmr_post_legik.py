@@ -141,11 +141,13 @@ def ckpt(tmp_path_factory):
 def test_pin_feet_option_changes_only_leg_joints(ckpt):
     torch.set_num_threads(1)
     h = get_clip("walk_medium").motion()
-    on = retargeters.make("nmr", checkpoint=ckpt)
+    on = retargeters.make("nmr", checkpoint=ckpt, pin_feet=True)
     off = retargeters.make("nmr", checkpoint=ckpt, pin_feet=False)
-    assert on.options()["pin_feet"] is legik.PIN_FEET and off.options()["pin_feet"] is False
+    assert retargeters.make("nmr", checkpoint=ckpt).options()["pin_feet"] is legik.PIN_FEET
+    assert on.options()["pin_feet"] is True and off.options()["pin_feet"] is False
     a, b = on.retarget(h), off.retarget(h)
     np.testing.assert_allclose(a.root_pos, b.root_pos)
+    assert np.abs(a.joint_pos[:, LEGS] - b.joint_pos[:, LEGS]).max() > 1e-3  # the legs moved
     other = np.setdiff1d(np.arange(29), LEGS)
     np.testing.assert_allclose(a.joint_pos[:, other], b.joint_pos[:, other])
     assert np.all(a.joint_pos >= SOFT[:, 0] - 1e-9) and np.all(a.joint_pos <= SOFT[:, 1] + 1e-9)
