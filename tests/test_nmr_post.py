@@ -143,8 +143,9 @@ def test_options_ground_and_clip_the_output(ckpt):
         joint_range_factor=1.0,
         lock_feet=False,
         pin_feet=False,
+        lift_swing=False,
     )
-    clean = retargeters.make("nmr", checkpoint=ckpt, pin_feet=False)
+    clean = retargeters.make("nmr", checkpoint=ckpt, pin_feet=False, lift_swing=False)
     a, b = raw.retarget(h), clean.retarget(h)
     assert clean.options()["ground"] is True
     assert clean.options()["joint_range_factor"] == post.JOINT_RANGE_FACTOR
@@ -154,12 +155,17 @@ def test_options_ground_and_clip_the_output(ckpt):
     assert lowest_point_z_of_qpos(b.qpos).min() >= -1e-6
     # only the root translates: no joint jump can come from grounding or foot locking
     c = retargeters.make(
-        "nmr", checkpoint=ckpt, ground=False, lock_feet=False, pin_feet=False
+        "nmr", checkpoint=ckpt, ground=False, lock_feet=False, pin_feet=False, lift_swing=False
     ).retarget(h)
     np.testing.assert_allclose(b.joint_pos, c.joint_pos)
     np.testing.assert_allclose(b.root_quat, c.root_quat)
-    d = retargeters.make("nmr", checkpoint=ckpt, lock_feet=False, pin_feet=False).retarget(h)
+    d = retargeters.make(
+        "nmr", checkpoint=ckpt, lock_feet=False, pin_feet=False, lift_swing=False
+    ).retarget(h)
     np.testing.assert_allclose(d.root_pos[:, :2], a.root_pos[:, :2])
     assert clean.options()["lock_feet"] is post.LOCK_FEET
+    # the default clean-up (leg steps included) keeps every collision point above the floor
+    default = retargeters.make("nmr", checkpoint=ckpt).retarget(h)
+    assert lowest_point_z_of_qpos(default.qpos).min() >= -1e-6
     with pytest.raises(ValueError, match="joint_range_factor"):
         retargeters.make("nmr", checkpoint=ckpt, joint_range_factor=1.5)

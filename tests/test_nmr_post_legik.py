@@ -138,22 +138,99 @@ def ckpt(tmp_path_factory):
     return write_tiny_nmr_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt", out_std=0.8)
 
 
-def test_pin_feet_option_changes_only_leg_joints(ckpt):
+@pytest.mark.parametrize(
+    ("name", "default", "root_kept"),
+    # the lift runs before grounding and locking, which then place the changed legs' root
+    [("pin_feet", legik.PIN_FEET, True), ("lift_swing", legik.LIFT_SWING, False)],
+)
+def test_leg_options_change_only_leg_joints(ckpt, name, default, root_kept):
     torch.set_num_threads(1)
     h = get_clip("walk_medium").motion()
-    on = retargeters.make("nmr", checkpoint=ckpt, pin_feet=True)
-    off = retargeters.make("nmr", checkpoint=ckpt, pin_feet=False)
-    assert retargeters.make("nmr", checkpoint=ckpt).options()["pin_feet"] is legik.PIN_FEET
-    assert on.options()["pin_feet"] is True and off.options()["pin_feet"] is False
+    on = retargeters.make("nmr", checkpoint=ckpt, **{name: True})
+    off = retargeters.make("nmr", checkpoint=ckpt, **{name: False})
+    assert retargeters.make("nmr", checkpoint=ckpt).options()[name] is default
+    assert on.options()[name] is True and off.options()[name] is False
     a, b = on.retarget(h), off.retarget(h)
-    np.testing.assert_allclose(a.root_pos, b.root_pos)
+    np.testing.assert_allclose(a.root_quat, b.root_quat)
+    if root_kept:
+        np.testing.assert_allclose(a.root_pos, b.root_pos)
     assert np.abs(a.joint_pos[:, LEGS] - b.joint_pos[:, LEGS]).max() > 1e-3  # the legs moved
     other = np.setdiff1d(np.arange(29), LEGS)
     np.testing.assert_allclose(a.joint_pos[:, other], b.joint_pos[:, other])
     assert np.all(a.joint_pos >= SOFT[:, 0] - 1e-9) and np.all(a.joint_pos <= SOFT[:, 1] + 1e-9)
 
 
-@pytest.mark.parametrize("name", ["pin_feet", "lock_feet", "ground"])
+@pytest.mark.parametrize("name", ["pin_feet", "lift_swing", "lock_feet", "ground"])
 def test_flag_options_are_validated(ckpt, name):
     with pytest.raises(ValueError, match=rf"{name} must be True or False, got 'yes'"):
         retargeters.make("nmr", checkpoint=ckpt, **{name: "yes"})
+
+
+# ------------------------------------------------------------------ swing-foot lift
+def _sole_low(q: np.ndarray, side: int) -> np.ndarray:
+    chain = legik.leg_chains()[side]
+    pos, rmat = _foot_pose(q, side)
+    sole = pos[:, None] + np.einsum("tij,sj->tsi", rmat, chain.sole_pos_b)
+    return (sole[..., 2] - chain.sole_radius).min(axis=1)
+
+
+def _lift(q, stance, clearance, smooth=None, **kw):
+    out = q.copy()
+    out[:, 7:] = legik.lift_swing_feet(
+        q[:, :3], q[:, 3:7], q[:, 7:], stance, clearance, SOFT, smooth, **kw
+    )
+    return out
+
+
+def test_the_higher_swing_foot_is_lifted_to_the_human_clearance_by_its_leg_only():
+    n = 60
+    q = _sliding_stand(n, 0.3)  # both robot feet drag along the floor
+    t = np.arange(n)
+    clearance = np.zeros((n, 2))
+    clearance[:, 0] = 0.08 * np.sin(np.pi * t / (n - 1))  # the human lifts its left foot
+    stance = np.zeros((n, 2), bool)
+    stance[:, 1] = True
+    stance[[0, -1], 0] = True
+    out = _lift(q, stance, clearance)
+    low = _sole_low(out, 0)
+    want = np.minimum(clearance[:, 0], legik.LIFT_MAX_CLEARANCE_M)
+    swing = ~stance[:, 0]
+    assert np.all(low[swing] >= want[swing] - 2e-3)  # at least the human's clearance
+    assert np.all(low >= _sole_low(q, 0) - 1e-9)  # never lowered
+    assert low.max() > 0.07  # it did rise (the robot's sole was on the floor)
+    # only the left leg moved: the right (lower, supporting) foot, arms, waist, root kept
+    keep = np.setdiff1d(np.arange(29), legik.leg_chains()[0].joint_index)
+    np.testing.assert_array_equal(out[:, 7:][:, keep], q[:, 7:][:, keep])
+    np.testing.assert_array_equal(out[:, :7], q[:, :7])
+    assert np.abs(np.diff(out[:, 7:], axis=0)).max() < 0.1  # no jump
+    assert np.all(out[:, 7:] >= SOFT[:, 0] - 1e-12) and np.all(out[:, 7:] <= SOFT[:, 1] + 1e-12)
+
+
+def test_the_lower_foot_and_stance_feet_are_never_lifted():
+    n = 30
+    q = _sliding_stand(n, 0.3)
+    clearance = np.full((n, 2), 0.05)  # equal: neither foot is the higher one
+    out = _lift(q, np.zeros((n, 2), bool), clearance)
+    np.testing.assert_array_equal(out, q)
+    clearance[:, 0] = 0.09  # left higher, but in stance
+    out = _lift(q, np.column_stack([np.ones(n, bool), np.zeros(n, bool)]), clearance)
+    np.testing.assert_array_equal(out, q)
+
+
+def test_human_swing_clearance_is_relative_to_the_foot_stance_level():
+    n = 10
+    foot = np.zeros((n, 2, 3))
+    foot[:, :, 2] = 0.05  # foot joints 5 cm above the floor in stance
+    foot[5:, 0, 2] = 0.15
+    stance = np.ones((n, 2), bool)
+    stance[5:, 0] = False
+    c = legik.human_swing_clearance(foot, 0.0, stance)
+    np.testing.assert_allclose(c[:, 0], [0.0] * 5 + [0.10] * 5)
+    np.testing.assert_allclose(c[:, 1], 0.0)
+    assert np.all(legik.human_swing_clearance(foot, 0.0, np.zeros((n, 2), bool)) == 0.0)
+
+
+def test_lift_clearance_cap_is_validated():
+    q = _sliding_stand(5, 0.0)
+    with pytest.raises(ValueError, match="max_clearance"):
+        _lift(q, np.zeros((5, 2), bool), np.zeros((5, 2)), max_clearance=-0.1)

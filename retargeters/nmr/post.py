@@ -43,7 +43,7 @@ from nmr_gym.g1.geometry import collision_geom_poses, collision_geometry, lowest
 from nmr_gym.g1.model import kinematic_model
 from nmr_gym.skeleton import SMPL_JOINT_NAMES
 from retargeters.nmr import legik
-from retargeters.nmr.legik import PIN_FEET
+from retargeters.nmr.legik import LIFT_SWING, PIN_FEET
 
 #: Joints are clipped to this fraction of their range about its middle: the tracking MDP's soft
 #: joint-limit factor (joints outside it are penalised when tracked).
@@ -191,6 +191,7 @@ def clean_up(
     ground: bool = True,
     lock_feet: bool = LOCK_FEET,
     pin_feet: bool = PIN_FEET,
+    lift_swing: bool = LIFT_SWING,
     smooth=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every clean-up step in order; returns the new root position (T, 3) and joints (T, 29).
@@ -203,16 +204,23 @@ def clean_up(
         ranges: (29, 2) the model's joint ranges [rad].
         smooth: the zero-phase smoother of the root offsets (None: none).
 
-    Order: joints clipped to the soft range; one ``mj_kinematics`` pass; root z grounded
-    (``ground``) and root xy shifted (``lock_feet``); stance feet pinned by leg IK
-    (``pin_feet``, :mod:`retargeters.nmr.legik`). Root rotation is never changed.
+    Order: joints clipped to the soft range; swing feet lifted to the human's clearance by leg
+    IK (``lift_swing``, :func:`retargeters.nmr.legik.lift_swing_feet`; measured between the
+    feet, so before grounding); one ``mj_kinematics`` pass; root z grounded (``ground``) and
+    root xy shifted (``lock_feet``); stance feet pinned by leg IK (``pin_feet``,
+    :mod:`retargeters.nmr.legik`). Root rotation is never changed.
     """
     joint_pos = clip_to_soft_range(joint_pos, ranges, joint_range_factor)
     root_pos = np.array(root_pos, dtype=float, copy=True)
-    if not (ground or lock_feet or pin_feet):
+    if not (ground or lock_feet or pin_feet or lift_swing):
         return root_pos, joint_pos
     stance = human_stance(human_foot_pos, human_floor_z, fps)
     bounds = soft_range(ranges, joint_range_factor)
+    if lift_swing:
+        clearance = legik.human_swing_clearance(human_foot_pos, human_floor_z, stance)
+        joint_pos = legik.lift_swing_feet(
+            root_pos, root_quat, joint_pos, stance, clearance, bounds, smooth
+        )
     if ground or lock_feet:
         qpos = np.concatenate([root_pos, root_quat, joint_pos], axis=1)
         poses = collision_geom_poses(qpos)

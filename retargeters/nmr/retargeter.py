@@ -21,7 +21,7 @@ from nmr_gym.motion import HumanMotion, RobotMotion
 from retargeters.base import Retargeter, register
 from retargeters.nmr.checkpoint import SHIPPED, NmrCheckpointError, load_checkpoint
 from retargeters.nmr.inference import BATCH_WINDOWS, retarget_batch
-from retargeters.nmr.post import JOINT_RANGE_FACTOR, LOCK_FEET, PIN_FEET
+from retargeters.nmr.post import JOINT_RANGE_FACTOR, LIFT_SWING, LOCK_FEET, PIN_FEET
 
 
 def _sha256(path: Path) -> str:
@@ -60,6 +60,10 @@ class NMRRetargeter(Retargeter):
         pin_feet: hold each human-stance foot at one flat pose on the floor by changing that
             leg's six joints (blended in and out; default ``post.PIN_FEET``). See
             :mod:`retargeters.nmr.legik`.
+        lift_swing: raise each swing foot (outside the human's stance) to at least the
+            human's clearance by changing that leg's six joints (default ``post.LIFT_SWING``;
+            False: the network's swing feet, which drag near the floor). See
+            :func:`retargeters.nmr.legik.lift_swing_feet`.
     """
 
     def __init__(
@@ -74,6 +78,7 @@ class NMRRetargeter(Retargeter):
         ground: bool = True,
         lock_feet: bool = LOCK_FEET,
         pin_feet: bool = PIN_FEET,
+        lift_swing: bool = LIFT_SWING,
     ):
         import torch
 
@@ -100,6 +105,7 @@ class NMRRetargeter(Retargeter):
         self.ground = _check_flag("ground", ground)
         self.lock_feet = _check_flag("lock_feet", lock_feet)
         self.pin_feet = _check_flag("pin_feet", pin_feet)
+        self.lift_swing = _check_flag("lift_swing", lift_swing)
 
     def options(self) -> dict[str, Any]:
         return {
@@ -112,6 +118,7 @@ class NMRRetargeter(Retargeter):
             "ground": self.ground,
             "lock_feet": self.lock_feet,
             "pin_feet": self.pin_feet,
+            "lift_swing": self.lift_swing,
         }
 
     def retarget(self, human: HumanMotion) -> RobotMotion:
@@ -131,5 +138,6 @@ class NMRRetargeter(Retargeter):
             ground=self.ground,
             lock_feet=self.lock_feet,
             pin_feet=self.pin_feet,
+            lift_swing=self.lift_swing,
             metadata={"retargeter": self.name, "options": self.options()},
         )
