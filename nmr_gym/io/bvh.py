@@ -6,8 +6,10 @@ without forward kinematics; ``bvhio`` 1.5 builds a per-joint object hierarchy an
 poses frame by frame in Python through PyGLM (an extra compiled dependency, no array
 interface); ``pymotion`` on PyPI is an empty 0.0.0 placeholder. The format itself is small, so this
 module reads it directly: any channel order per joint (3 or 6 channels, position channels on any
-joint, any rotation order), End Sites, one root. Euler angles become quaternions with scipy and
-forward kinematics runs per joint over all frames at once (numpy, no per-frame Python loop).
+joint, any rotation order), End Sites, one root. The MOTION numbers are read with pandas' C
+reader; Euler angles become quaternions for all joints of one channel order at once
+(:func:`nmr_gym.rotations.from_euler`) and forward kinematics runs one tree depth at a time
+over all frames (numpy, no per-frame or per-joint Python loop).
 
 BVH semantics used: a joint's local transform is translation ``OFFSET`` (each axis replaced by
 its position channel when the joint has one; LAFAN1's and Bandai Namco's files store the full
@@ -43,6 +45,7 @@ per-joint axis conventions (tested with random joint frames in tests/test_human_
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -54,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from nmr_gym import rotations as rot
 from nmr_gym import skeleton as sk
@@ -195,10 +199,9 @@ def parse_bvh(path: str | os.PathLike) -> Bvh:
     if not np.isfinite(frame_time) or frame_time <= 0:
         raise MotionFormatError(f"frame time must be > 0, got {frame_time}", p)
     n_chan = sum(len(c) for c in channels)
-    try:
-        values = np.array(tail[m.end() :].split(), dtype=np.float64)
-    except ValueError:
-        raise MotionFormatError("MOTION data holds non-numeric values", p) from None
+    values = _motion_values(tail[m.end() :], n_chan)
+    if values is None:
+        raise MotionFormatError("MOTION data holds non-numeric values", p)
     have = values.size // max(n_chan, 1)
     if values.size % max(n_chan, 1) or have < n_frames - FRAME_COUNT_SLACK:
         raise MotionFormatError(
@@ -220,35 +223,82 @@ def parse_bvh(path: str | os.PathLike) -> Bvh:
     )
 
 
+def _motion_values(block: str, n_chan: int) -> np.ndarray | None:
+    """All numbers of the MOTION block in file order (1-D float64), or None when a token is
+    not a number.
+
+    Fast path: pandas' C reader (a dependency already; about 4x faster than converting
+    ``str.split()`` tokens), taken only when it yields a complete, finite table of ``n_chan``
+    columns; it parses every number to the nearest double, as Python's ``float`` does (tested
+    equal bit for bit). Anything else (a short last frame, frames wrapped over lines, NaN or
+    odd tokens) goes through the token path, which keeps the exact checks of
+    :func:`parse_bvh`.
+    """
+    try:
+        table = pd.read_csv(
+            io.StringIO(block), sep=r"\s+", header=None, dtype=np.float64, na_filter=False
+        ).to_numpy()
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        table = None
+    if table is not None and table.ndim == 2 and table.shape[1] == n_chan:
+        values = table.reshape(-1)
+        if np.isfinite(values).all():
+            return values
+    try:
+        return np.array(block.split(), dtype=np.float64)
+    except ValueError:
+        return None
+
+
+def _depth_levels(parents: list[int] | tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(joints, their parents) of each depth of a tree below the root (parents listed before
+    children), so forward kinematics can place all joints of one depth at once."""
+    depth = [0] * len(parents)
+    for j, par in enumerate(parents):
+        depth[j] = depth[par] + 1 if par >= 0 else 0
+    levels = []
+    for d in range(1, max(depth, default=0) + 1):
+        joints = np.array([j for j in range(len(parents)) if depth[j] == d])
+        levels.append((joints, np.array([parents[j] for j in joints])))
+    return levels
+
+
 def forward_kinematics(bvh: Bvh) -> tuple[np.ndarray, np.ndarray]:
-    """Global positions (T, N, 3) [file units] and orientations (T, N, 4) of every joint."""
+    """Global positions (T, N, 3) [file units] and orientations (T, N, 4) of every joint.
+
+    Local rotations are converted for all joints with the same channel order at once and the
+    tree is walked one depth level at a time (all joints of a level together), over all
+    frames; the arithmetic per joint and frame is that of a joint-by-joint walk.
+    """
     t = bvh.motion.shape[0]
     n = len(bvh.names)
-    pos = np.empty((t, n, 3))
-    quat = np.empty((t, n, 4))
+    trans = np.broadcast_to(bvh.offsets, (t, n, 3)).copy()  # (T, N, 3) local translations
+    local = np.broadcast_to(rot.IDENTITY_WXYZ, (t, n, 4)).copy()  # (T, N, 4)
+    by_order: dict[str, tuple[list[int], list[list[int]]]] = {}
     col = 0
     for j, chans in enumerate(bvh.channels):
-        trans = np.broadcast_to(bvh.offsets[j], (t, 3)).copy()
         order, angle_cols = "", []
         for k, c in enumerate(chans):
             axis, kind = c[0].upper(), c[1:].lower()
             if kind == "position":
-                trans[:, _AXES[axis]] = bvh.motion[:, col + k]
+                trans[:, j, _AXES[axis]] = bvh.motion[:, col + k]
             else:
                 order += axis
                 angle_cols.append(col + k)
         col += len(chans)
-        local = (
-            rot.from_euler(np.radians(bvh.motion[:, angle_cols]), order)
-            if order
-            else np.broadcast_to(rot.IDENTITY_WXYZ, (t, 4))
-        )
-        par = bvh.parents[j]
-        if par < 0:
-            pos[:, j], quat[:, j] = trans, local
-        else:
-            pos[:, j] = pos[:, par] + rot.rotate(quat[:, par], trans)
-            quat[:, j] = rot.multiply(quat[:, par], local)
+        if order:
+            joints, cols = by_order.setdefault(order, ([], []))
+            joints.append(j)
+            cols.append(angle_cols)
+    for order, (joints, cols) in by_order.items():
+        local[:, joints] = rot.from_euler(np.radians(bvh.motion[:, np.array(cols)]), order)
+    pos = np.empty((t, n, 3))
+    quat = np.empty((t, n, 4))
+    roots = [j for j, par in enumerate(bvh.parents) if par < 0]
+    pos[:, roots], quat[:, roots] = trans[:, roots], local[:, roots]
+    for joints, pars in _depth_levels(bvh.parents):
+        pos[:, joints] = pos[:, pars] + rot.rotate(quat[:, pars], trans[:, joints])
+        quat[:, joints] = rot.multiply(quat[:, pars], local[:, joints])
     return pos, quat
 
 
