@@ -20,6 +20,8 @@ are placed from the same table's landmark heights; each number is documented bel
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from nmr_gym import rotations as rot
@@ -134,6 +136,21 @@ def rest_pelvis_height(height: float = DEFAULT_HEIGHT) -> float:
     return float(-leg[1] + BALL_HEIGHT_FRACTION * height)
 
 
+@functools.lru_cache(maxsize=32)
+def depth_levels(parents: tuple[int, ...]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """(joints, their parents) at each depth 1, 2, ... of a kinematic tree given by parent
+    indices (roots: -1; parents before children), so that forward kinematics can place all
+    joints of one depth at once."""
+    depth = [0] * len(parents)
+    for j, par in enumerate(parents):
+        depth[j] = depth[par] + 1 if par >= 0 else 0
+    levels = []
+    for d in range(1, max(depth, default=0) + 1):
+        joints = np.array([j for j in range(len(parents)) if depth[j] == d])
+        levels.append((joints, np.array([parents[j] for j in joints])))
+    return tuple(levels)
+
+
 def forward_kinematics(
     root_pos: np.ndarray,
     root_quat: np.ndarray,
@@ -153,17 +170,20 @@ def forward_kinematics(
 
     Returns:
         positions (T, J, 3) [m, world] and orientations (T, J, 4) (wxyz, world).
+
+    All joints of one tree depth are placed together (:func:`depth_levels`); each joint gets
+    the same arithmetic as in a joint-by-joint walk.
     """
     n_frames, n_joints = local_quat.shape[:2]
-    offsets = np.broadcast_to(offsets, (n_frames, n_joints, 3))
+    offsets = np.asarray(offsets)
     pos = np.empty((n_frames, n_joints, 3))
     quat = np.empty((n_frames, n_joints, 4))
     pos[:, 0] = root_pos
     quat[:, 0] = root_quat
-    for j in range(1, n_joints):
-        p = parents[j]
-        pos[:, j] = pos[:, p] + rot.rotate(quat[:, p], offsets[:, j])
-        quat[:, j] = rot.multiply(quat[:, p], local_quat[:, j])
+    for joints, pars in depth_levels(tuple(parents[:n_joints])):
+        off = offsets[..., joints, :]  # (k, 3) or (T, k, 3)
+        pos[:, joints] = pos[:, pars] + rot.rotate(quat[:, pars], off)
+        quat[:, joints] = rot.multiply(quat[:, pars], local_quat[:, joints])
     return pos, quat
 
 

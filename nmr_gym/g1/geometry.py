@@ -127,19 +127,38 @@ def collision_geometry() -> CollisionGeometry:
 
 def collision_geom_poses(qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Centres (T, G, 3) [m] and third rotation-matrix rows (T, G, 3) of the collision geoms
-    of the reference G1 for each frame of ``qpos`` (T, 36) (one ``mj_kinematics`` per frame)."""
+    of the reference G1 for each frame of ``qpos`` (T, 36) (one ``mj_kinematics`` per frame).
+
+    The loop copies every geom's pose into preallocated arrays through views bound once and
+    selects the collision geoms afterwards in one ``np.take`` (per-frame fancy indexing cost
+    more than MuJoCo's kinematics itself).
+    """
     model = kinematic_model()
     geo = collision_geometry()
     data = mujoco.MjData(model)
-    n, g = qpos.shape[0], len(geo.coll)
-    pos = np.empty((n, g, 3))
-    zrow = np.empty((n, g, 3))
-    for t in range(n):
-        data.qpos[:] = qpos[t]
-        mujoco.mj_kinematics(model, data)
-        pos[t] = data.geom_xpos[geo.coll]
-        zrow[t] = data.geom_xmat[geo.coll, 6:9]
+    qpos = np.asarray(qpos)
+    n, ng = qpos.shape[0], model.ngeom
+    all_pos = np.empty((n, ng, 3))
+    all_mat = np.empty((n, ng, 9))
+    q_view, xpos, xmat = data.qpos, data.geom_xpos, data.geom_xmat
+    kinematics = mujoco.mj_kinematics
+    for t, row in enumerate(qpos):
+        q_view[:] = row
+        kinematics(model, data)
+        all_pos[t] = xpos
+        all_mat[t] = xmat
+    pos_cols, zrow_cols = _collision_columns(ng)
+    pos = np.take(all_pos.reshape(n, -1), pos_cols, axis=1).reshape(n, len(geo.coll), 3)
+    zrow = np.take(all_mat.reshape(n, -1), zrow_cols, axis=1).reshape(n, len(geo.coll), 3)
     return pos, zrow
+
+
+@functools.lru_cache(maxsize=1)
+def _collision_columns(ngeom: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat column indices of the collision geoms' centres in a (T, ngeom * 3) array and of
+    their rotation matrices' third rows in a (T, ngeom * 9) array."""
+    coll = collision_geometry().coll[:, None]
+    return (coll * 3 + np.arange(3)).ravel(), (coll * 9 + 6 + np.arange(3)).ravel()
 
 
 def lowest_point_z(

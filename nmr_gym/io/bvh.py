@@ -250,19 +250,6 @@ def _motion_values(block: str, n_chan: int) -> np.ndarray | None:
         return None
 
 
-def _depth_levels(parents: list[int] | tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(joints, their parents) of each depth of a tree below the root (parents listed before
-    children), so forward kinematics can place all joints of one depth at once."""
-    depth = [0] * len(parents)
-    for j, par in enumerate(parents):
-        depth[j] = depth[par] + 1 if par >= 0 else 0
-    levels = []
-    for d in range(1, max(depth, default=0) + 1):
-        joints = np.array([j for j in range(len(parents)) if depth[j] == d])
-        levels.append((joints, np.array([parents[j] for j in joints])))
-    return levels
-
-
 def forward_kinematics(bvh: Bvh) -> tuple[np.ndarray, np.ndarray]:
     """Global positions (T, N, 3) [file units] and orientations (T, N, 4) of every joint.
 
@@ -296,7 +283,7 @@ def forward_kinematics(bvh: Bvh) -> tuple[np.ndarray, np.ndarray]:
     quat = np.empty((t, n, 4))
     roots = [j for j, par in enumerate(bvh.parents) if par < 0]
     pos[:, roots], quat[:, roots] = trans[:, roots], local[:, roots]
-    for joints, pars in _depth_levels(bvh.parents):
+    for joints, pars in sk.depth_levels(tuple(bvh.parents)):
         pos[:, joints] = pos[:, pars] + rot.rotate(quat[:, pars], trans[:, joints])
         quat[:, joints] = rot.multiply(quat[:, pars], local[:, joints])
     return pos, quat
