@@ -125,7 +125,8 @@ class RobotMotion(v.FrameSeries):
     @functools.cached_property
     def body_ang_vel_w(self) -> np.ndarray:
         """(T, 30, 3) body angular velocities [rad/s], world frame."""
-        return rot.angular_velocity(self.body_quat_w, self.dt)
+        # body_quat_w is sign-continuous already (forward_kinematics returns it so)
+        return rot.angular_velocity(self.body_quat_w, self.dt, continuous=True)
 
     def body(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Position (T, 3) and orientation (T, 4) of one body by name."""
