@@ -84,6 +84,38 @@ def rotate_inverse(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     return rotate(conjugate(q), v)
 
 
+def multiply_cm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`multiply` of component-major quaternions: ``a``, ``b`` (4, ...) -> (4, ...).
+
+    The same products and sums in the same order (bit-identical to :func:`multiply`); with
+    each component a contiguous array, numpy runs several times faster than on the strided
+    components of (..., 4) arrays, which matters in forward kinematics over long clips.
+    """
+    aw, ax, ay, az = a
+    bw, bx, by, bz = b
+    out = np.empty((4, *np.broadcast_shapes(np.shape(aw), np.shape(bw))))
+    out[0] = aw * bw - ax * bx - ay * by - az * bz
+    out[1] = aw * bx + ax * bw + ay * bz - az * by
+    out[2] = aw * by - ax * bz + ay * bw + az * bx
+    out[3] = aw * bz + ax * by - ay * bx + az * bw
+    return out
+
+
+def rotate_cm(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """:func:`rotate` of component-major arrays: ``q`` (4, ...), ``v`` (3, ...) -> (3, ...),
+    with the same arithmetic in the same order (bit-identical to :func:`rotate`)."""
+    w, ux, uy, uz = q
+    vx, vy, vz = v
+    tx = 2.0 * (uy * vz - uz * vy)
+    ty = 2.0 * (uz * vx - ux * vz)
+    tz = 2.0 * (ux * vy - uy * vx)
+    out = np.empty((3, *np.broadcast_shapes(np.shape(w), np.shape(vx))))
+    out[0] = vx + w * tx + (uy * tz - uz * ty)
+    out[1] = vy + w * ty + (uz * tx - ux * tz)
+    out[2] = vz + w * tz + (ux * ty - uy * tx)
+    return out
+
+
 def to_matrix(q: np.ndarray) -> np.ndarray:
     """Rotation matrices (..., 3, 3) of unit quaternions (..., 4)."""
     w, x, y, z = np.moveaxis(q, -1, 0)

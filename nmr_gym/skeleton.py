@@ -171,20 +171,30 @@ def forward_kinematics(
     Returns:
         positions (T, J, 3) [m, world] and orientations (T, J, 4) (wxyz, world).
 
-    All joints of one tree depth are placed together (:func:`depth_levels`); each joint gets
-    the same arithmetic as in a joint-by-joint walk.
+    All joints of one tree depth are placed together (:func:`depth_levels`) in component-major
+    arrays (:func:`nmr_gym.rotations.multiply_cm`); each joint gets the same arithmetic as in
+    a joint-by-joint walk (bit-identical results).
     """
     n_frames, n_joints = local_quat.shape[:2]
-    offsets = np.asarray(offsets)
-    pos = np.empty((n_frames, n_joints, 3))
-    quat = np.empty((n_frames, n_joints, 4))
-    pos[:, 0] = root_pos
-    quat[:, 0] = root_quat
+    offsets = np.asarray(offsets, dtype=float)
+    # component-major layout (C, J, T): every component of every joint is a contiguous row
+    local_cm = np.ascontiguousarray(np.asarray(local_quat, dtype=float).transpose(2, 1, 0))
+    if offsets.ndim == 2:
+        offsets_cm = offsets.T[:, :, None]  # (3, J, 1)
+    else:
+        offsets_cm = np.ascontiguousarray(np.broadcast_to(offsets, (n_frames, n_joints, 3)).transpose(2, 1, 0))
+    pos = np.empty((3, n_joints, n_frames))
+    quat = np.empty((4, n_joints, n_frames))
+    pos[:, 0] = np.asarray(root_pos, dtype=float).T
+    quat[:, 0] = np.asarray(root_quat, dtype=float).T
     for joints, pars in depth_levels(tuple(parents[:n_joints])):
-        off = offsets[..., joints, :]  # (k, 3) or (T, k, 3)
-        pos[:, joints] = pos[:, pars] + rot.rotate(quat[:, pars], off)
-        quat[:, joints] = rot.multiply(quat[:, pars], local_quat[:, joints])
-    return pos, quat
+        q_par = quat[:, pars]  # (4, k, T)
+        pos[:, joints] = pos[:, pars] + rot.rotate_cm(q_par, offsets_cm[:, joints])
+        quat[:, joints] = rot.multiply_cm(q_par, local_cm[:, joints])
+    return (
+        np.ascontiguousarray(pos.transpose(2, 1, 0)),
+        np.ascontiguousarray(quat.transpose(2, 1, 0)),
+    )
 
 
 def local_rotations(joint_quat: np.ndarray, parents: tuple[int, ...] = SMPL_PARENTS) -> np.ndarray:

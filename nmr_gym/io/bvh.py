@@ -279,14 +279,8 @@ def forward_kinematics(bvh: Bvh) -> tuple[np.ndarray, np.ndarray]:
             cols.append(angle_cols)
     for order, (joints, cols) in by_order.items():
         local[:, joints] = rot.from_euler(np.radians(bvh.motion[:, np.array(cols)]), order)
-    pos = np.empty((t, n, 3))
-    quat = np.empty((t, n, 4))
-    roots = [j for j, par in enumerate(bvh.parents) if par < 0]
-    pos[:, roots], quat[:, roots] = trans[:, roots], local[:, roots]
-    for joints, pars in sk.depth_levels(tuple(bvh.parents)):
-        pos[:, joints] = pos[:, pars] + rot.rotate(quat[:, pars], trans[:, joints])
-        quat[:, joints] = rot.multiply(quat[:, pars], local[:, joints])
-    return pos, quat
+    # one root, joint 0 (parse_bvh refuses others); its translation and rotation are global
+    return sk.forward_kinematics(trans[:, 0], local[:, 0], local, trans, tuple(bvh.parents))
 
 
 # ----------------------------------------------------------------------------- joint maps
