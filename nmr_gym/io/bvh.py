@@ -408,33 +408,49 @@ def canonical_corrections(
     """
     sec = jp.secondary_axes(pos, jp.HINGE_FALLBACK_WEIGHT_AVERAGED, unit_hinge=False)
     corr = np.tile(rot.IDENTITY_WXYZ, (sk.NUM_JOINTS, 1))
-    canon = np.empty_like(bvh_quat)
+    names = sk.SMPL_JOINT_NAMES
+    # Each joint's case: an observed bone to its primary child, a leaf direction, or neither.
+    # The clip means are taken for all joints of a case at once (the same arithmetic per joint
+    # as one at a time).
+    bone, framed, fallback = [], [], []
     for name, j in jp.J.items():
         if not has[j]:
             continue
-        qb = bvh_quat[:, j]
         child = jp.PRIMARY_CHILD[name]
         if child is not None and has[jp.J[child]]:
-            d_loc = jp._unit(rot.rotate_inverse(qb, pos[:, jp.J[child]] - pos[:, j]))
-            d_mean = d_loc.mean(axis=0)
-        elif j in leaf_dirs:
-            d_mean = leaf_dirs[j]
-        else:  # no observable bone: equal to the parent's canonical frame on average
-            rel = rot.multiply(rot.conjugate(qb), canon[:, sk.SMPL_PARENTS[j]])
-            corr[j] = _quat_mean(rel)
-            canon[:, j] = rot.multiply(qb, corr[j])
+            bone.append(j)
+        elif j not in leaf_dirs:
+            fallback.append(j)
             continue
+        framed.append(j)
+    d_mean = dict(leaf_dirs)
+    if bone:
+        child_idx = [jp.J[jp.PRIMARY_CHILD[names[j]]] for j in bone]
+        d_loc = jp._unit(rot.rotate_inverse(bvh_quat[:, bone], pos[:, child_idx] - pos[:, bone]))
+        d_mean.update(zip(bone, d_loc.mean(axis=0), strict=True))
+    axes, refs = [], []
+    for j in framed:
+        name = names[j]
         u, s, w = jp.canonical_direction(name), *sec[name]
         if name == "pelvis":
             # The rig's Hips -> Spine bone may be tilted (LAFAN1's by ~20 deg): fix the hip line
             # exactly and the tilt from the mean pelvis -> spine3 direction (a spine that is on
             # average straight above the pelvis).
-            u, d_mean = s, rot.rotate_inverse(qb, w).mean(axis=0)
+            u, d_mean[j] = s, rot.rotate_inverse(bvh_quat[:, j], w).mean(axis=0)
             s, w = _Y, jp._unit(pos[:, jp.J["spine3"]] - pos[:, j])
-        w_mean = rot.rotate_inverse(qb, w).mean(axis=0)
-        m = jp.frame_from_vectors(u, s, d_mean[None], w_mean[None])
-        corr[j] = rot.from_matrix(m[0])
-        canon[:, j] = rot.multiply(qb, corr[j])
+        axes.append((u, s))
+        refs.append(w)
+    if framed:
+        w_mean = rot.rotate_inverse(bvh_quat[:, framed], np.stack(refs, axis=1)).mean(axis=0)
+        m = [
+            jp.frame_from_vectors(u, s, d_mean[j][None], w_mean[i][None])[0]
+            for i, (j, (u, s)) in enumerate(zip(framed, axes, strict=True))
+        ]
+        corr[framed] = rot.from_matrix(np.stack(m))
+    for j in fallback:  # no observable bone: equal to the parent's canonical frame on average
+        par = sk.SMPL_PARENTS[j]
+        canon_par = rot.multiply(bvh_quat[:, par], corr[par])
+        corr[j] = _quat_mean(rot.multiply(rot.conjugate(bvh_quat[:, j]), canon_par))
     return corr
 
 
