@@ -182,7 +182,8 @@ def forward_kinematics(
     if offsets.ndim == 2:
         offsets_cm = offsets.T[:, :, None]  # (3, J, 1)
     else:
-        offsets_cm = np.ascontiguousarray(np.broadcast_to(offsets, (n_frames, n_joints, 3)).transpose(2, 1, 0))
+        full = np.broadcast_to(offsets, (n_frames, n_joints, 3))
+        offsets_cm = np.ascontiguousarray(full.transpose(2, 1, 0))  # (3, J, T)
     pos = np.empty((3, n_joints, n_frames))
     quat = np.empty((4, n_joints, n_frames))
     pos[:, 0] = np.asarray(root_pos, dtype=float).T
