@@ -148,8 +148,8 @@ def collision_geom_poses(qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         all_pos[t] = xpos
         all_mat[t] = xmat
     pos_cols, zrow_cols = _collision_columns(ng)
-    pos = np.take(all_pos.reshape(n, -1), pos_cols, axis=1).reshape(n, len(geo.coll), 3)
-    zrow = np.take(all_mat.reshape(n, -1), zrow_cols, axis=1).reshape(n, len(geo.coll), 3)
+    pos = np.take(all_pos.reshape(n, ng * 3), pos_cols, axis=1).reshape(n, len(geo.coll), 3)
+    zrow = np.take(all_mat.reshape(n, ng * 9), zrow_cols, axis=1).reshape(n, len(geo.coll), 3)
     return pos, zrow
 
 
