@@ -172,15 +172,7 @@ def angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 _EULER_ORDER = re.compile(r"^(?:[XYZ]{1,3}|[xyz]{1,3})$")
 
 
-def from_euler(angles: np.ndarray, order: str) -> np.ndarray:
-    """Unit quaternions from Euler angles [rad] (..., n) about the n = 1-3 axes of ``order``.
-
-    ``order`` as scipy's ``Rotation.from_euler``: upper case intrinsic ("XYZ": R = Rx Ry Rz),
-    lower case extrinsic ("xyz": R = Rz Ry Rx); consecutive axes differ. Hand-written because a
-    BVH file needs one conversion per joint, where scipy's per-call overhead (~1 ms) dominated
-    loading; this composes the per-axis quaternions exactly as scipy does (the same products,
-    results equal to scipy's bit for bit, tested), over any leading axes in one pass.
-    """
+def _check_euler_order(order: str) -> None:
     if (
         not isinstance(order, str)
         or not _EULER_ORDER.match(order)
@@ -190,20 +182,51 @@ def from_euler(angles: np.ndarray, order: str) -> np.ndarray:
             "Euler order must be 1-3 axes, all upper case (intrinsic) or all lower case "
             f"(extrinsic) from X, Y, Z, consecutive axes different; got {order!r}"
         )
+
+
+def from_euler(angles: np.ndarray, order: str) -> np.ndarray:
+    """Unit quaternions from Euler angles [rad] (..., n) about the n = 1-3 axes of ``order``.
+
+    ``order`` as scipy's ``Rotation.from_euler``: upper case intrinsic ("XYZ": R = Rx Ry Rz),
+    lower case extrinsic ("xyz": R = Rz Ry Rx); consecutive axes differ. Hand-written because a
+    BVH file needs one conversion per joint, where scipy's per-call overhead (~1 ms) dominated
+    loading; this composes the per-axis quaternions exactly as scipy does (the same products,
+    results equal to scipy's bit for bit, tested), over any leading axes in one pass.
+    """
+    _check_euler_order(order)
     angles = np.asarray(angles, dtype=float)
     if angles.shape[-1:] != (len(order),):
         raise ValueError(
             f"angles have shape {angles.shape}; the last axis must hold {len(order)} angles "
             f"for order {order!r}"
         )
+    q = from_euler_cm(np.moveaxis(angles, -1, 0), order)
+    return np.ascontiguousarray(np.moveaxis(q, 0, -1))
+
+
+def from_euler_cm(angles: np.ndarray, order: str) -> np.ndarray:
+    """:func:`from_euler` of component-major angles (n, ...) -> quaternions (4, ...).
+
+    The per-axis quaternions are (cos, sin) at their places and exact zeros elsewhere (as
+    scalars here), composed with :func:`multiply_cm`: the same products as :func:`multiply`
+    of full quaternions, so the results equal scipy's bit for bit.
+    """
+    _check_euler_order(order)
+    angles = np.asarray(angles, dtype=float)
+    if angles.shape[:1] != (len(order),):
+        raise ValueError(
+            f"angles have shape {angles.shape}; the first axis must hold {len(order)} angles "
+            f"for order {order!r}"
+        )
     half = 0.5 * angles
     cos, sin = np.cos(half), np.sin(half)
     q = None
     for i, axis in enumerate(order.upper()):
-        e = np.zeros(angles.shape[:-1] + (4,))
-        e[..., 0] = cos[..., i]
-        e[..., 1 + "XYZ".index(axis)] = sin[..., i]
-        q = e if q is None else (multiply(q, e) if order.isupper() else multiply(e, q))
+        e = [cos[i], 0.0, 0.0, 0.0]
+        e[1 + "XYZ".index(axis)] = sin[i]
+        q = e if q is None else (multiply_cm(q, e) if order.isupper() else multiply_cm(e, q))
+    if isinstance(q, list):  # a single axis: no product to form the array
+        return np.stack(np.broadcast_arrays(*q))
     return q
 
 

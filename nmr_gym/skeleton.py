@@ -184,18 +184,39 @@ def forward_kinematics(
     else:
         full = np.broadcast_to(offsets, (n_frames, n_joints, 3))
         offsets_cm = np.ascontiguousarray(full.transpose(2, 1, 0))  # (3, J, T)
-    pos = np.empty((3, n_joints, n_frames))
-    quat = np.empty((4, n_joints, n_frames))
-    pos[:, 0] = np.asarray(root_pos, dtype=float).T
-    quat[:, 0] = np.asarray(root_quat, dtype=float).T
-    for joints, pars in depth_levels(tuple(parents[:n_joints])):
-        q_par = quat[:, pars]  # (4, k, T)
-        pos[:, joints] = pos[:, pars] + rot.rotate_cm(q_par, offsets_cm[:, joints])
-        quat[:, joints] = rot.multiply_cm(q_par, local_cm[:, joints])
+    pos, quat = forward_kinematics_cm(
+        np.asarray(root_pos, dtype=float).T,
+        np.asarray(root_quat, dtype=float).T,
+        local_cm,
+        offsets_cm,
+        parents,
+    )
     return (
         np.ascontiguousarray(pos.transpose(2, 1, 0)),
         np.ascontiguousarray(quat.transpose(2, 1, 0)),
     )
+
+
+def forward_kinematics_cm(
+    root_pos: np.ndarray,
+    root_quat: np.ndarray,
+    local_quat: np.ndarray,
+    offsets: np.ndarray,
+    parents: tuple[int, ...] = SMPL_PARENTS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`forward_kinematics` on component-major arrays: root_pos (3, T), root_quat
+    (4, T), local_quat (4, J, T), offsets (3, J, 1) or (3, J, T) -> positions (3, J, T) and
+    orientations (4, J, T)."""
+    n_joints, n_frames = local_quat.shape[1:]
+    pos = np.empty((3, n_joints, n_frames))
+    quat = np.empty((4, n_joints, n_frames))
+    pos[:, 0] = root_pos
+    quat[:, 0] = root_quat
+    for joints, pars in depth_levels(tuple(parents[:n_joints])):
+        q_par = quat[:, pars]  # (4, k, T)
+        pos[:, joints] = pos[:, pars] + rot.rotate_cm(q_par, offsets[:, joints])
+        quat[:, joints] = rot.multiply_cm(q_par, local_quat[:, joints])
+    return pos, quat
 
 
 def local_rotations(joint_quat: np.ndarray, parents: tuple[int, ...] = SMPL_PARENTS) -> np.ndarray:

@@ -249,6 +249,10 @@ def test_bvh_parse_and_fk_equal_the_token_and_per_joint_paths(tmp_path, wrap):
         got, ref = bvh_io.forward_kinematics(b), _bvh_fk_reference(b)
         for g, r in zip(got, ref, strict=True):
             np.testing.assert_allclose(g, r, atol=TOL, rtol=0)
+        world = _random_quats((), rng)
+        pos, quat = bvh_io.forward_kinematics(b, world=world)
+        np.testing.assert_allclose(pos, rot.rotate(world, ref[0]), atol=TOL, rtol=0)
+        np.testing.assert_allclose(quat, rot.multiply(world, ref[1]), atol=TOL, rtol=0)
 
 
 def test_motion_values_reads_every_number_exactly():

@@ -250,17 +250,21 @@ def _motion_values(block: str, n_chan: int) -> np.ndarray | None:
         return None
 
 
-def forward_kinematics(bvh: Bvh) -> tuple[np.ndarray, np.ndarray]:
-    """Global positions (T, N, 3) [file units] and orientations (T, N, 4) of every joint.
+def forward_kinematics(bvh: Bvh, world: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Global positions (T, N, 3) [file units] and orientations (T, N, 4) of every joint,
+    rotated by the quaternion ``world`` (4,) when given (e.g. the up-axis change).
 
     Local rotations are converted for all joints with the same channel order at once and the
-    tree is walked one depth level at a time (all joints of a level together), over all
-    frames; the arithmetic per joint and frame is that of a joint-by-joint walk.
+    tree is walked one depth level at a time, over all frames, in component-major arrays
+    (:func:`nmr_gym.skeleton.forward_kinematics_cm`); the arithmetic per joint and frame is
+    that of a joint-by-joint walk followed by ``rotate(world, ...)`` / ``multiply(world, ...)``.
     """
     t = bvh.motion.shape[0]
     n = len(bvh.names)
-    trans = np.broadcast_to(bvh.offsets, (t, n, 3)).copy()  # (T, N, 3) local translations
-    local = np.broadcast_to(rot.IDENTITY_WXYZ, (t, n, 4)).copy()  # (T, N, 4)
+    trans = np.empty((3, n, t))  # local translations, component-major
+    trans[:] = bvh.offsets.T[:, :, None]
+    local = np.zeros((4, n, t))  # local rotations, component-major
+    local[0] = 1.0
     by_order: dict[str, tuple[list[int], list[list[int]]]] = {}
     col = 0
     for j, chans in enumerate(bvh.channels):
@@ -268,7 +272,7 @@ def forward_kinematics(bvh: Bvh) -> tuple[np.ndarray, np.ndarray]:
         for k, c in enumerate(chans):
             axis, kind = c[0].upper(), c[1:].lower()
             if kind == "position":
-                trans[:, j, _AXES[axis]] = bvh.motion[:, col + k]
+                trans[_AXES[axis], j] = bvh.motion[:, col + k]
             else:
                 order += axis
                 angle_cols.append(col + k)
@@ -278,9 +282,17 @@ def forward_kinematics(bvh: Bvh) -> tuple[np.ndarray, np.ndarray]:
             joints.append(j)
             cols.append(angle_cols)
     for order, (joints, cols) in by_order.items():
-        local[:, joints] = rot.from_euler(np.radians(bvh.motion[:, np.array(cols)]), order)
+        angles = np.radians(bvh.motion[:, np.array(cols)])  # (T, k, n)
+        local[:, joints] = rot.from_euler_cm(angles.transpose(2, 1, 0), order)
     # one root, joint 0 (parse_bvh refuses others); its translation and rotation are global
-    return sk.forward_kinematics(trans[:, 0], local[:, 0], local, trans, tuple(bvh.parents))
+    pos, quat = sk.forward_kinematics_cm(trans[:, 0], local[:, 0], local, trans, tuple(bvh.parents))
+    if world is not None:
+        w = np.asarray(world, dtype=float)[:, None, None]
+        pos, quat = rot.rotate_cm(w, pos), rot.multiply_cm(w, quat)
+    return (
+        np.ascontiguousarray(pos.transpose(2, 1, 0)),
+        np.ascontiguousarray(quat.transpose(2, 1, 0)),
+    )
 
 
 # ----------------------------------------------------------------------------- joint maps
@@ -547,10 +559,9 @@ def load_bvh(
         raise MotionFormatError("MOTION data holds non-finite values (NaN/inf)", src)
     jmap = resolve_joint_map(bvh.names, joint_map, src)
     up_axis = up_axis or jmap.get("up_axis") or DEFAULT_UP_AXIS
-    g_pos, g_quat = forward_kinematics(bvh)
-    world = hc.up_to_z(up_axis)
+    g_pos, g_quat = forward_kinematics(bvh, world=hc.up_to_z(up_axis))  # z-up world
     return skeleton_to_human(
-        bvh.names, rot.rotate(world, g_pos), rot.multiply(world, g_quat),
+        bvh.names, g_pos, g_quat,
         lambda i: _leaf_direction(bvh, i), jmap, fps=bvh.fps,
         units=units or jmap.get("units"), height=height, ground=ground, source=src,
         metadata={"format": "bvh", "up_axis": up_axis, "bvh_joints": len(bvh.names)},
