@@ -490,3 +490,42 @@ def test_one_lowpass_call_equals_one_per_group():
         joint = lowpass(x)
         for sl in (slice(0, 3), slice(3, 7), slice(7, 36)):
             np.testing.assert_array_equal(joint[:, sl], lowpass(x[:, sl]))
+
+
+def _human_features_ref(joint_pos, pelvis_quat, floor_z):
+    """The concatenating version that ``features.human_features`` replaced."""
+    from retargeters.nmr import features as F
+
+    b, t = joint_pos.shape[:2]
+    root = joint_pos[:, :, 0]
+    rel = joint_pos.copy()
+    rel[..., :2] -= root[:, :, None, :2]
+    rel[..., 2] -= floor_z[:, None, None]
+    parts = [F._frame_diff(root[..., :2]), rot.to_6d(F.facing_quat(pelvis_quat))]
+    parts += [rel.reshape(b, t, -1), F._frame_diff(joint_pos).reshape(b, t, -1)]
+    return np.concatenate(parts, axis=-1).astype(np.float32)
+
+
+def _to_canonical_pos_ref(pos, yaw, origin):
+    from retargeters.nmr import features as F
+
+    shifted = pos.copy()
+    shifted[..., :2] -= origin.reshape((origin.shape[0],) + (1,) * (pos.ndim - 2) + (2,))
+    return F.rotate_xy(shifted, -yaw)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_nmr_window_features_equal_the_copying_versions(dtype):
+    from retargeters.nmr import features as F
+
+    rng = _rng(14)
+    pos = rng.normal(size=(6, 16, 22, 3)).astype(dtype)
+    quat, floor = _random_quats((6, 16), rng), rng.normal(size=6)
+    yaw, origin = rng.normal(size=6), rng.normal(size=(6, 2))
+    got = F.human_features(pos, quat, floor)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, _human_features_ref(pos, quat, floor))
+    for p in (pos, pos[:, :, 0]):  # joints (B, T, J, 3) and one point per frame (B, T, 3)
+        got = F.to_canonical_pos(p, yaw, origin)
+        assert got.dtype == p.dtype
+        np.testing.assert_array_equal(got, _to_canonical_pos_ref(p, yaw, origin))
