@@ -8,6 +8,8 @@ leading batch dimensions. Conversions to/from scipy's xyzw order are explicit.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 IDENTITY_WXYZ = np.array([1.0, 0.0, 0.0, 0.0])
@@ -52,17 +54,66 @@ def left_multiplication_matrix(q, out: np.ndarray | None = None) -> np.ndarray:
     return m
 
 
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product of (..., 3) vectors, broadcast over leading axes.
+
+    The same products and differences as ``np.cross`` (bit-identical results) without its
+    axis-moving overhead, which dominated :func:`rotate` on the per-joint arrays of motion
+    loaders and forward kinematics.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape), np.result_type(a, b))
+    out[..., 0] = a1 * b2 - a2 * b1
+    out[..., 1] = a2 * b0 - a0 * b2
+    out[..., 2] = a0 * b1 - a1 * b0
+    return out
+
+
 def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vectors v (..., 3) by unit quaternions q (..., 4)."""
     w = q[..., :1]
     u = q[..., 1:]
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
+    t = 2.0 * cross(u, v)
+    return v + w * t + cross(u, t)
 
 
 def rotate_inverse(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vectors v by the inverse of unit quaternions q."""
     return rotate(conjugate(q), v)
+
+
+def multiply_cm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`multiply` of component-major quaternions: ``a``, ``b`` (4, ...) -> (4, ...).
+
+    The same products and sums in the same order (bit-identical to :func:`multiply`); with
+    each component a contiguous array, numpy runs several times faster than on the strided
+    components of (..., 4) arrays, which matters in forward kinematics over long clips.
+    """
+    aw, ax, ay, az = a
+    bw, bx, by, bz = b
+    out = np.empty((4, *np.broadcast_shapes(np.shape(aw), np.shape(bw))))
+    out[0] = aw * bw - ax * bx - ay * by - az * bz
+    out[1] = aw * bx + ax * bw + ay * bz - az * by
+    out[2] = aw * by - ax * bz + ay * bw + az * bx
+    out[3] = aw * bz + ax * by - ay * bx + az * bw
+    return out
+
+
+def rotate_cm(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """:func:`rotate` of component-major arrays: ``q`` (4, ...), ``v`` (3, ...) -> (3, ...),
+    with the same arithmetic in the same order (bit-identical to :func:`rotate`)."""
+    w, ux, uy, uz = q
+    vx, vy, vz = v
+    tx = 2.0 * (uy * vz - uz * vy)
+    ty = 2.0 * (uz * vx - ux * vz)
+    tz = 2.0 * (ux * vy - uy * vx)
+    out = np.empty((3, *np.broadcast_shapes(np.shape(w), np.shape(vx))))
+    out[0] = vx + w * tx + (uy * tz - uz * ty)
+    out[1] = vy + w * ty + (uz * tx - ux * tz)
+    out[2] = vz + w * tz + (ux * ty - uy * tx)
+    return out
 
 
 def to_matrix(q: np.ndarray) -> np.ndarray:
@@ -118,21 +169,78 @@ def angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return 2.0 * np.arccos(np.clip(d, 0.0, 1.0))
 
 
-def from_euler(angles: np.ndarray, order: str) -> np.ndarray:
-    """Unit quaternions from Euler angles [rad] (..., 3); ``order`` as scipy ("XYZ" intrinsic)."""
-    from scipy.spatial.transform import Rotation
+_EULER_ORDER = re.compile(r"^(?:[XYZ]{1,3}|[xyz]{1,3})$")
 
-    shape = angles.shape[:-1]
-    q = Rotation.from_euler(order, angles.reshape(-1, 3)).as_quat()
-    return xyzw_to_wxyz(q).reshape(*shape, 4)
+
+def _check_euler_order(order: str) -> None:
+    if (
+        not isinstance(order, str)
+        or not _EULER_ORDER.match(order)
+        or any(a == b for a, b in zip(order.lower(), order.lower()[1:], strict=False))
+    ):
+        raise ValueError(
+            "Euler order must be 1-3 axes, all upper case (intrinsic) or all lower case "
+            f"(extrinsic) from X, Y, Z, consecutive axes different; got {order!r}"
+        )
+
+
+def from_euler(angles: np.ndarray, order: str) -> np.ndarray:
+    """Unit quaternions from Euler angles [rad] (..., n) about the n = 1-3 axes of ``order``.
+
+    ``order`` as scipy's ``Rotation.from_euler``: upper case intrinsic ("XYZ": R = Rx Ry Rz),
+    lower case extrinsic ("xyz": R = Rz Ry Rx); consecutive axes differ. Hand-written because a
+    BVH file needs one conversion per joint, where scipy's per-call overhead (~1 ms) dominated
+    loading; this composes the per-axis quaternions exactly as scipy does (the same products,
+    results equal to scipy's bit for bit, tested), over any leading axes in one pass.
+    """
+    _check_euler_order(order)
+    angles = np.asarray(angles, dtype=float)
+    if angles.shape[-1:] != (len(order),):
+        raise ValueError(
+            f"angles have shape {angles.shape}; the last axis must hold {len(order)} angles "
+            f"for order {order!r}"
+        )
+    q = from_euler_cm(np.moveaxis(angles, -1, 0), order)
+    return np.ascontiguousarray(np.moveaxis(q, 0, -1))
+
+
+def from_euler_cm(angles: np.ndarray, order: str) -> np.ndarray:
+    """:func:`from_euler` of component-major angles (n, ...) -> quaternions (4, ...).
+
+    The per-axis quaternions are (cos, sin) at their places and exact zeros elsewhere (as
+    scalars here), composed with :func:`multiply_cm`: the same products as :func:`multiply`
+    of full quaternions, so the results equal scipy's bit for bit.
+    """
+    _check_euler_order(order)
+    angles = np.asarray(angles, dtype=float)
+    if angles.shape[:1] != (len(order),):
+        raise ValueError(
+            f"angles have shape {angles.shape}; the first axis must hold {len(order)} angles "
+            f"for order {order!r}"
+        )
+    half = 0.5 * angles
+    cos, sin = np.cos(half), np.sin(half)
+    q = None
+    for i, axis in enumerate(order.upper()):
+        e = [cos[i], 0.0, 0.0, 0.0]
+        e[1 + "XYZ".index(axis)] = sin[i]
+        q = e if q is None else (multiply_cm(q, e) if order.isupper() else multiply_cm(e, q))
+    if isinstance(q, list):  # a single axis: no product to form the array
+        return np.stack(np.broadcast_arrays(*q))
+    return q
 
 
 def make_continuous(q: np.ndarray, axis: int = 0) -> np.ndarray:
     """Flip signs along ``axis`` so consecutive quaternions have a positive dot product."""
     q = np.moveaxis(np.array(q, dtype=float, copy=True), axis, 0)
-    dots = np.sum(q[1:] * q[:-1], axis=-1)
-    flips = np.cumprod(np.where(dots < 0, -1.0, 1.0), axis=0)
-    q[1:] *= flips[..., None]
+    a, b = q[1:], q[:-1]
+    # the dot products written out: twice as fast as np.sum(a * b, axis=-1), same values
+    dots = a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1]
+    dots = dots + a[..., 2] * b[..., 2]
+    dots = dots + a[..., 3] * b[..., 3]
+    if (dots < 0).any():  # else every factor is 1: nothing to multiply
+        flips = np.cumprod(np.where(dots < 0, -1.0, 1.0), axis=0)
+        q[1:] *= flips[..., None]
     return np.moveaxis(q, 0, axis)
 
 
@@ -151,11 +259,24 @@ def slerp(q0: np.ndarray, q1: np.ndarray, t: np.ndarray) -> np.ndarray:
     return normalize(w0 * q0 + w1 * q1)
 
 
-def angular_velocity(q: np.ndarray, dt: float) -> np.ndarray:
+def angular_velocity(q: np.ndarray, dt: float, *, continuous: bool = False) -> np.ndarray:
     """World-frame angular velocity [rad/s] of a (T, ..., 4) quaternion sequence (central diff).
 
-    omega = 2 * (dq/dt ⊗ q^*) vector part; one-sided differences at the ends.
+    omega = 2 * (dq/dt ⊗ q^*) vector part; one-sided differences at the ends. The sequence is
+    made sign-continuous first unless ``continuous`` says it already is (as
+    :func:`make_continuous` returns it; the result is then the same, one pass cheaper).
     """
-    q = make_continuous(q, axis=0)
+    if not continuous:
+        q = make_continuous(q, axis=0)
     dq = np.gradient(q, dt, axis=0)
-    return 2.0 * multiply(dq, conjugate(q))[..., 1:]
+    # The vector part of dq ⊗ q^* written out on contiguous component arrays: the same
+    # products and sums as multiply(dq, conjugate(q)) (bit-identical), twice as fast on the
+    # (T, 30, 4) body orientations of a long motion.
+    aw, ax, ay, az = np.moveaxis(dq, -1, 0).copy()
+    bw, bx, by, bz = np.moveaxis(np.asarray(q, dtype=float), -1, 0).copy()
+    bx, by, bz = -bx, -by, -bz
+    out = np.empty(dq.shape[:-1] + (3,))
+    out[..., 0] = aw * bx + ax * bw + ay * bz - az * by
+    out[..., 1] = aw * by - ax * bz + ay * bw + az * bx
+    out[..., 2] = aw * bz + ax * by - ay * bx + az * bw
+    return 2.0 * out

@@ -20,6 +20,8 @@ are placed from the same table's landmark heights; each number is documented bel
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from nmr_gym import rotations as rot
@@ -134,6 +136,21 @@ def rest_pelvis_height(height: float = DEFAULT_HEIGHT) -> float:
     return float(-leg[1] + BALL_HEIGHT_FRACTION * height)
 
 
+@functools.lru_cache(maxsize=32)
+def depth_levels(parents: tuple[int, ...]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """(joints, their parents) at each depth 1, 2, ... of a kinematic tree given by parent
+    indices (roots: -1; parents before children), so that forward kinematics can place all
+    joints of one depth at once."""
+    depth = [0] * len(parents)
+    for j, par in enumerate(parents):
+        depth[j] = depth[par] + 1 if par >= 0 else 0
+    levels = []
+    for d in range(1, max(depth, default=0) + 1):
+        joints = np.array([j for j in range(len(parents)) if depth[j] == d])
+        levels.append((joints, np.array([parents[j] for j in joints])))
+    return tuple(levels)
+
+
 def forward_kinematics(
     root_pos: np.ndarray,
     root_quat: np.ndarray,
@@ -153,17 +170,52 @@ def forward_kinematics(
 
     Returns:
         positions (T, J, 3) [m, world] and orientations (T, J, 4) (wxyz, world).
+
+    All joints of one tree depth are placed together (:func:`depth_levels`) in component-major
+    arrays (:func:`nmr_gym.rotations.multiply_cm`); each joint gets the same arithmetic as in
+    a joint-by-joint walk (bit-identical results).
     """
     n_frames, n_joints = local_quat.shape[:2]
-    offsets = np.broadcast_to(offsets, (n_frames, n_joints, 3))
-    pos = np.empty((n_frames, n_joints, 3))
-    quat = np.empty((n_frames, n_joints, 4))
+    offsets = np.asarray(offsets, dtype=float)
+    # component-major layout (C, J, T): every component of every joint is a contiguous row
+    local_cm = np.ascontiguousarray(np.asarray(local_quat, dtype=float).transpose(2, 1, 0))
+    if offsets.ndim == 2:
+        offsets_cm = offsets.T[:, :, None]  # (3, J, 1)
+    else:
+        full = np.broadcast_to(offsets, (n_frames, n_joints, 3))
+        offsets_cm = np.ascontiguousarray(full.transpose(2, 1, 0))  # (3, J, T)
+    pos, quat = forward_kinematics_cm(
+        np.asarray(root_pos, dtype=float).T,
+        np.asarray(root_quat, dtype=float).T,
+        local_cm,
+        offsets_cm,
+        parents,
+    )
+    return (
+        np.ascontiguousarray(pos.transpose(2, 1, 0)),
+        np.ascontiguousarray(quat.transpose(2, 1, 0)),
+    )
+
+
+def forward_kinematics_cm(
+    root_pos: np.ndarray,
+    root_quat: np.ndarray,
+    local_quat: np.ndarray,
+    offsets: np.ndarray,
+    parents: tuple[int, ...] = SMPL_PARENTS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`forward_kinematics` on component-major arrays: root_pos (3, T), root_quat
+    (4, T), local_quat (4, J, T), offsets (3, J, 1) or (3, J, T) -> positions (3, J, T) and
+    orientations (4, J, T)."""
+    n_joints, n_frames = local_quat.shape[1:]
+    pos = np.empty((3, n_joints, n_frames))
+    quat = np.empty((4, n_joints, n_frames))
     pos[:, 0] = root_pos
     quat[:, 0] = root_quat
-    for j in range(1, n_joints):
-        p = parents[j]
-        pos[:, j] = pos[:, p] + rot.rotate(quat[:, p], offsets[:, j])
-        quat[:, j] = rot.multiply(quat[:, p], local_quat[:, j])
+    for joints, pars in depth_levels(tuple(parents[:n_joints])):
+        q_par = quat[:, pars]  # (4, k, T)
+        pos[:, joints] = pos[:, pars] + rot.rotate_cm(q_par, offsets[:, joints])
+        quat[:, joints] = rot.multiply_cm(q_par, local_quat[:, joints])
     return pos, quat
 
 

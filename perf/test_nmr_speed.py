@@ -7,7 +7,9 @@ Each method does the whole job on every clip of ``benchmark/manifests/nmr_heldou
 the human file, retarget (NMR: features, network, crossfade, filter, batched over all clips;
 gmr: its per-frame IK, clip by clip), forward kinematics and write a BeyondMimic npz (which
 holds the body poses and velocities). The rate is input frames per wall-clock second; the
-summary prints NMR's rate as a multiple of gmr's (the issue's target: >= 10x on CPU). Torch runs
+summary prints NMR's rate as a multiple of gmr's (the issue's target: >= 10x on CPU), and each
+run prints the wall-clock seconds of its three stages (load, retarget, write). Results:
+``perf/results/nmr_speed.md``. Torch runs
 ``NMR_PERF_THREADS`` threads (default 1, as each gmr process uses one core). Needs the real
 motion data (``../shared/motions``); skips without it.
 """
@@ -42,14 +44,19 @@ def _suite():
     return suite[:CLIPS] if CLIPS else suite
 
 
-def _job(method: str, retargeter, suite, out: Path) -> int:
+def _job(method: str, retargeter, suite, out: Path, stages: dict[str, float]) -> int:
+    """The timed job; ``stages`` receives the wall-clock seconds of load, retarget, write."""
+    t0 = time.perf_counter()
     humans = [m.load() for m in suite]
+    t1 = time.perf_counter()
     if method == "nmr":
         robots = retargeter.retarget_batch(humans)
     else:
         robots = [retargeter.retarget(h) for h in humans]
+    t2 = time.perf_counter()
     for m, robot in zip(suite, robots, strict=True):
         save_robot_motion(robot, out / f"{res.slug(m.name)}.npz", format="beyondmimic")
+    stages.update(load=t1 - t0, retarget=t2 - t1, write=time.perf_counter() - t2)
     return sum(h.n_frames for h in humans)
 
 
@@ -65,17 +72,20 @@ def test_end_to_end_speed(benchmark, method, device, tmp_path):
     retargeter = retargeters.make(method, **opts)
     retargeter.retarget(suite[0].load()[:10])  # set-up (model, hulls, kernels) outside the timing
     frames: list[int] = []
+    stages: dict[str, float] = {}
     cpu = time.process_time()
-    benchmark.pedantic(lambda: frames.append(_job(method, retargeter, suite, tmp_path)),
+    benchmark.pedantic(lambda: frames.append(_job(method, retargeter, suite, tmp_path, stages)),
                        rounds=1, iterations=1)  # fmt: skip
     cpu = time.process_time() - cpu
     rate = frames[-1] / benchmark.stats.stats.median
     label = f"{method}-{device}"
     _RATES[label] = rate
     benchmark.extra_info.update(frames=frames[-1], clips=len(suite), frames_per_s=rate,
-                                frames_per_cpu_s=frames[-1] / cpu, threads=THREADS)  # fmt: skip
+                                frames_per_cpu_s=frames[-1] / cpu, threads=THREADS,
+                                stage_s=stages)  # fmt: skip
     print(f"\n{label}: {frames[-1]} frames of {len(suite)} clips, {rate:.0f} frames/s "
-          f"({frames[-1] / cpu:.0f} per CPU second)")  # fmt: skip
+          f"({frames[-1] / cpu:.0f} per CPU second); "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items()))  # fmt: skip
     if label.startswith("nmr") and "gmr-cpu" in _RATES:
         ratio = rate / _RATES["gmr-cpu"]
         benchmark.extra_info["speedup_vs_gmr"] = ratio

@@ -127,19 +127,38 @@ def collision_geometry() -> CollisionGeometry:
 
 def collision_geom_poses(qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Centres (T, G, 3) [m] and third rotation-matrix rows (T, G, 3) of the collision geoms
-    of the reference G1 for each frame of ``qpos`` (T, 36) (one ``mj_kinematics`` per frame)."""
+    of the reference G1 for each frame of ``qpos`` (T, 36) (one ``mj_kinematics`` per frame).
+
+    The loop copies every geom's pose into preallocated arrays through views bound once and
+    selects the collision geoms afterwards in one ``np.take`` (per-frame fancy indexing cost
+    more than MuJoCo's kinematics itself).
+    """
     model = kinematic_model()
     geo = collision_geometry()
     data = mujoco.MjData(model)
-    n, g = qpos.shape[0], len(geo.coll)
-    pos = np.empty((n, g, 3))
-    zrow = np.empty((n, g, 3))
-    for t in range(n):
-        data.qpos[:] = qpos[t]
-        mujoco.mj_kinematics(model, data)
-        pos[t] = data.geom_xpos[geo.coll]
-        zrow[t] = data.geom_xmat[geo.coll, 6:9]
+    qpos = np.asarray(qpos)
+    n, ng = qpos.shape[0], model.ngeom
+    all_pos = np.empty((n, ng, 3))
+    all_mat = np.empty((n, ng, 9))
+    q_view, xpos, xmat = data.qpos, data.geom_xpos, data.geom_xmat
+    kinematics = mujoco.mj_kinematics
+    for t, row in enumerate(qpos):
+        q_view[:] = row
+        kinematics(model, data)
+        all_pos[t] = xpos
+        all_mat[t] = xmat
+    pos_cols, zrow_cols = _collision_columns(ng)
+    pos = np.take(all_pos.reshape(n, ng * 3), pos_cols, axis=1).reshape(n, len(geo.coll), 3)
+    zrow = np.take(all_mat.reshape(n, ng * 9), zrow_cols, axis=1).reshape(n, len(geo.coll), 3)
     return pos, zrow
+
+
+@functools.lru_cache(maxsize=1)
+def _collision_columns(ngeom: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat column indices of the collision geoms' centres in a (T, ngeom * 3) array and of
+    their rotation matrices' third rows in a (T, ngeom * 9) array."""
+    coll = collision_geometry().coll[:, None]
+    return (coll * 3 + np.arange(3)).ravel(), (coll * 9 + 6 + np.arange(3)).ravel()
 
 
 def lowest_point_z(
@@ -162,33 +181,51 @@ def lowest_point_z(
     zc = np.ascontiguousarray(geom_pos_w[..., 2].T)
     low = zc - geo.rbound[:, None]  # lower bounds: bounding spheres, then boxes, then exact
     high = np.full_like(low, np.inf)  # upper bounds: actual points
+    near = low < below  # (G, T) frames where a geom may reach below ``below``
+    # Spheres, cylinders and capsules in closed form, all geoms of a kind at once (the same
+    # arithmetic per geom and frame as one at a time; frames not ``near`` keep their bound).
+    sph, cyl, cap = (_kind_index(k) for k in (_SPHERE, _CYLINDER, _CAPSULE))
+    if sph.size:
+        exact = zc[sph] - geo.size[sph, 0][:, None]
+        low[sph] = np.where(near[sph], exact, low[sph])
+        high[sph] = np.where(near[sph], exact, np.inf)
+    for idx, is_cylinder in ((cyl, True), (cap, False)):
+        if idx.size:
+            az = np.abs(geom_zrow[:, idx, 2].T)  # (n, T) |world z of the geom's axis|
+            rad = geo.size[idx, 0][:, None] * (
+                np.sqrt(np.clip(1 - az**2, 0, 1)) if is_cylinder else 1.0
+            )
+            exact = zc[idx] - geo.size[idx, 1][:, None] * az - rad
+            low[idx] = np.where(near[idx], exact, low[idx])
+            high[idx] = np.where(near[idx], exact, np.inf)
     meshes = []
-    for gi, kind in enumerate(int(k) for k in geo.kind):
-        rows = np.flatnonzero(low[gi] < below)
+    for gi in _kind_index(_MESH):
+        rows = np.flatnonzero(near[gi])
         if rows.size == 0:
             continue
         zr = geom_zrow[rows, gi]  # (n, 3): world z of the geom's x, y, z axes
         z = zc[gi, rows]
-        size = geo.size[gi]
-        if kind == _SPHERE:
-            low[gi, rows] = high[gi, rows] = z - size[0]
-        elif kind in (_CYLINDER, _CAPSULE):
-            az = np.abs(zr[:, 2])
-            rad = size[0] * (np.sqrt(np.clip(1 - az**2, 0, 1)) if kind == _CYLINDER else 1.0)
-            low[gi, rows] = high[gi, rows] = z - size[1] * az - rad
-        elif kind == _MESH:
-            hull = geo.hulls[gi]
-            low[gi, rows] = z + zr @ hull.box_center - np.abs(zr) @ hull.box_half
-            high[gi, rows] = z + (zr @ hull.rep.T).min(axis=1)
-            meshes.append(gi)
-        else:  # pragma: no cover - the G1 has no other collision shapes
-            raise NotImplementedError(f"collision geom type {kind}")
+        hull = geo.hulls[gi]
+        low[gi, rows] = z + zr @ hull.box_center - np.abs(zr) @ hull.box_half
+        high[gi, rows] = z + (zr @ hull.rep.T).min(axis=1)
+        meshes.append(gi)
     cut = np.minimum(high.min(axis=0), below)  # (T,) the answer is at most this
     for gi in meshes:
         rows = np.flatnonzero(low[gi] < cut)
         if rows.size:
             low[gi, rows] = zc[gi, rows] + geo.hulls[gi].lowest(geom_zrow[rows, gi])
     return low.min(axis=0)
+
+
+@functools.lru_cache(maxsize=8)
+def _kind_index(kind: int) -> np.ndarray:
+    """Positions, among the collision geoms, of those of one mjtGeom kind."""
+    geo = collision_geometry()
+    known = (_SPHERE, _CAPSULE, _CYLINDER, _MESH)
+    other = sorted({int(k) for k in geo.kind} - set(known))
+    if other:  # pragma: no cover - the G1 has no other collision shapes
+        raise NotImplementedError(f"collision geom types {other}")
+    return np.flatnonzero(geo.kind == kind)
 
 
 def lowest_point_z_of_qpos(qpos: np.ndarray) -> np.ndarray:

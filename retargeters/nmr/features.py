@@ -134,10 +134,17 @@ def canonical_frame(
 
 def to_canonical_pos(pos: np.ndarray, yaw: np.ndarray, origin: np.ndarray) -> np.ndarray:
     """World positions (B, T, ..., 3) -> the window's canonical frame."""
-    shifted = pos.copy()
     o = origin.reshape((origin.shape[0],) + (1,) * (pos.ndim - 2) + (2,))
-    shifted[..., :2] -= o
-    return rotate_xy(shifted, -yaw)
+    # rotate_xy of the shifted positions (in pos's dtype), written without its two full copies
+    x = (pos[..., 0] - o[..., 0]).astype(pos.dtype, copy=False)
+    y = (pos[..., 1] - o[..., 1]).astype(pos.dtype, copy=False)
+    c = np.cos(-yaw).reshape((-1,) + (1,) * (pos.ndim - 2))
+    s = np.sin(-yaw).reshape((-1,) + (1,) * (pos.ndim - 2))
+    out = np.empty(pos.shape, pos.dtype)
+    out[..., 0] = c * x - s * y
+    out[..., 1] = s * x + c * y
+    out[..., 2:] = pos[..., 2:]
+    return out
 
 
 def to_canonical_quat(q: np.ndarray, yaw: np.ndarray) -> np.ndarray:
@@ -163,17 +170,19 @@ def human_features(
         pelvis_quat: (B, T, 4) pelvis orientations (SMPL joint-frame convention), canonical.
         floor_z: (B,) the clip's lowest joint height [m] (same scaling).
     """
-    b, t = joint_pos.shape[:2]
+    b, t, n = joint_pos.shape[:3]
+    # Each group is computed in float64 and written straight into the float32 output (the
+    # same rounding as concatenating in float64 and converting, without the float64 copy).
+    out = np.empty((b, t, 8 + 6 * n), np.float32)
     root = joint_pos[:, :, 0]
-    root_vel = _frame_diff(root[..., :2])
-    r6d = rot.to_6d(facing_quat(pelvis_quat))
-    rel = joint_pos.copy()
-    rel[..., :2] -= root[:, :, None, :2]
-    rel[..., 2] -= floor_z[:, None, None]
-    vel = _frame_diff(joint_pos)
-    return np.concatenate(
-        [root_vel, r6d, rel.reshape(b, t, -1), vel.reshape(b, t, -1)], axis=-1
-    ).astype(np.float32)
+    out[..., 0:2] = _frame_diff(root[..., :2])
+    out[..., 2:8] = rot.to_6d(facing_quat(pelvis_quat))
+    ref = np.empty((b, t, 1, 3))  # per frame: pelvis x, y and the clip's floor height
+    ref[..., :2] = root[:, :, None, :2]
+    ref[..., 2] = np.asarray(floor_z, dtype=float)[:, None, None]
+    out[..., 8 : 8 + 3 * n] = (joint_pos - ref).reshape(b, t, -1)
+    out[..., 8 + 3 * n :] = _frame_diff(joint_pos).reshape(b, t, -1)
+    return out
 
 
 def robot_features(qpos: np.ndarray, body_pos: np.ndarray) -> np.ndarray:
