@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from nmr_gym.g1.model import collision_geom_mask, kinematic_model
+from nmr_gym.g1.model import collision_geom_mask, kinematic_model, kinematics_per_frame
 
 #: Grid cells per axis that split a mesh's hull vertices for the exact lowest-point search.
 HULL_GRID_CELLS = 4
@@ -135,18 +135,8 @@ def collision_geom_poses(qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     model = kinematic_model()
     geo = collision_geometry()
-    data = mujoco.MjData(model)
-    qpos = np.asarray(qpos)
-    n, ng = qpos.shape[0], model.ngeom
-    all_pos = np.empty((n, ng, 3))
-    all_mat = np.empty((n, ng, 9))
-    q_view, xpos, xmat = data.qpos, data.geom_xpos, data.geom_xmat
-    kinematics = mujoco.mj_kinematics
-    for t, row in enumerate(qpos):
-        q_view[:] = row
-        kinematics(model, data)
-        all_pos[t] = xpos
-        all_mat[t] = xmat
+    n, ng = np.shape(qpos)[0], model.ngeom
+    all_pos, all_mat = kinematics_per_frame(model, qpos, "geom_xpos", "geom_xmat")
     pos_cols, zrow_cols = _collision_columns(ng)
     pos = np.take(all_pos.reshape(n, ng * 3), pos_cols, axis=1).reshape(n, len(geo.coll), 3)
     zrow = np.take(all_mat.reshape(n, ng * 9), zrow_cols, axis=1).reshape(n, len(geo.coll), 3)

@@ -71,6 +71,16 @@ TRACKED_BODIES: tuple[str, ...] = (
 ANCHOR_BODY = "torso_link"
 FOOT_BODIES: tuple[str, ...] = ("left_ankle_roll_link", "right_ankle_roll_link")
 HAND_BODIES: tuple[str, ...] = ("left_wrist_yaw_link", "right_wrist_yaw_link")
+#: The six link bodies of each leg, pelvis side first, without the ``left_``/``right_`` prefix:
+#: the hinges hip pitch, roll, yaw, knee, ankle pitch, roll (the Menagerie G1's names).
+LEG_LINKS: tuple[str, ...] = (
+    "hip_pitch_link",
+    "hip_roll_link",
+    "hip_yaw_link",
+    "knee_link",
+    "ankle_pitch_link",
+    "ankle_roll_link",
+)
 
 # Reflected rotor inertias [kg m^2] of the G1's motors (BeyondMimic's G1 configuration).
 ARMATURE_5020 = 0.003609725

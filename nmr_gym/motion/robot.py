@@ -12,6 +12,7 @@ import numpy as np
 from nmr_gym import rotations as rot
 from nmr_gym.errors import MotionError
 from nmr_gym.g1 import spec
+from nmr_gym.g1.model import kinematics_per_frame
 from nmr_gym.motion import _validate as v
 
 
@@ -143,22 +144,10 @@ class RobotMotion(v.FrameSeries):
 def forward_kinematics(model: mujoco.MjModel, qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Body positions (T, B, 3) and orientations (T, B, 4) of ``qpos`` (T, nq), world excluded.
 
-    One ``mj_kinematics`` per frame (MuJoCo has no batched CPU kinematics); the loop reuses one
-    MjData and views of its arrays bound once, so a frame costs little more than MuJoCo's own
-    call (about half the time of indexing ``data`` attributes every frame).
+    One ``mj_kinematics`` per frame (:func:`nmr_gym.g1.model.kinematics_per_frame`).
     """
-    data = mujoco.MjData(model)
-    qpos = np.asarray(qpos, dtype=float)
-    n = qpos.shape[0]
-    pos = np.empty((n, model.nbody - 1, 3))
-    quat = np.empty((n, model.nbody - 1, 4))
-    q_view, xpos, xquat = data.qpos, data.xpos[1:], data.xquat[1:]
-    kinematics = mujoco.mj_kinematics
-    for t, row in enumerate(qpos):
-        q_view[:] = row
-        kinematics(model, data)
-        pos[t] = xpos
-        quat[t] = xquat
+    pos, quat = kinematics_per_frame(model, qpos, "xpos", "xquat")  # (T, nbody, ...)
+    pos, quat = np.ascontiguousarray(pos[:, 1:]), np.ascontiguousarray(quat[:, 1:])
     return pos, rot.make_continuous(quat, axis=0)
 
 

@@ -91,14 +91,7 @@ COLLISION_PASSES = 2
 #: hip_pitch_link (the upper-thigh housing beside the pelvis) is where a hanging forearm meets
 #: the leg; leaving it out let forearms sink 2 cm into it in arm-down clips (Bandai Namco,
 #: ACCAD B13: 16-89% of frames).
-_LEG = (
-    "hip_pitch_link",
-    "hip_roll_link",
-    "hip_yaw_link",
-    "knee_link",
-    "ankle_pitch_link",
-    "ankle_roll_link",
-)
+_LEG = spec.LEG_LINKS
 _ARM = (
     "shoulder_roll_link",
     "shoulder_yaw_link",

@@ -30,14 +30,7 @@ from nmr_gym import rotations as rot
 from nmr_gym.g1 import collision_geom_mask, joint_ranges, kinematic_model, spec
 
 #: The six link bodies of each leg, pelvis side first (the names of the Menagerie G1).
-LEG_LINKS: tuple[str, ...] = (
-    "hip_pitch_link",
-    "hip_roll_link",
-    "hip_yaw_link",
-    "knee_link",
-    "ankle_pitch_link",
-    "ankle_roll_link",
-)
+LEG_LINKS = spec.LEG_LINKS
 SIDES: tuple[str, str] = ("left", "right")
 #: Gauss-Newton iterations of the leg IK (warm-started at the network's leg, a few cm from
 #: the target: the error falls below 1e-4 m in 3-4 on reachable targets).
