@@ -54,6 +54,7 @@ from retargeters.nmr.post import (
     JOINT_RANGE_FACTOR,
     LOCK_FEET,
     PIN_FEET,
+    RESOLVE_COLLISIONS,
     clean_up,
 )
 
@@ -187,6 +188,7 @@ def retarget_batch(
     ground: bool = True,
     lock_feet: bool = LOCK_FEET,
     pin_feet: bool = PIN_FEET,
+    resolve_collisions: bool = RESOLVE_COLLISIONS,
     metadata: dict | None = None,
 ) -> list[RobotMotion]:
     """Retarget clips with one network pass over all their windows; one RobotMotion per clip.
@@ -194,7 +196,8 @@ def retarget_batch(
     ``joint_range_factor``: joints are clipped to this middle fraction of each range (1.0: the
     model's range); ``ground``: correct the root height so stance feet touch the floor and
     nothing is below it; ``lock_feet``: shift the root xy so stance feet hold still;
-    ``pin_feet``: hold stance feet still by leg IK (:mod:`retargeters.nmr.post`).
+    ``pin_feet``: hold stance feet still by leg IK (:mod:`retargeters.nmr.post`);
+    ``resolve_collisions``: move the arms out of self-collision (:mod:`retargeters.nmr.collide`).
     """
     clips = [_prepare(h) for h in humans]
     win_clip, win_start, hp, pq, hh, fz, mask = [], [], [], [], [], [], []
@@ -258,6 +261,7 @@ def retarget_batch(
             ground=ground,
             lock_feet=lock_feet,
             pin_feet=pin_feet,
+            resolve_collisions=resolve_collisions,
             smooth=lowpass if filter else None,
         )
         results.append(_output(clip, root_pos, root_quat, joint_pos, fps, metadata))

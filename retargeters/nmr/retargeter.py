@@ -5,7 +5,7 @@
 ``make("nmr", checkpoint=PATH)`` loads another. Inference is
 :func:`retargeters.nmr.inference.retarget_batch` (windows, crossfade, filter as the
 release), then the physical clean-up of :mod:`retargeters.nmr.post` (soft joint range,
-grounding, foot locking).
+grounding, foot locking, arm self-collision removal).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from nmr_gym.motion import HumanMotion, RobotMotion
 from retargeters.base import Retargeter, register
 from retargeters.nmr.checkpoint import SHIPPED, NmrCheckpointError, load_checkpoint
 from retargeters.nmr.inference import BATCH_WINDOWS, retarget_batch
-from retargeters.nmr.post import JOINT_RANGE_FACTOR, LOCK_FEET, PIN_FEET
+from retargeters.nmr.post import JOINT_RANGE_FACTOR, LOCK_FEET, PIN_FEET, RESOLVE_COLLISIONS
 
 
 def _sha256(path: Path) -> str:
@@ -60,6 +60,9 @@ class NMRRetargeter(Retargeter):
         pin_feet: hold each human-stance foot at one flat pose on the floor by changing that
             leg's six joints (blended in and out; default ``post.PIN_FEET``). See
             :mod:`retargeters.nmr.legik`.
+        resolve_collisions: move the forearms and hands out of self-collision (every checked
+            pair at least ``collide.MARGIN_M`` apart) by changing the arm joints only (default
+            ``collide.RESOLVE_COLLISIONS``). See :mod:`retargeters.nmr.collide`.
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class NMRRetargeter(Retargeter):
         ground: bool = True,
         lock_feet: bool = LOCK_FEET,
         pin_feet: bool = PIN_FEET,
+        resolve_collisions: bool = RESOLVE_COLLISIONS,
     ):
         import torch
 
@@ -100,6 +104,7 @@ class NMRRetargeter(Retargeter):
         self.ground = _check_flag("ground", ground)
         self.lock_feet = _check_flag("lock_feet", lock_feet)
         self.pin_feet = _check_flag("pin_feet", pin_feet)
+        self.resolve_collisions = _check_flag("resolve_collisions", resolve_collisions)
 
     def options(self) -> dict[str, Any]:
         return {
@@ -112,6 +117,7 @@ class NMRRetargeter(Retargeter):
             "ground": self.ground,
             "lock_feet": self.lock_feet,
             "pin_feet": self.pin_feet,
+            "resolve_collisions": self.resolve_collisions,
         }
 
     def retarget(self, human: HumanMotion) -> RobotMotion:
@@ -131,5 +137,6 @@ class NMRRetargeter(Retargeter):
             ground=self.ground,
             lock_feet=self.lock_feet,
             pin_feet=self.pin_feet,
+            resolve_collisions=self.resolve_collisions,
             metadata={"retargeter": self.name, "options": self.options()},
         )
