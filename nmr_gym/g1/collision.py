@@ -54,7 +54,9 @@ def hand_body_mask() -> np.ndarray:
     return hand
 
 
-def contact_counts_as_self_collision(contact_geoms: np.ndarray, *, hands: bool = False) -> np.ndarray:
+def contact_counts_as_self_collision(
+    contact_geoms: np.ndarray, *, hands: bool = False
+) -> np.ndarray:
     """(ncon,) bool: whether each contact counts as a self-collision.
 
     Args:

@@ -273,6 +273,8 @@ def _capsules() -> _Capsules:
 #: at the torso by construction (their pairs with it are left to the shoulder's joint ranges).
 RESOLVED_ARM_LINKS: tuple[str, ...] = ("elbow_link", "wrist_roll_link", "wrist_pitch_link",
                                        "wrist_yaw_link")  # fmt: skip
+
+
 @functools.lru_cache(maxsize=1)
 def arm_pairs() -> np.ndarray:
     """(P, 2) geom ids: the pairs of :func:`nmr_gym.g1.collision.self_collision_pairs` that are
@@ -437,9 +439,7 @@ def closeness(
     poses = []
     for side in range(2):
         ci = np.array([where[int(g)] for g in geoms[:, side]], int)
-        poses.append(
-            _geom_poses(pos, rot, cap.slot[ci], cap.geom_pos[ci], cap.geom_rot[ci], col)
-        )
+        poses.append(_geom_poses(pos, rot, cap.slot[ci], cap.geom_pos[ci], cap.geom_rot[ci], col))
     n = len(frames)
     dist = np.empty(n)
     ft = np.empty((n, 6))
