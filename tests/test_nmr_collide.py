@@ -9,6 +9,7 @@ import pytest
 
 from benchmark import metrics
 from nmr_gym.g1 import collision, joint_ranges, kinematic_model, spec
+from nmr_gym.g1.geometry import collision_geometry
 from retargeters.nmr import collide, post
 from retargeters.nmr.inference import lowpass
 
@@ -124,10 +125,12 @@ def test_batched_kinematics_matches_mujoco():
 def test_capsules_contain_their_geoms():
     m = collision.self_collision_model()
     cap = collide._capsules()
+    geo = collision_geometry()
     for i, g in enumerate(cap.geom):
         if m.geom_type[g] != mujoco.mjtGeom.mjGEOM_MESH:
             continue
-        verts = collide._hull_vertices(m, m.geom_dataid[g])
+        verts = collide.hull_vertices(geo.hulls[int(np.flatnonzero(geo.coll == g)[0])])
+        assert len(verts) >= 4
         body = cap.geom_pos[i] + verts @ cap.geom_rot[i].T  # (n, 3) in the body frame
         rel = body - cap.centre[i]
         a = np.clip(rel @ cap.axis[i], -cap.half[i], cap.half[i])

@@ -44,7 +44,7 @@ import numpy as np
 from scipy import ndimage
 
 from nmr_gym.g1 import collision, spec
-from nmr_gym.g1.geometry import _hull_vertices
+from nmr_gym.g1.geometry import collision_geometry
 
 #: Default of the ``resolve_collisions`` option.
 RESOLVE_COLLISIONS = True
@@ -74,10 +74,19 @@ MAX_ROUNDS = 4
 #: otherwise change every frame of a clip by ~1e-12 rad.
 CHANGE_TOL_RAD = 1e-7
 
-ARM_LINKS: tuple[str, ...] = tuple(f"{j}_link" for j in spec._ARM)  # noqa: SLF001
+#: The arm links (one side, without its prefix): shoulder pitch to wrist yaw.
+ARM_LINKS: tuple[str, ...] = tuple(
+    n[len("left_") :]
+    for n in spec.BODY_NAMES
+    if n.startswith("left_") and n[len("left_") :].startswith(("shoulder", "elbow", "wrist"))
+)
 #: Indices of the 14 arm joints among the 29 (left arm, then right).
 ARM_JOINTS = np.array(
-    [i for i, n in enumerate(spec.JOINT_NAMES) if any(a in n for a in spec._ARM)]  # noqa: SLF001
+    [
+        i
+        for i, n in enumerate(spec.JOINT_NAMES)
+        if n.split("_", 1)[-1].startswith(("shoulder", "elbow", "wrist"))
+    ]
 )
 
 
@@ -223,6 +232,12 @@ def _enclosing_capsule(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, floa
     return min(fits, key=lambda f: (f[3], f[2]))
 
 
+def hull_vertices(hull) -> np.ndarray:
+    """(n, 3) the vertices [m, geom frame] of a mesh's convex hull as
+    :func:`nmr_gym.g1.geometry.collision_geometry` holds it (split in grid cells there)."""
+    return np.concatenate(hull.cell_verts)
+
+
 @dataclass(frozen=True)
 class _Capsules:
     """Enclosing capsules of the collision geoms, in their bodies' frames."""
@@ -242,12 +257,14 @@ def _capsules() -> _Capsules:
     m = collision.self_collision_model()
     k = _kinematics()
     geoms = np.unique(collision.self_collision_pairs())
+    hulls = collision_geometry()  # the convex hulls MuJoCo collides, found once there
+    hull_of = dict(zip(hulls.coll.tolist(), hulls.hulls, strict=True))
     rows = []
     for g in geoms:
         kind = int(m.geom_type[g])
         size = m.geom_size[g]
         if kind == mujoco.mjtGeom.mjGEOM_MESH:
-            c, u, h, r = _enclosing_capsule(_hull_vertices(m, m.geom_dataid[g]))
+            c, u, h, r = _enclosing_capsule(hull_vertices(hull_of[int(g)]))
         elif kind == mujoco.mjtGeom.mjGEOM_SPHERE:
             c, u, h, r = np.zeros(3), np.array([0.0, 0.0, 1.0]), 0.0, float(size[0])
         elif kind in (int(mujoco.mjtGeom.mjGEOM_CYLINDER), int(mujoco.mjtGeom.mjGEOM_CAPSULE)):
