@@ -18,7 +18,8 @@ percentages are over the frames at that rate.
 - ``self_collision_pct``: % of frames with a contact between collision geoms (class
   ``collision``, group 3) of two different bodies, contacts involving a hand (the
   ``*_wrist_yaw_link`` bodies) excluded (paper IV-C); ``self_collision_hands_pct`` counts every
-  contact. Contacts come from MuJoCo's own collision pipeline (``mj_kinematics`` +
+  contact. The model and the hands rule are :mod:`nmr_gym.g1.collision` (shared with the
+  retargeters). Contacts come from MuJoCo's own collision pipeline (``mj_kinematics`` +
   ``mj_collision``, no stepping, geom margins 0 so only touching or overlapping geoms count).
   MuJoCo's default parent-child filter is kept: a link and its parent link are never counted,
   because their meshes meet at the joint they share by construction and would collide in every
@@ -53,7 +54,6 @@ frames (``workers``). Everything else is vectorised numpy over the collected geo
 from __future__ import annotations
 
 import concurrent.futures
-import copy
 import functools
 import math
 from dataclasses import dataclass
@@ -62,7 +62,7 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from nmr_gym.g1 import collision_geom_mask, geometry, joint_ranges, kinematic_model, spec
+from nmr_gym.g1 import collision, geometry, joint_ranges, kinematic_model, spec
 from nmr_gym.motion import HumanMotion, RobotMotion
 
 #: Every motion is resampled to this rate before scoring [frames/s]: BeyondMimic's reference
@@ -181,7 +181,6 @@ class _Geometry:
     size: np.ndarray  # (G, 3)
     feet: np.ndarray  # (2, 4) positions in ``coll`` of each foot's sole spheres
     keypoint_bodies: np.ndarray  # (K,) body ids (MuJoCo numbering, world = 0)
-    body_is_hand: np.ndarray  # (nbody,) bool
 
 
 @functools.lru_cache(maxsize=1)
@@ -196,29 +195,16 @@ def _geometry() -> _Geometry:
             & (model.geom_type[coll] == mujoco.mjtGeom.mjGEOM_SPHERE)
         )
         feet.append(sel)
-    hand = np.zeros(model.nbody, dtype=bool)
-    for name in spec.HAND_BODIES:
-        hand[model.body(name).id] = True
     return _Geometry(
         coll=coll,
         size=np.array(model.geom_size[coll]),
         feet=np.array(feet),
         keypoint_bodies=np.array([model.body(b).id for _, b in KEYPOINT_MAP]),
-        body_is_hand=hand,
     )
 
 
-@functools.lru_cache(maxsize=1)
-def _collision_model() -> mujoco.MjModel:
-    """A private copy of the reference G1 whose only contacting geoms are the collision class."""
-    model = kinematic_model()
-    m = copy.copy(model)
-    mask = collision_geom_mask(model)
-    m.geom_contype[~mask] = 0
-    m.geom_conaffinity[~mask] = 0
-    m.geom_margin[:] = 0.0
-    m.geom_gap[:] = 0.0
-    return m
+#: The one self-collision model (``nmr_gym.g1.collision``), under its former private name.
+_collision_model = collision.self_collision_model
 
 
 @dataclass
@@ -243,8 +229,6 @@ def _mujoco_scan(qpos: np.ndarray, self_collision: bool) -> Scan:
     zrow = np.empty((n, g, 3))
     col = np.zeros(n, dtype=bool) if self_collision else None
     col_h = np.zeros(n, dtype=bool) if self_collision else None
-    body_of_geom = model.geom_bodyid
-    hand = geo.body_is_hand
     coll, kb = geo.coll, geo.keypoint_bodies
     for t in range(n):
         data.qpos[:] = qpos[t]
@@ -254,10 +238,7 @@ def _mujoco_scan(qpos: np.ndarray, self_collision: bool) -> Scan:
         zrow[t] = data.geom_xmat[coll, 6:9]
         if self_collision:
             mujoco.mj_collision(model, data)
-            if data.ncon:
-                bodies = body_of_geom[data.contact.geom[: data.ncon]]  # (ncon, 2)
-                col_h[t] = True
-                col[t] = not np.all(hand[bodies].any(axis=1))
+            col[t], col_h[t] = collision.frame_self_collision(data)
     return Scan(kp, gpos, zrow, col, col_h)
 
 

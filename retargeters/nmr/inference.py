@@ -55,6 +55,7 @@ from retargeters.nmr.post import (
     LIFT_SWING,
     LOCK_FEET,
     PIN_FEET,
+    RESOLVE_COLLISIONS,
     clean_up,
 )
 
@@ -190,6 +191,7 @@ def retarget_batch(
     lock_feet: bool = LOCK_FEET,
     pin_feet: bool = PIN_FEET,
     lift_swing: bool = LIFT_SWING,
+    resolve_collisions: bool = RESOLVE_COLLISIONS,
     metadata: dict | None = None,
 ) -> list[RobotMotion]:
     """Retarget clips with one network pass over all their windows; one RobotMotion per clip.
@@ -198,7 +200,8 @@ def retarget_batch(
     model's range); ``ground``: correct the root height so stance feet touch the floor and
     nothing is below it; ``lock_feet``: shift the root xy so stance feet hold still;
     ``pin_feet``: hold stance feet still by leg IK; ``lift_swing``: raise swing feet to the
-    human's clearance by leg IK (:mod:`retargeters.nmr.post`).
+    human's clearance by leg IK (:mod:`retargeters.nmr.post`); ``resolve_collisions``: move
+    the arms out of self-collision (:mod:`retargeters.nmr.collide`).
     """
     clips = [_prepare(h) for h in humans]
     win_clip, win_start, hp, pq, hh, fz, mask = [], [], [], [], [], [], []
@@ -266,6 +269,7 @@ def retarget_batch(
             lock_feet=lock_feet,
             pin_feet=pin_feet,
             lift_swing=lift_swing,
+            resolve_collisions=resolve_collisions,
             smooth=lowpass if filter else None,
         )
         results.append(_output(clip, root_pos, root_quat, joint_pos, fps, metadata))

@@ -29,6 +29,12 @@ the joint ranges. Three cheap, deterministic steps after the release's filter:
 3. :func:`lock_stance_feet_xy` (option ``lock_feet``, default on): a root xy offset that holds each
    human-stance foot at its mean position over the stance run, interpolated between runs and
    smoothed; it reduces foot skating at the cost of moving the root off the network's path.
+
+4. (option ``pin_feet``) stance feet pinned by leg IK, :mod:`retargeters.nmr.legik`.
+
+5. (option ``resolve_collisions``) self-collisions of the forearms and hands removed by moving
+   the arm joints only, :mod:`retargeters.nmr.collide`; last, so it sees the final legs, and
+   legs, waist and root (so the feet and the ground contact) are left as they are.
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ from nmr_gym.g1 import spec
 from nmr_gym.g1.geometry import collision_geom_poses, collision_geometry, lowest_point_z
 from nmr_gym.g1.model import kinematic_model
 from nmr_gym.skeleton import SMPL_JOINT_NAMES
-from retargeters.nmr import legik
+from retargeters.nmr import collide, legik
+from retargeters.nmr.collide import RESOLVE_COLLISIONS
 from retargeters.nmr.legik import LIFT_SWING, PIN_FEET
 
 #: Joints are clipped to this fraction of their range about its middle: the tracking MDP's soft
@@ -192,6 +199,7 @@ def clean_up(
     lock_feet: bool = LOCK_FEET,
     pin_feet: bool = PIN_FEET,
     lift_swing: bool = LIFT_SWING,
+    resolve_collisions: bool = RESOLVE_COLLISIONS,
     smooth=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every clean-up step in order; returns the new root position (T, 3) and joints (T, 29).
@@ -208,14 +216,18 @@ def clean_up(
     IK (``lift_swing``, :func:`retargeters.nmr.legik.lift_swing_feet`; measured between the
     feet, so before grounding); one ``mj_kinematics`` pass; root z grounded (``ground``) and
     root xy shifted (``lock_feet``); stance feet pinned by leg IK (``pin_feet``,
-    :mod:`retargeters.nmr.legik`). Root rotation is never changed.
+    :mod:`retargeters.nmr.legik`); forearm and hand self-collisions removed by the arm joints
+    (``resolve_collisions``, :mod:`retargeters.nmr.collide`), last, so it sees the final legs.
+    Root rotation is never changed.
     """
     joint_pos = clip_to_soft_range(joint_pos, ranges, joint_range_factor)
     root_pos = np.array(root_pos, dtype=float, copy=True)
+    bounds = soft_range(ranges, joint_range_factor)
     if not (ground or lock_feet or pin_feet or lift_swing):
+        if resolve_collisions:
+            joint_pos = collide.resolve_arm_collisions(joint_pos, fps, bounds, smooth)
         return root_pos, joint_pos
     stance = human_stance(human_foot_pos, human_floor_z, fps)
-    bounds = soft_range(ranges, joint_range_factor)
     if lift_swing:
         clearance = legik.human_swing_clearance(human_foot_pos, human_floor_z, stance)
         joint_pos = legik.lift_swing_feet(
@@ -232,4 +244,6 @@ def clean_up(
         joint_pos = legik.pin_stance_feet(
             root_pos, root_quat, joint_pos, stance, fps, bounds, smooth
         )
+    if resolve_collisions:
+        joint_pos = collide.resolve_arm_collisions(joint_pos, fps, bounds, smooth)
     return root_pos, joint_pos

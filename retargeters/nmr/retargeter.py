@@ -5,7 +5,7 @@
 ``make("nmr", checkpoint=PATH)`` loads another. Inference is
 :func:`retargeters.nmr.inference.retarget_batch` (windows, crossfade, filter as the
 release), then the physical clean-up of :mod:`retargeters.nmr.post` (soft joint range,
-grounding, foot locking).
+grounding, foot locking, arm self-collision removal).
 """
 
 from __future__ import annotations
@@ -21,7 +21,13 @@ from nmr_gym.motion import HumanMotion, RobotMotion
 from retargeters.base import Retargeter, register
 from retargeters.nmr.checkpoint import SHIPPED, NmrCheckpointError, load_checkpoint
 from retargeters.nmr.inference import BATCH_WINDOWS, retarget_batch
-from retargeters.nmr.post import JOINT_RANGE_FACTOR, LIFT_SWING, LOCK_FEET, PIN_FEET
+from retargeters.nmr.post import (
+    JOINT_RANGE_FACTOR,
+    LIFT_SWING,
+    LOCK_FEET,
+    PIN_FEET,
+    RESOLVE_COLLISIONS,
+)
 
 
 def _sha256(path: Path) -> str:
@@ -64,6 +70,9 @@ class NMRRetargeter(Retargeter):
             human's clearance by changing that leg's six joints (default ``post.LIFT_SWING``;
             False: the network's swing feet, which drag near the floor). See
             :func:`retargeters.nmr.legik.lift_swing_feet`.
+        resolve_collisions: move the forearms and hands out of self-collision (every checked
+            pair at least ``collide.MARGIN_M`` apart) by changing the arm joints only (default
+            ``collide.RESOLVE_COLLISIONS``). See :mod:`retargeters.nmr.collide`.
     """
 
     def __init__(
@@ -79,6 +88,7 @@ class NMRRetargeter(Retargeter):
         lock_feet: bool = LOCK_FEET,
         pin_feet: bool = PIN_FEET,
         lift_swing: bool = LIFT_SWING,
+        resolve_collisions: bool = RESOLVE_COLLISIONS,
     ):
         import torch
 
@@ -106,6 +116,7 @@ class NMRRetargeter(Retargeter):
         self.lock_feet = _check_flag("lock_feet", lock_feet)
         self.pin_feet = _check_flag("pin_feet", pin_feet)
         self.lift_swing = _check_flag("lift_swing", lift_swing)
+        self.resolve_collisions = _check_flag("resolve_collisions", resolve_collisions)
 
     def options(self) -> dict[str, Any]:
         return {
@@ -119,6 +130,7 @@ class NMRRetargeter(Retargeter):
             "lock_feet": self.lock_feet,
             "pin_feet": self.pin_feet,
             "lift_swing": self.lift_swing,
+            "resolve_collisions": self.resolve_collisions,
         }
 
     def retarget(self, human: HumanMotion) -> RobotMotion:
@@ -139,5 +151,6 @@ class NMRRetargeter(Retargeter):
             lock_feet=self.lock_feet,
             pin_feet=self.pin_feet,
             lift_swing=self.lift_swing,
+            resolve_collisions=self.resolve_collisions,
             metadata={"retargeter": self.name, "options": self.options()},
         )

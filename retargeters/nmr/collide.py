@@ -1,0 +1,582 @@
+"""Self-collision removal for NMR's output, by moving the arm joints only.
+
+NMR's network knows nothing of the G1's volumes; on the held-out clips its self-collisions are
+almost all a hand (wrist roll / pitch / yaw link) against the same side's thigh (hip roll / hip
+pitch / hip yaw link). :func:`resolve_arm_collisions` separates every such pair by at least
+:data:`MARGIN_M`, changing only the 14 arm joints (shoulder, elbow, wrist) of the frames near a
+contact: legs, waist and root stay, so the feet and the ground contact are not touched.
+
+Self-collision is the definition of :mod:`nmr_gym.g1.collision` (the metric's): the geom pairs
+checked are those of :func:`nmr_gym.g1.collision.self_collision_pairs` with a geom on an arm and
+the other on another limb or the trunk (:func:`arm_pairs`). Collisions are independent of the
+root pose, so everything here is computed in the pelvis frame.
+
+Detection, two stages:
+
+1. a conservative numpy prefilter over all frames: each collision geom is enclosed in a capsule
+   (:func:`_enclosing_capsule` of its convex hull's vertices, the shape MuJoCo collides), placed
+   by a batched forward kinematics (:func:`_fk`); a pair whose capsules are further apart than
+   the margin cannot be closer than the margin;
+2. MuJoCo's ``mj_geomDistance`` (signed distance and witness points) on the candidate pairs of
+   the candidate frames only.
+
+Resolution: per frame, each pair closer than the margin gives one linear constraint on the arm
+joints, ``n . (J_b(p_b) - J_a(p_a)) dq >= STEP_TARGET_M - dist`` (``n`` the separating
+direction, ``p_a``, ``p_b`` the witness points, ``J`` the hinge point Jacobians); the smallest
+``dq`` meeting them (damped least squares, batched over frames) is the frame's required
+correction. The required corrections are spread over neighbouring frames (a running
+largest-magnitude over :data:`SPREAD_S` each side, then the zero-phase low-pass the caller
+passes, the release's 5 Hz filter), added to the arms, clipped to the soft range; the frames are
+checked again, for at most :data:`MAX_ROUNDS` rounds.
+
+The kinematics, the capsule distance and the Jacobians are hand-written numpy because MuJoCo has
+no batched CPU kinematics (one ``mj_kinematics`` per frame costs more than the whole prefilter)
+and no vectorised distance; they are checked against MuJoCo in the tests.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+from scipy import ndimage
+
+from nmr_gym.g1 import collision, spec
+from nmr_gym.g1.geometry import collision_geometry
+
+#: Default of the ``resolve_collisions`` option.
+RESOLVE_COLLISIONS = True
+#: A pair closer than this is moved apart [m]; the result keeps every checked pair at least
+#: this far apart where the soft range allows. It covers the joint interpolation between the
+#: 30 fps frames the clean-up sees and the 50 fps frames the metric scores.
+MARGIN_M = 0.008
+#: Each linearised step aims this far apart [m] (a little beyond MARGIN_M: the arm rotates, so
+#: a linear step falls slightly short).
+STEP_TARGET_M = 0.010
+#: Levenberg-Marquardt damping of the per-frame solve [m]: bounds the step where the arm's
+#: Jacobian along the contact normal is nearly zero.
+DAMPING_M = 0.002
+#: Largest joint change of one round's per-frame step [rad] (a trust region).
+MAX_STEP_RAD = 0.3
+#: Each frame's required correction is held over this time each side [s] before the low-pass,
+#: so the filtered correction still reaches it at the frame (a 5 Hz zero-phase filter settles
+#: in about 0.1 s) and the arm moves smoothly in and out.
+SPREAD_S = 0.2
+#: Frames per block of the prefilter's first stage (one bounding sphere per geom and block).
+BLOCK_FRAMES = 8
+#: Frames the prefilter takes at a time.
+CHUNK_FRAMES = 4096
+#: Rounds of check, solve and spread at most.
+MAX_ROUNDS = 4
+#: Correction below this is set to zero [rad]: the low-pass's infinitely long tails would
+#: otherwise change every frame of a clip by ~1e-12 rad.
+CHANGE_TOL_RAD = 1e-7
+
+#: The arm links (one side, without its prefix): shoulder pitch to wrist yaw.
+ARM_LINKS: tuple[str, ...] = tuple(
+    n[len("left_") :]
+    for n in spec.BODY_NAMES
+    if n.startswith("left_") and n[len("left_") :].startswith(("shoulder", "elbow", "wrist"))
+)
+#: Indices of the 14 arm joints among the 29 (left arm, then right).
+ARM_JOINTS = np.array(
+    [
+        i
+        for i, n in enumerate(spec.JOINT_NAMES)
+        if n.split("_", 1)[-1].startswith(("shoulder", "elbow", "wrist"))
+    ]
+)
+
+
+@dataclass(frozen=True)
+class _Kinematics:
+    """The reference G1's tree below the pelvis, read once from the collision model."""
+
+    body: np.ndarray  # (B,) MuJoCo body ids, parents first (pelvis excluded); slot B: pelvis
+    parent: np.ndarray  # (B,) slot of the parent body (B: the pelvis)
+    offset_pos: np.ndarray  # (B, 3) body origin in its parent's frame [m]
+    offset_rot: np.ndarray  # (B, 3, 3)
+    offset_is_identity: np.ndarray  # (B,) bool
+    axis: np.ndarray  # (B, 3) hinge axis in the body frame (a signed unit axis)
+    axis_sign: np.ndarray  # (B,) +-1
+    axis_pair: np.ndarray  # (B, 2) the other two axes, in cyclic order after the hinge's
+    joint: np.ndarray  # (B,) the hinge's index among the 29 joints
+    slot_of_body: np.ndarray  # (nbody,) slot of each body (B: the pelvis, -1: the world)
+    arm_ancestor: np.ndarray  # (B + 1, 14) bool: arm joint k moves body slot b
+    arm_slot: np.ndarray  # (14,) slot of the body each arm joint rotates
+
+
+def _quat_mat(q: np.ndarray) -> np.ndarray:
+    out = np.zeros(9)
+    mujoco.mju_quat2Mat(out, np.asarray(q, float))
+    return out.reshape(3, 3)
+
+
+@functools.lru_cache(maxsize=1)
+def _kinematics() -> _Kinematics:
+    m = collision.self_collision_model()
+    pelvis = m.body(spec.ROOT_BODY).id
+    body = np.array([b for b in range(m.nbody) if b not in (0, pelvis)])
+    slot_of_body = np.full(m.nbody, -1)
+    slot_of_body[body] = np.arange(len(body))
+    slot_of_body[pelvis] = len(body)
+    parent = slot_of_body[m.body_parentid[body]]
+    if np.any((parent >= np.arange(len(body))) & (parent != len(body))) or np.any(parent < 0):
+        raise ValueError("bodies must be ordered parents first")
+    jnt = m.body_jntadr[body]
+    if np.any(m.body_jntnum[body] != 1) or np.any(m.jnt_type[jnt] != mujoco.mjtJoint.mjJNT_HINGE):
+        raise ValueError("every body below the pelvis must carry one hinge")
+    if np.abs(m.jnt_pos[jnt]).max() > 0:
+        raise ValueError("hinges must sit at their body origins")
+    axis = np.array(m.jnt_axis[jnt])
+    which = np.abs(axis).argmax(axis=1)
+    if not np.allclose(np.abs(axis).max(axis=1), 1.0):
+        raise ValueError("every hinge must turn about a body axis (x, y or z)")
+    offset_rot = np.array([_quat_mat(q) for q in m.body_quat[body]])
+    joint = np.array(m.jnt_qposadr[jnt]) - 7
+    arm_slot = np.array([int(np.flatnonzero(joint == j)[0]) for j in ARM_JOINTS])
+    anc = np.zeros((len(body) + 1, len(body)), bool)  # anc[b, a]: slot a is b or an ancestor
+    for b in range(len(body)):
+        a = b
+        while a < len(body):
+            anc[b, a] = True
+            a = parent[a]
+    return _Kinematics(
+        body=body,
+        parent=parent,
+        offset_pos=np.array(m.body_pos[body]),
+        offset_rot=offset_rot,
+        offset_is_identity=np.all(offset_rot == np.eye(3), axis=(1, 2)),
+        axis=axis,
+        axis_sign=np.sign(axis[np.arange(len(body)), which]),
+        axis_pair=np.stack([(which + 1) % 3, (which + 2) % 3], axis=1),
+        joint=joint,
+        slot_of_body=slot_of_body,
+        arm_ancestor=anc[:, arm_slot],
+        arm_slot=arm_slot,
+    )
+
+
+def _fk(joint_pos: np.ndarray, need: np.ndarray | None = None):
+    """Positions (B + 1, 3, N) [m] and orientations (B + 1, 3, 3, N) of the bodies in the pelvis
+    frame (slot B: the pelvis itself) for joint angles (N, 29) [rad]. Orientations are stored by
+    column: ``rot[b, k]`` (3, N) is column k, the body's k-th axis. Frames last, so every step is
+    a product of contiguous (N,) rows, and each hinge (about a body axis, as every G1 joint)
+    mixes two columns only. ``need`` (B,) bool: only those bodies are computed (they must
+    include their ancestors; the others stay zero)."""
+    k = _kinematics()
+    n, nb = joint_pos.shape[0], len(k.body)
+    pos = np.zeros((nb + 1, 3, n), joint_pos.dtype)
+    rot = np.zeros((nb + 1, 3, 3, n), joint_pos.dtype)
+    rot[nb] = np.eye(3)[:, :, None]
+    for b in range(nb) if need is None else np.flatnonzero(need):
+        p = k.parent[b]
+        rp = rot[p]
+        pos[b] = pos[p] + _rotate(rp, k.offset_pos[b])
+        cols = rot[b]
+        if k.offset_is_identity[b]:
+            cols[:] = rp
+        else:
+            for c in range(3):
+                cols[c] = _rotate(rp, k.offset_rot[b][:, c])
+        q = joint_pos[:, k.joint[b]] * k.axis_sign[b]
+        i, j = k.axis_pair[b]
+        ci, cj = cols[i].copy(), cols[j]
+        cos, sin = np.cos(q), np.sin(q)
+        cols[i] = ci * cos + cj * sin
+        cols[j] = cj * cos - ci * sin
+    return pos, rot
+
+
+def _rotate(cols: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(3, N): rotations stored by column (3, 3, N) applied to a constant vector (3,)."""
+    return cols[0] * v[0] + cols[1] * v[1] + cols[2] * v[2]
+
+
+def _with_ancestors(slots: np.ndarray) -> np.ndarray:
+    """(B,) bool: the body slots ``slots`` and all their ancestors (the pelvis excluded)."""
+    k = _kinematics()
+    need = np.zeros(len(k.body), bool)
+    for s in np.atleast_1d(slots):
+        a = int(s)
+        while a < len(k.body) and not need[a]:
+            need[a] = True
+            a = k.parent[a]
+    return need
+
+
+def _capsule_about(points: np.ndarray, axis: np.ndarray):
+    """The capsule about the line through the points' mean along ``axis`` with the smallest
+    radius containing every point (n, 3), its segment as short as that radius allows."""
+    mean = points.mean(axis=0)
+    rel = points - mean
+    a = rel @ axis
+    rho = np.linalg.norm(rel - np.outer(a, axis), axis=1)
+    r = float(rho.max())
+    reach = np.sqrt(np.maximum(r * r - rho * rho, 0.0))
+    hi, lo = float((a - reach).max()), float((a + reach).min())
+    if lo > hi:  # every point fits a sphere about one point of the line
+        c = mean + axis * 0.5 * (lo + hi)
+        return c, axis, 0.0, float(np.linalg.norm(points - c, axis=1).max())
+    return mean + axis * 0.5 * (lo + hi), axis, 0.5 * (hi - lo), r
+
+
+def _enclosing_capsule(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """A capsule containing every point (n, 3): centre (3,), unit axis (3,), half length and
+    radius [m]; of the capsules about the points' principal axes and the frame axes, the one
+    with the smallest radius (the prefilter's distance bound loses the radius)."""
+    axes = np.concatenate([np.linalg.svd(points - points.mean(axis=0))[2], np.eye(3)])
+    fits = [_capsule_about(points, u) for u in axes]
+    return min(fits, key=lambda f: (f[3], f[2]))
+
+
+def hull_vertices(hull) -> np.ndarray:
+    """(n, 3) the vertices [m, geom frame] of a mesh's convex hull as
+    :func:`nmr_gym.g1.geometry.collision_geometry` holds it (split in grid cells there)."""
+    return np.concatenate(hull.cell_verts)
+
+
+@dataclass(frozen=True)
+class _Capsules:
+    """Enclosing capsules of the collision geoms, in their bodies' frames."""
+
+    geom: np.ndarray  # (G,) geom ids
+    slot: np.ndarray  # (G,) body slot
+    centre: np.ndarray  # (G, 3) [m]
+    axis: np.ndarray  # (G, 3)
+    half: np.ndarray  # (G,) [m]
+    radius: np.ndarray  # (G,) [m]
+    geom_pos: np.ndarray  # (G, 3) geom frame in the body frame [m]
+    geom_rot: np.ndarray  # (G, 3, 3)
+
+
+@functools.lru_cache(maxsize=1)
+def _capsules() -> _Capsules:
+    m = collision.self_collision_model()
+    k = _kinematics()
+    geoms = np.unique(collision.self_collision_pairs())
+    hulls = collision_geometry()  # the convex hulls MuJoCo collides, found once there
+    hull_of = dict(zip(hulls.coll.tolist(), hulls.hulls, strict=True))
+    rows = []
+    for g in geoms:
+        kind = int(m.geom_type[g])
+        size = m.geom_size[g]
+        if kind == mujoco.mjtGeom.mjGEOM_MESH:
+            c, u, h, r = _enclosing_capsule(hull_vertices(hull_of[int(g)]))
+        elif kind == mujoco.mjtGeom.mjGEOM_SPHERE:
+            c, u, h, r = np.zeros(3), np.array([0.0, 0.0, 1.0]), 0.0, float(size[0])
+        elif kind in (int(mujoco.mjtGeom.mjGEOM_CYLINDER), int(mujoco.mjtGeom.mjGEOM_CAPSULE)):
+            c, u, h, r = np.zeros(3), np.array([0.0, 0.0, 1.0]), float(size[1]), float(size[0])
+        else:  # pragma: no cover - the G1 has no other collision shapes
+            raise NotImplementedError(f"collision geom type {kind}")
+        rot = _quat_mat(m.geom_quat[g])
+        rows.append((m.geom_pos[g] + rot @ c, rot @ u, h, r, np.array(m.geom_pos[g]), rot))
+    slot = k.slot_of_body[m.geom_bodyid[geoms]]
+    return _Capsules(
+        geom=geoms,
+        slot=slot,
+        centre=np.array([r[0] for r in rows]),
+        axis=np.array([r[1] for r in rows]),
+        half=np.array([r[2] for r in rows]),
+        radius=np.array([r[3] for r in rows]),
+        geom_pos=np.array([r[4] for r in rows]),
+        geom_rot=np.array([r[5] for r in rows]),
+    )
+
+
+#: The links whose collisions are resolved: the forearm and the hand. The shoulder links sit
+#: at the torso by construction (their pairs with it are left to the shoulder's joint ranges).
+RESOLVED_ARM_LINKS: tuple[str, ...] = ("elbow_link", "wrist_roll_link", "wrist_pitch_link",
+                                       "wrist_yaw_link")  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1)
+def arm_pairs() -> np.ndarray:
+    """(P, 2) geom ids: the pairs of :func:`nmr_gym.g1.collision.self_collision_pairs` that are
+    resolved: a geom on a forearm or hand link (:data:`RESOLVED_ARM_LINKS`) against one on the
+    trunk, a leg or the other arm (pairs within one arm are left to its joint ranges)."""
+    m = collision.self_collision_model()
+    pairs = collision.self_collision_pairs()
+    keep = []
+    for pair in pairs:
+        names = [m.body(m.geom_bodyid[g]).name for g in pair]
+        side = [n.split("_", 1)[0] for n in names]
+        link = [n.split("_", 1)[-1] for n in names]
+        lower = any(x in RESOLVED_ARM_LINKS for x in link)
+        same_arm = side[0] == side[1] and all(x in ARM_LINKS for x in link)
+        keep.append(lower and not same_arm)
+    out = pairs[np.array(keep, bool)]
+    out.flags.writeable = False
+    return out
+
+
+@dataclass(frozen=True)
+class _PairTable:
+    """The pairs of :func:`arm_pairs` as positions of their geoms in :func:`_capsules`."""
+
+    a: np.ndarray  # (P,)
+    b: np.ndarray  # (P,)
+    reach: np.ndarray  # (P,) sum of both capsules' half lengths and radii [m]
+
+
+@functools.lru_cache(maxsize=1)
+def _pair_table() -> _PairTable:
+    cap = _capsules()
+    where = {int(g): i for i, g in enumerate(cap.geom)}
+    pairs = arm_pairs()
+    a = np.array([where[int(g)] for g in pairs[:, 0]])
+    b = np.array([where[int(g)] for g in pairs[:, 1]])
+    return _PairTable(a, b, cap.half[a] + cap.radius[a] + cap.half[b] + cap.radius[b])
+
+
+def _segment_distance(p1, q1, p2, q2) -> np.ndarray:
+    """(N,) distance between segments [p1, q1] and [p2, q2], each (3, N) (closest points by
+    clamped parameters, C. Ericson, Real-Time Collision Detection, 5.1.9; degenerate segments,
+    points, and parallel ones included)."""
+    d1, d2, r = q1 - p1, q2 - p2, p1 - p2
+    a = np.einsum("in,in->n", d1, d1)
+    e = np.einsum("in,in->n", d2, d2)
+    f = np.einsum("in,in->n", d2, r)
+    c = np.einsum("in,in->n", d1, r)
+    b = np.einsum("in,in->n", d1, d2)
+    tiny = 1e-12
+    denom = a * e - b * b
+    s = np.where(denom > tiny, np.clip((b * f - c * e) / np.maximum(denom, tiny), 0, 1), 0.0)
+    t = (b * s + f) / np.maximum(e, tiny)
+    s = np.where(t < 0, np.clip(-c / np.maximum(a, tiny), 0, 1), s)
+    s = np.where(t > 1, np.clip((b - c) / np.maximum(a, tiny), 0, 1), s)
+    t = np.clip(t, 0, 1)
+    t = np.where(e > tiny, t, 0.0)
+    gap = p1 + d1 * s - p2 - d2 * t
+    return np.sqrt(np.einsum("in,in->n", gap, gap))
+
+
+def candidates(joint_pos: np.ndarray, margin: float = MARGIN_M) -> tuple[np.ndarray, np.ndarray]:
+    """Frames (M,) and pair indices into :func:`arm_pairs` (M,), sorted by frame, whose
+    enclosing capsules are closer than ``margin`` [m] at joint angles ``joint_pos`` (N, 29):
+    every (frame, pair) closer than ``margin`` is among them (the capsules contain the geoms).
+
+    Three stages, each on what the last kept: per block of :data:`BLOCK_FRAMES` frames, a sphere
+    about each capsule that holds it in every frame of the block (all pairs); per frame, the
+    capsules' bounding spheres; the capsules (segment to segment distance). Frames are taken
+    :data:`CHUNK_FRAMES` at a time (the arrays then stay in the CPU's cache)."""
+    step = CHUNK_FRAMES - CHUNK_FRAMES % BLOCK_FRAMES
+    parts = [_candidates(joint_pos[s : s + step], margin) for s in range(0, len(joint_pos), step)]
+    frames = np.concatenate([p[0] + i * step for i, p in enumerate(parts)] + [np.zeros(0, int)])
+    pair = np.concatenate([p[1] for p in parts] + [np.zeros(0, int)])
+    return frames, pair
+
+
+def _candidates(joint_pos: np.ndarray, margin: float) -> tuple[np.ndarray, np.ndarray]:
+    cap, tab = _capsules(), _pair_table()
+    used = np.union1d(tab.a, tab.b)
+    pos, rot = _fk(joint_pos, _with_ancestors(cap.slot[used]))
+    n = joint_pos.shape[0]
+    centre = np.zeros((len(cap.geom), 3, n))
+    axis = np.zeros((len(cap.geom), 3, n))
+    for g in used:
+        r = rot[cap.slot[g]]
+        centre[g] = pos[cap.slot[g]] + _rotate(r, cap.centre[g])
+        axis[g] = _rotate(r, cap.axis[g]) * cap.half[g]
+    reach = cap.half + cap.radius
+    # stage 1: blocks; the sphere about the block's middle frame's centre
+    block = np.arange(n) // BLOCK_FRAMES
+    n_blk = int(block[-1]) + 1
+    mid = np.minimum(np.arange(n_blk) * BLOCK_FRAMES + BLOCK_FRAMES // 2, n - 1)
+    blk_c = centre[:, :, mid]  # (G, 3, n_blk)
+    drift = np.linalg.norm(centre - blk_c[:, :, block], axis=1)  # (G, N)
+    blk_r = np.maximum.reduceat(drift, np.arange(0, n, BLOCK_FRAMES), axis=1) + reach[:, None]
+    gap = blk_c[tab.a] - blk_c[tab.b]  # (P, 3, n_blk)
+    lim = blk_r[tab.a] + blk_r[tab.b] + margin
+    pi, bi = np.nonzero(np.einsum("pin,pin->pn", gap, gap) < lim * lim)
+    if not len(pi):
+        return np.zeros(0, int), np.zeros(0, int)
+    # expand the blocks to their frames
+    start = bi * BLOCK_FRAMES
+    size = np.minimum(start + BLOCK_FRAMES, n) - start
+    pi = np.repeat(pi, size)
+    fi = np.repeat(start - np.cumsum(size) + size, size) + np.arange(size.sum())
+    # stage 2: per frame, bounding spheres
+    ga, gb = tab.a[pi], tab.b[pi]
+    ca, cb = centre[ga, :, fi], centre[gb, :, fi]  # (M, 3)
+    lim = tab.reach[pi] + margin
+    near = np.einsum("mi,mi->m", ca - cb, ca - cb) < lim * lim
+    pi, fi, ga, gb, ca, cb = pi[near], fi[near], ga[near], gb[near], ca[near], cb[near]
+    # stage 3: capsules
+    ua, ub = axis[ga, :, fi], axis[gb, :, fi]
+    d = _segment_distance((ca - ua).T, (ca + ua).T, (cb - ub).T, (cb + ub).T)
+    near = d - cap.radius[ga] - cap.radius[gb] < margin
+    fi, pi = fi[near], pi[near]
+    order = np.lexsort((pi, fi))
+    return fi[order], pi[order]
+
+
+@dataclass
+class Closeness:
+    """Pairs closer than a margin, one row each: (R,) frame, (R,) index into :func:`arm_pairs`,
+    (R,) signed distance [m] (negative: overlap depth), (R, 3) witness points on the first and
+    the second geom (pelvis frame [m]), (R, 3) unit direction in which moving the second geom
+    away from the first increases the distance."""
+
+    frame: np.ndarray
+    pair: np.ndarray
+    dist: np.ndarray
+    point_a: np.ndarray
+    point_b: np.ndarray
+    normal: np.ndarray
+
+
+@functools.lru_cache(maxsize=1)
+def _scratch() -> mujoco.MjData:
+    return mujoco.MjData(collision.self_collision_model())
+
+
+def _geom_poses(pos, rot, slots, geom_pos, geom_rot, cols):
+    """Pelvis-frame position (R, 3) and rotation (R, 3, 3) of geoms on body ``slots`` (R,) at
+    FK columns ``cols`` (R,), from their local poses (R, 3), (R, 3, 3)."""
+    r_body = np.transpose(rot[slots, :, :, cols], (0, 2, 1))  # (R, 3, 3) rows of R
+    return pos[slots, :, cols] + np.einsum("rij,rj->ri", r_body, geom_pos), r_body @ geom_rot
+
+
+def closeness(
+    joint_pos: np.ndarray, frames: np.ndarray, pairs: np.ndarray, margin: float = MARGIN_M
+) -> Closeness:
+    """MuJoCo's signed distance (``mj_geomDistance``) of each (frame, pair) of ``frames`` (R,)
+    and ``pairs`` (R,) (indices into :func:`arm_pairs`) at joint angles ``joint_pos`` (N, 29);
+    the rows closer than ``margin`` [m] are returned. One call per row (MuJoCo has no batched
+    distance); the geom poses come from the batched kinematics."""
+    m, d = collision.self_collision_model(), _scratch()
+    cap = _capsules()
+    where = {int(g): i for i, g in enumerate(cap.geom)}
+    geoms = arm_pairs()[pairs]  # (R, 2)
+    uniq, col = np.unique(frames, return_inverse=True)
+    pos, rot = _fk(joint_pos[uniq])
+    poses = []
+    for side in range(2):
+        ci = np.array([where[int(g)] for g in geoms[:, side]], int)
+        poses.append(_geom_poses(pos, rot, cap.slot[ci], cap.geom_pos[ci], cap.geom_rot[ci], col))
+    n = len(frames)
+    dist = np.empty(n)
+    ft = np.empty((n, 6))
+    fromto = np.zeros(6)
+    for r in range(n):
+        g1, g2 = geoms[r]
+        d.geom_xpos[g1], d.geom_xpos[g2] = poses[0][0][r], poses[1][0][r]
+        d.geom_xmat[g1], d.geom_xmat[g2] = poses[0][1][r].ravel(), poses[1][1][r].ravel()
+        dist[r] = mujoco.mj_geomDistance(m, d, g1, g2, margin, fromto)
+        ft[r] = fromto
+    keep = dist < margin
+    pa, pb = ft[keep, :3], ft[keep, 3:]
+    sep = pb - pa
+    length = np.linalg.norm(sep, axis=1, keepdims=True)
+    # overlapping geoms: the witness segment points into the overlap, so the direction flips;
+    # touching ones (no segment): the direction between the geom centres
+    centres = poses[1][0][keep] - poses[0][0][keep]
+    fallback = centres / np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+    normal = np.where(
+        length > 1e-9, sep / np.maximum(length, 1e-12) * np.sign(dist[keep])[:, None], fallback
+    )
+    normal = np.where((dist[keep] == 0)[:, None], fallback, normal)
+    return Closeness(frames[keep], pairs[keep], dist[keep], pa, pb, normal)
+
+
+def _arm_jacobian_rows(joint_pos: np.ndarray, close: Closeness) -> np.ndarray:
+    """(R, 14) d(dist)/d(arm joints) [m/rad] of each row: ``n . (J_b(p_b) - J_a(p_a))`` with
+    hinge point Jacobians ``axis x (p - joint origin)`` in the pelvis frame."""
+    k, cap = _kinematics(), _capsules()
+    where = {int(g): i for i, g in enumerate(cap.geom)}
+    geoms = arm_pairs()[close.pair]
+    uniq, col = np.unique(close.frame, return_inverse=True)
+    pos, rot = _fk(joint_pos[uniq])
+    jslot = k.arm_slot  # (14,)
+    which = np.abs(k.axis[jslot]).argmax(axis=1)
+    omega = rot[jslot, which][:, :, col] * k.axis_sign[jslot][:, None, None]  # (14, 3, R)
+    origin = pos[jslot][:, :, col]  # (14, 3, R)
+    rows = np.zeros((len(close.frame), len(jslot)))
+    for side, point, sign in ((0, close.point_a, -1.0), (1, close.point_b, 1.0)):
+        slot = cap.slot[[where[int(g)] for g in geoms[:, side]]]
+        moved = k.arm_ancestor[slot]  # (R, 14)
+        lever = point.T[None] - origin  # (14, 3, R)
+        v = np.cross(omega, lever, axis=1)  # (14, 3, R)
+        rows += sign * moved * np.einsum("jir,ri->rj", v, close.normal)
+    return rows
+
+
+def _solve(rows: np.ndarray, need: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, the smallest arm change (F, 14) [rad] meeting ``rows`` (R, 14) . dq =
+    ``need`` (R,) [m] for the rows of that frame (damped least squares; a step longer than
+    :data:`MAX_STEP_RAD` is scaled down); and the frames (F,)."""
+    uniq, col, count = np.unique(frame, return_inverse=True, return_counts=True)
+    slot = np.arange(len(frame)) - np.repeat(np.cumsum(count) - count, count)
+    a = np.zeros((len(uniq), count.max(), rows.shape[1]))
+    b = np.zeros((len(uniq), count.max()))
+    a[col, slot], b[col, slot] = rows, need
+    gram = a @ np.swapaxes(a, 1, 2) + DAMPING_M**2 * np.eye(count.max())
+    dq = np.einsum("fri,fr->fi", a, np.linalg.solve(gram, b[..., None])[..., 0])
+    big = np.abs(dq).max(axis=1, keepdims=True)
+    return dq * np.minimum(1.0, MAX_STEP_RAD / np.maximum(big, 1e-12)), uniq
+
+
+def _spread(required: np.ndarray, fps: float, smooth) -> np.ndarray:
+    """(T, 14) correction from the per-frame required ones (T, 14): for each joint, the required
+    value of largest magnitude within :data:`SPREAD_S` (a running max of each sign), then
+    ``smooth`` (a zero-phase low-pass; None: a moving average over the same window)."""
+    w = max(1, int(round(SPREAD_S * fps)))
+    up = ndimage.maximum_filter1d(np.maximum(required, 0.0), 2 * w + 1, axis=0, mode="constant")
+    down = ndimage.maximum_filter1d(np.maximum(-required, 0.0), 2 * w + 1, axis=0, mode="constant")
+    held = np.where(up >= down, up, -down)
+    if smooth is None:
+        out = ndimage.uniform_filter1d(held, 2 * w + 1, axis=0, mode="constant")
+    else:
+        out = smooth(held)
+    out[np.abs(out) < CHANGE_TOL_RAD] = 0.0
+    return out
+
+
+def resolve_arm_collisions(
+    joint_pos: np.ndarray,
+    fps: float,
+    bounds: np.ndarray,
+    smooth=None,
+    *,
+    margin: float = MARGIN_M,
+    max_rounds: int = MAX_ROUNDS,
+) -> np.ndarray:
+    """Joint angles (T, 29) [rad] with the pairs of :func:`arm_pairs` at least ``margin`` [m]
+    apart where the arms' ``bounds`` allow; only the 14 arm joints change (module docstring).
+
+    Args:
+        joint_pos: (T, 29) joint angles [rad] at ``fps`` [Hz].
+        bounds: (29, 2) the range the changed arm joints must stay in [rad] (the soft range).
+        smooth: the zero-phase low-pass applied to the spread correction (the release's 5 Hz
+            filter; None: a moving average).
+        margin: the separation to reach [m]; max_rounds: rounds of check, solve and spread.
+
+    A motion with no pair closer than ``margin`` is returned unchanged (the same values).
+    """
+    if not margin > 0:
+        raise ValueError(f"margin must be > 0 [m], got {margin!r}")
+    q0 = np.asarray(joint_pos, dtype=float)
+    frames, pairs = candidates(q0, margin)
+    close = closeness(q0, frames, pairs, margin)
+    if not len(close.frame):
+        return q0
+    lo, hi = bounds[ARM_JOINTS, 0], bounds[ARM_JOINTS, 1]
+    required = np.zeros((len(q0), len(ARM_JOINTS)))
+    corr = np.zeros_like(required)
+    q = q0
+    for _ in range(max_rounds):
+        rows = _arm_jacobian_rows(q, close)
+        dq, at = _solve(rows, STEP_TARGET_M - close.dist, close.frame)
+        required[at] = corr[at] + dq
+        corr = _spread(required, fps, smooth)
+        q = q0.copy()
+        q[:, ARM_JOINTS] = np.clip(q0[:, ARM_JOINTS] + corr, lo, hi)
+        changed = np.flatnonzero(np.any(corr != 0, axis=1))
+        f, p = candidates(q[changed], margin)
+        close = closeness(q, changed[f], p, margin)
+        if not len(close.frame):
+            break
+    return q

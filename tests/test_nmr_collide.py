@@ -1,0 +1,216 @@
+"""Invariants of NMR's arm self-collision removal (retargeters/nmr/collide.py) and of the shared
+self-collision definition (nmr_gym/g1/collision.py)."""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+import pytest
+
+from benchmark import metrics
+from nmr_gym.g1 import collision, joint_ranges, kinematic_model, spec
+from nmr_gym.g1.geometry import collision_geometry
+from retargeters.nmr import collide, post
+from retargeters.nmr.inference import lowpass
+
+FPS = 30.0
+J = spec.JOINT_NAMES
+NON_ARM = np.setdiff1d(np.arange(29), collide.ARM_JOINTS)
+BOUNDS = post.soft_range(joint_ranges(kinematic_model()))
+
+
+def _hand_in_thigh() -> np.ndarray:
+    """(29,) the left hand pushed into the left thigh (wrist pitch / yaw links 1-2.4 cm deep
+    in the hip pitch and hip roll links)."""
+    q = np.zeros(29)
+    q[J.index("left_hip_pitch_joint")] = -0.4
+    q[J.index("left_shoulder_pitch_joint")] = 0.3
+    q[J.index("left_elbow_joint")] = 1.0
+    return q
+
+
+def _random_poses(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.uniform(BOUNDS[:, 0], BOUNDS[:, 1], (n, 29))
+
+
+def _qpos(joint_pos: np.ndarray) -> np.ndarray:
+    out = np.zeros((len(joint_pos), 36))
+    out[:, 2], out[:, 3], out[:, 7:] = 0.8, 1.0, joint_pos
+    return out
+
+
+def _min_distance(joint_pos: np.ndarray, margin: float = 0.05) -> np.ndarray:
+    """(T,) smallest signed distance [m] over the arm pairs (``margin`` where none is closer)."""
+    f, p = collide.candidates(joint_pos, margin)
+    close = collide.closeness(joint_pos, f, p, margin)
+    out = np.full(len(joint_pos), margin)
+    np.minimum.at(out, close.frame, close.dist)
+    return out
+
+
+# ------------------------------------------------------------- the shared definition
+def test_metric_uses_the_moved_definition_with_the_same_result():
+    """The old rule (any contact with no hand body among its two bodies) written out here
+    gives the metric's flags on poses with and without hand contacts."""
+    q = _qpos(np.concatenate([_random_poses(150), _hand_in_thigh()[None]]))
+    scan = metrics._mujoco_scan(q, True)
+    m = metrics._collision_model()
+    assert m is collision.self_collision_model()
+    hand = np.zeros(m.nbody, bool)
+    hand[[m.body(b).id for b in spec.HAND_BODIES]] = True
+    d = mujoco.MjData(m)
+    old, old_h = np.zeros(len(q), bool), np.zeros(len(q), bool)
+    for t, qp in enumerate(q):
+        d.qpos[:] = qp
+        mujoco.mj_kinematics(m, d)
+        mujoco.mj_collision(m, d)
+        if d.ncon:
+            bodies = m.geom_bodyid[d.contact.geom[: d.ncon]]
+            old_h[t] = True
+            old[t] = not np.all(hand[bodies].any(axis=1))
+    np.testing.assert_array_equal(scan.collision, old)
+    np.testing.assert_array_equal(scan.collision_hands, old_h)
+    assert old.any() and (old_h & ~old).any()  # both rules exercised
+
+
+def test_self_collision_pairs_hold_every_contact():
+    m = collision.self_collision_model()
+    pairs = {tuple(p) for p in collision.self_collision_pairs().tolist()}
+    d = mujoco.MjData(m)
+    seen = 0
+    for qp in _qpos(_random_poses(200, seed=1)):
+        d.qpos[:] = qp
+        mujoco.mj_kinematics(m, d)
+        mujoco.mj_collision(m, d)
+        for g in d.contact.geom[: d.ncon]:
+            assert tuple(sorted(g.tolist())) in pairs
+            seen += 1
+    assert seen > 0
+
+
+def test_contact_rule_excludes_hands_only_from_the_main_column():
+    hand = [_geom_of("left_hip_roll_link"), _geom_of("left_wrist_yaw_link")]
+    wrist = [_geom_of("left_hip_roll_link"), _geom_of("left_wrist_pitch_link")]
+    both = np.array([hand, wrist])
+    np.testing.assert_array_equal(collision.contact_counts_as_self_collision(both), [False, True])
+    assert collision.contact_counts_as_self_collision(both, hands=True).all()
+
+
+def _geom_of(body: str) -> int:
+    m = collision.self_collision_model()
+    mask = np.flatnonzero(
+        (m.geom_bodyid == m.body(body).id) & ((m.geom_contype != 0) | (m.geom_conaffinity != 0))
+    )
+    return int(mask[0])
+
+
+# ------------------------------------------------------------------- kinematics, prefilter
+def test_batched_kinematics_matches_mujoco():
+    q = _random_poses(20, seed=2)
+    pos, rot = collide._fk(q)
+    k = collide._kinematics()
+    m = collision.self_collision_model()
+    d = mujoco.MjData(m)
+    for t, qp in enumerate(_qpos(q)):
+        d.qpos[:] = qp
+        d.qpos[:3] = 0.0
+        mujoco.mj_kinematics(m, d)
+        np.testing.assert_allclose(pos[:-1, :, t], d.xpos[k.body], atol=1e-12)
+        np.testing.assert_allclose(
+            rot[:-1, :, :, t], d.xmat[k.body].reshape(-1, 3, 3).transpose(0, 2, 1), atol=1e-12
+        )
+
+
+def test_capsules_contain_their_geoms():
+    m = collision.self_collision_model()
+    cap = collide._capsules()
+    geo = collision_geometry()
+    for i, g in enumerate(cap.geom):
+        if m.geom_type[g] != mujoco.mjtGeom.mjGEOM_MESH:
+            continue
+        verts = collide.hull_vertices(geo.hulls[int(np.flatnonzero(geo.coll == g)[0])])
+        assert len(verts) >= 4
+        body = cap.geom_pos[i] + verts @ cap.geom_rot[i].T  # (n, 3) in the body frame
+        rel = body - cap.centre[i]
+        a = np.clip(rel @ cap.axis[i], -cap.half[i], cap.half[i])
+        dist = np.linalg.norm(rel - np.outer(a, cap.axis[i]), axis=1)
+        assert dist.max() <= cap.radius[i] + 1e-9, m.body(m.geom_bodyid[g]).name
+
+
+def test_prefilter_misses_no_close_pair():
+    """Every (frame, pair) closer than the margin by MuJoCo is a prefilter candidate."""
+    q = np.concatenate([_random_poses(300, seed=3), _hand_in_thigh()[None]])
+    margin = collide.MARGIN_M
+    f, p = collide.candidates(q, margin)
+    got = set(zip(f.tolist(), p.tolist(), strict=True))
+    every_f = np.repeat(np.arange(len(q)), len(collide.arm_pairs()))
+    every_p = np.tile(np.arange(len(collide.arm_pairs())), len(q))
+    close = collide.closeness(q, every_f, every_p, margin)
+    assert len(close.frame) > 10
+    assert set(zip(close.frame.tolist(), close.pair.tolist(), strict=True)) <= got
+
+
+# ------------------------------------------------------------------------ resolution
+def test_hand_pushed_into_thigh_is_separated_by_the_margin():
+    q = np.repeat(_hand_in_thigh()[None], 15, axis=0)
+    assert _min_distance(q).min() < -0.02
+    out = collide.resolve_arm_collisions(q, FPS, BOUNDS, lowpass)
+    assert _min_distance(out).min() >= collide.MARGIN_M
+    np.testing.assert_array_equal(out[:, NON_ARM], q[:, NON_ARM])
+    arm = collide.ARM_JOINTS
+    assert np.all(out[:, arm] >= BOUNDS[arm, 0]) and np.all(out[:, arm] <= BOUNDS[arm, 1])
+    # only the left arm moves (the right hand is nowhere near)
+    right = [J.index(n) for n in J if n.startswith("right_") and "shoulder" in n or "right_wr" in n]
+    np.testing.assert_array_equal(out[:, right], q[:, right])
+
+
+def test_a_clip_gets_no_joint_jump_and_keeps_the_soft_range():
+    """The hand sweeps into the thigh and out (2 s, 1 s still before and after); the
+    correction ramps in and out."""
+    free = _hand_in_thigh()
+    free[J.index("left_shoulder_roll_joint")] = 0.6  # arm out to the side
+    u = 0.5 - 0.5 * np.cos(np.linspace(0, 2 * np.pi, 60))[:, None]  # 0 -> 1 -> 0
+    u = np.concatenate([np.zeros((30, 1)), u, np.zeros((30, 1))])
+    q = free + u * (_hand_in_thigh() - free)
+    assert _min_distance(q).min() < -0.02
+    out = collide.resolve_arm_collisions(q, FPS, BOUNDS, lowpass)
+    assert _min_distance(out).min() >= collide.MARGIN_M
+    step = np.abs(np.diff(out, axis=0)).max()
+    assert step < metrics.JUMP_THRESHOLD_RAD * 0.5
+    assert not metrics.jump_frames(out).any()
+    arm = collide.ARM_JOINTS
+    assert np.all(out[:, arm] >= BOUNDS[arm, 0]) and np.all(out[:, arm] <= BOUNDS[arm, 1])
+    np.testing.assert_array_equal(out[:, NON_ARM], q[:, NON_ARM])
+    assert np.array_equal(out[:5], q[:5]) and np.array_equal(out[-5:], q[-5:])  # far frames
+
+
+def test_collision_free_motion_is_returned_bit_identical():
+    q = np.repeat(_hand_in_thigh()[None], 20, axis=0)
+    q[:, J.index("left_shoulder_roll_joint")] = 0.6
+    q += np.linspace(0, 0.05, 20)[:, None]
+    assert _min_distance(q).min() > collide.MARGIN_M
+    out = collide.resolve_arm_collisions(q, FPS, BOUNDS, lowpass)
+    assert np.array_equal(out, q)
+    n = len(q)
+    kw = dict(ground=False, lock_feet=False, pin_feet=False)
+    args = (np.zeros((n, 3)), np.tile([1.0, 0, 0, 0], (n, 1)), q, np.zeros((n, 2, 3)), 0.0, FPS)
+    ranges = joint_ranges(kinematic_model())
+    on = post.clean_up(*args, ranges, resolve_collisions=True, smooth=lowpass, **kw)
+    off = post.clean_up(*args, ranges, resolve_collisions=False, smooth=lowpass, **kw)
+    assert np.array_equal(on[1], off[1]) and np.array_equal(on[0], off[0])
+
+
+def test_bad_margin_raises():
+    with pytest.raises(ValueError, match="margin"):
+        collide.resolve_arm_collisions(np.zeros((3, 29)), FPS, BOUNDS, margin=0.0)
+
+
+def test_option_is_validated_and_reported():
+    import retargeters
+
+    with pytest.raises(ValueError, match="resolve_collisions"):
+        retargeters.make("nmr", resolve_collisions="yes")
+    r = retargeters.make("nmr", resolve_collisions=False)
+    assert r.options()["resolve_collisions"] is False
+    assert retargeters.make("nmr").options()["resolve_collisions"] is collide.RESOLVE_COLLISIONS
