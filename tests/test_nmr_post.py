@@ -52,6 +52,18 @@ def test_soft_margin_clears_the_benchmark_near_limit_margin_on_wide_joints():
 
 
 # ---------------------------------------------------------------- stance
+def test_robust_floor_ignores_a_short_sinking_window():
+    n = 200
+    joints = np.zeros((n, 3, 3))
+    joints[:, :, 2] = [0.05, 0.5, 1.0]  # lowest joint 5 cm up all clip long
+    assert post.robust_floor_z(joints) == pytest.approx(0.05)
+    joints[20:40, :, 2] -= 0.07  # 10 % of the frames sink 7 cm into the floor
+    assert post.robust_floor_z(joints) == pytest.approx(0.05)
+    assert post.robust_floor_z(joints, percentile=0.0) == pytest.approx(-0.02)  # the minimum
+    with pytest.raises(ValueError, match="percentile"):
+        post.robust_floor_z(joints, percentile=120.0)
+
+
 def test_human_stance_needs_low_and_slow():
     n = 30
     foot = np.zeros((n, 2, 3))

@@ -57,6 +57,7 @@ from retargeters.nmr.post import (
     PIN_FEET,
     RESOLVE_COLLISIONS,
     clean_up,
+    robust_floor_z,
 )
 
 #: Window length and overlap [frames at NMR_FPS] (NMR release: 120 and 32, stride 88).
@@ -261,7 +262,7 @@ def retarget_batch(
             root_quat,
             joint_pos,
             clip.pos[:, HUMAN_FOOT_INDEX] * k,
-            clip.floor * k,
+            robust_floor_z(clip.pos) * k,
             NMR_FPS,
             ranges,
             joint_range_factor=joint_range_factor,
