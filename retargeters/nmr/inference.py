@@ -262,7 +262,7 @@ def retarget_batch(
             root_quat,
             joint_pos,
             clip.pos[:, HUMAN_FOOT_INDEX] * k,
-            robust_floor_z(clip.pos) * k,
+            clip.floor * k,
             NMR_FPS,
             ranges,
             joint_range_factor=joint_range_factor,
@@ -272,6 +272,7 @@ def retarget_batch(
             lift_swing=lift_swing,
             resolve_collisions=resolve_collisions,
             smooth=lowpass if filter else None,
+            lift_floor_z=robust_floor_z(clip.pos) * k,
         )
         results.append(_output(clip, root_pos, root_quat, joint_pos, fps, metadata))
     return results

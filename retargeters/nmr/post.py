@@ -222,13 +222,16 @@ def clean_up(
     lift_swing: bool = LIFT_SWING,
     resolve_collisions: bool = RESOLVE_COLLISIONS,
     smooth=None,
+    lift_floor_z: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every clean-up step in order; returns the new root position (T, 3) and joints (T, 29).
 
     Args:
         root_pos: (T, 3) [m]; root_quat: (T, 4) wxyz; joint_pos: (T, 29) [rad] at ``fps``.
         human_foot_pos: (T, 2, 3) the human's foot joints, height-scaled as the features [m].
-        human_floor_z: the human clip's floor (:func:`robust_floor_z`), height-scaled [m].
+        human_floor_z: the human clip's floor (its lowest joint), height-scaled [m].
+        lift_floor_z: the floor the swing lift reads the human's feet against (None:
+            ``human_floor_z``); the NMR pipeline passes :func:`robust_floor_z`.
         fps: frame rate of every series [Hz].
         ranges: (29, 2) the model's joint ranges [rad].
         smooth: the zero-phase smoother of the root offsets (None: none).
@@ -255,8 +258,9 @@ def clean_up(
         # joint deviation on the held-out clips 0.022 -> 0.020 rad); grounding and locking,
         # which move the root only, keep the raw feet
         feet = smooth(human_foot_pos) if smooth is not None else human_foot_pos
-        swing_stance = human_stance(feet, human_floor_z, fps)
-        clearance = legik.human_swing_clearance(feet, human_floor_z, swing_stance)
+        floor = human_floor_z if lift_floor_z is None else lift_floor_z
+        swing_stance = human_stance(feet, floor, fps)
+        clearance = legik.human_swing_clearance(feet, floor, swing_stance)
         joint_pos = legik.lift_swing_feet(
             root_pos, root_quat, joint_pos, swing_stance, clearance, bounds, smooth
         )
