@@ -63,3 +63,43 @@ def test_resolve_unchanged_by_chunking(monkeypatch):
     monkeypatch.setattr(collide, "CHUNK_FRAMES", 16)
     assert not np.array_equal(whole, q)
     assert np.array_equal(collide.resolve_arm_collisions(q, 30.0, BOUNDS, lowpass), whole)
+
+
+# ------------------------------------------------------------------------------ the filter
+def _sosfiltfilt(x: np.ndarray) -> np.ndarray:
+    """The release's filter as scipy's one call (what :func:`inference.lowpass` replaces)."""
+    from scipy import signal
+
+    from retargeters.nmr import inference
+
+    n = x.shape[0]
+    if n < 2:
+        return x.copy()
+    return signal.sosfiltfilt(inference._SOS, x, axis=0, padlen=min(inference.FILTER_PADLEN, n - 1))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 14, 15, 16, 27, 28, 29, 40, 300])
+@pytest.mark.parametrize("tail", [(), (1,), (3,), (29,), (4, 3)])
+def test_lowpass_is_scipy_sosfiltfilt(n, tail):
+    from retargeters.nmr.inference import lowpass
+
+    x = np.random.default_rng(n).normal(size=(n, *tail)) + 0.3
+    got, want = lowpass(x), _sosfiltfilt(x)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    assert np.array_equal(got, want)
+    assert got.strides == want.strides  # the same layout, so later reductions sum alike
+
+
+def test_smooth_changed_columns_is_smooth_of_all_columns():
+    from retargeters.nmr.inference import lowpass
+    from retargeters.nmr.legik import smooth_changed_columns
+
+    rng = np.random.default_rng(5)
+    change = np.zeros((120, 29))
+    change[:, [0, 3, 11, 20]] = rng.normal(size=(120, 4))
+    change[40:50, 7] = 0.01  # a column non-zero on a few frames only
+    want = lowpass(change)
+    got = smooth_changed_columns(lowpass, change)
+    assert np.array_equal(got, want)
+    assert np.all(want[:, [1, 2, 4]] == 0.0)  # a zero column filters to exactly zero
+    assert np.array_equal(smooth_changed_columns(lowpass, np.zeros((30, 14))), np.zeros((30, 14)))

@@ -45,6 +45,7 @@ from scipy import ndimage
 
 from nmr_gym.g1 import collision, spec
 from nmr_gym.g1.geometry import collision_geometry
+from retargeters.nmr.legik import smooth_changed_columns
 
 #: Default of the ``resolve_collisions`` option.
 RESOLVE_COLLISIONS = True
@@ -601,7 +602,9 @@ def _solve(rows: np.ndarray, need: np.ndarray, frame: np.ndarray) -> tuple[np.nd
 def _spread(required: np.ndarray, fps: float, smooth) -> np.ndarray:
     """(T, 14) correction from the per-frame required ones (T, 14): for each joint, the required
     value of largest magnitude within :data:`SPREAD_S` (a running max of each sign), then
-    ``smooth`` (a zero-phase low-pass; None: a moving average over the same window)."""
+    ``smooth`` (a zero-phase low-pass of each column on its own, applied to the non-zero
+    columns only, :func:`retargeters.nmr.legik.smooth_changed_columns`; None: a moving average
+    over the same window)."""
     w = max(1, int(round(SPREAD_S * fps)))
     up = ndimage.maximum_filter1d(np.maximum(required, 0.0), 2 * w + 1, axis=0, mode="constant")
     down = ndimage.maximum_filter1d(np.maximum(-required, 0.0), 2 * w + 1, axis=0, mode="constant")
@@ -609,7 +612,7 @@ def _spread(required: np.ndarray, fps: float, smooth) -> np.ndarray:
     if smooth is None:
         out = ndimage.uniform_filter1d(held, 2 * w + 1, axis=0, mode="constant")
     else:
-        out = smooth(held)
+        out = smooth_changed_columns(smooth, held)
     out[np.abs(out) < CHANGE_TOL_RAD] = 0.0
     return out
 

@@ -230,6 +230,21 @@ def solve_leg_ik(
     return q, _pose_error(pos[:, -1], rmat[:, -1], target_pos, target_rot, w)
 
 
+def smooth_changed_columns(smooth, change: np.ndarray) -> np.ndarray:
+    """``smooth(change)`` of a (T, K) change computed on its non-zero columns only.
+
+    ``smooth`` must filter each column on its own and map a zero column to zero, as a linear
+    filter per column does (the release's low-pass, :func:`retargeters.nmr.inference.lowpass`):
+    the zero columns (the joints a clean-up step left alone, e.g. 17 of 29 for a leg step)
+    are then zero without being filtered. Equal to ``smooth(change)`` up to the sign of zeros.
+    """
+    cols = np.flatnonzero(np.any(change != 0, axis=0))
+    out = np.zeros_like(change)
+    if len(cols):
+        out[:, cols] = smooth(change[:, cols])
+    return out
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) of each run of True in a (T,) bool array."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
@@ -348,7 +363,8 @@ def pin_stance_feet(
         bounds: (29, 2) the joint range the result must stay in [rad] (the soft range); the
             leg joints also keep :data:`IK_LIMIT_MARGIN_RAD` inside the model's range.
         smooth: a zero-phase smoother of a (T, ...) series applied to the joint change (None:
-            none): removes the kinks of the IK where a target is out of reach.
+            none): removes the kinks of the IK where a target is out of reach. It must act on
+            each column on its own (:func:`smooth_changed_columns`).
     """
     out = np.array(joint_pos, dtype=float, copy=True)
     root_rot = rot.to_matrix(root_quat)
@@ -371,7 +387,7 @@ def pin_stance_feet(
         )
         out[np.ix_(on, idx)] = q
     if smooth is not None:
-        out = joint_pos + smooth(out - joint_pos)
+        out = joint_pos + smooth_changed_columns(smooth, out - joint_pos)
     legs = np.concatenate([c.joint_index for c in leg_chains()])
     moved = np.abs(out[:, legs] - joint_pos[:, legs]) > 0  # (T, 12)
     out[:, legs] = np.where(
@@ -433,8 +449,9 @@ def lift_swing_feet(
     every point above the floor). The foot translates vertically (orientation kept), solved
     by that leg's six joints (:func:`solve_leg_ik`); the lift is zero in stance and grows with
     the human's foot, so it is continuous, and ``smooth`` (the release's zero-phase filter)
-    smooths the joint change. Only the twelve leg joints change; they stay inside ``bounds``
-    (29, 2) and :data:`IK_LIMIT_MARGIN_RAD` inside the model's range.
+    smooths the joint change (its non-zero columns, :func:`smooth_changed_columns`). Only
+    the twelve leg joints change; they stay inside ``bounds`` (29, 2) and
+    :data:`IK_LIMIT_MARGIN_RAD` inside the model's range.
     """
     if not 0.0 <= max_clearance <= 0.5:
         raise ValueError(f"max_clearance must be in [0, 0.5] m, got {max_clearance!r}")
@@ -465,7 +482,7 @@ def lift_swing_feet(
         )  # fmt: skip
         out[np.ix_(on, idx)] = q
     if smooth is not None:
-        out = joint_pos + smooth(out - joint_pos)
+        out = joint_pos + smooth_changed_columns(smooth, out - joint_pos)
     legs = np.concatenate([c.joint_index for c in chains])
     out[:, legs] = np.clip(out[:, legs], np.minimum(inner[legs, 0], joint_pos[:, legs]),
                            np.maximum(inner[legs, 1], joint_pos[:, legs]))  # fmt: skip
