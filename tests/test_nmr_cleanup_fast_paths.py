@@ -103,3 +103,37 @@ def test_smooth_changed_columns_is_smooth_of_all_columns():
     assert np.array_equal(got, want)
     assert np.all(want[:, [1, 2, 4]] == 0.0)  # a zero column filters to exactly zero
     assert np.array_equal(smooth_changed_columns(lowpass, np.zeros((30, 14))), np.zeros((30, 14)))
+
+
+# --------------------------------------------------------------------------------- leg IK
+@pytest.mark.parametrize("outside", [False, True])
+def test_leg_ik_from_rows_of_a_larger_kinematics(outside):
+    """The lift's IK starts from rows of the kinematics it computed for all frames and skips
+    the final error: the joints are those of :func:`legik.solve_leg_ik` (which computes its
+    own kinematics); a start outside the bounds is clipped first, and its rows are not used."""
+    from nmr_gym import rotations
+    from retargeters.nmr import legik
+
+    rng = np.random.default_rng(7)
+    n = 200
+    chain = legik.leg_chains()[1]
+    idx = chain.joint_index
+    inner = legik._inner_bounds(BOUNDS)[idx]
+    q_all = rng.uniform(inner[:, 0], inner[:, 1], (n, 6))
+    if outside:
+        q_all[::3, 3] = inner[3, 1] + 0.1
+    root_pos = rng.normal(size=(n, 3)) * 0.1 + [0, 0, 0.8]
+    quat = rng.normal(size=(n, 4)) * [1, 0.1, 0.1, 0.5]
+    root_rot = rotations.to_matrix(quat / np.linalg.norm(quat, axis=1, keepdims=True))
+    fk = legik.leg_fk(chain, root_pos, root_rot, q_all)
+    on = rng.random(n) < 0.4
+    target = fk[0][on, -1] + [0.0, 0.0, 0.03]
+    args = (chain, root_pos[on], root_rot[on], q_all[on], target, fk[1][on, -1], inner)
+    want, err = legik.solve_leg_ik(*args, iterations=legik.LIFT_IK_ITERATIONS)
+    got, none = legik._solve_leg_ik(
+        *args, legik.LIFT_IK_ITERATIONS, legik.IK_DAMPING,
+        start_fk=(fk[0][on], fk[1][on]), final_error=False,
+    )  # fmt: skip
+    assert none is None and np.array_equal(got, want)
+    assert np.abs(err).max() > legik.IK_TOLERANCE_M or outside  # iterations were run
+    assert not np.array_equal(want, q_all[on])
