@@ -402,11 +402,15 @@ def _candidates_at(pos, rot, n: int, margin: float) -> tuple[np.ndarray, np.ndar
     slot = cap.slot[used]
     r = rot[slot]  # (U, 3, 3, N), column k of each body at r[:, k]
     c, u = cap.centre[used][:, :, None, None], cap.axis[used][:, :, None, None]  # (U, 3, 1, 1)
-    centre = np.zeros((len(cap.geom), 3, n))
-    axis = np.zeros((len(cap.geom), 3, n))
-    centre[used] = pos[slot] + (r[:, 0] * c[:, 0] + r[:, 1] * c[:, 1] + r[:, 2] * c[:, 2])
+    centre_u = pos[slot] + (r[:, 0] * c[:, 0] + r[:, 1] * c[:, 1] + r[:, 2] * c[:, 2])
     half = cap.half[used][:, None, None]
-    axis[used] = (r[:, 0] * u[:, 0] + r[:, 1] * u[:, 1] + r[:, 2] * u[:, 2]) * half
+    axis_u = (r[:, 0] * u[:, 0] + r[:, 1] * u[:, 1] + r[:, 2] * u[:, 2]) * half
+    if len(used) == len(cap.geom):  # every capsule is used (the G1's case): no scatter
+        centre, axis = centre_u, axis_u
+    else:
+        centre = np.zeros((len(cap.geom), 3, n))
+        axis = np.zeros((len(cap.geom), 3, n))
+        centre[used], axis[used] = centre_u, axis_u
     reach = cap.half + cap.radius
     # stage 1: blocks; the sphere about the block's middle frame's centre
     block = np.arange(n) // BLOCK_FRAMES
