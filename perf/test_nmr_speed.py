@@ -8,7 +8,8 @@ the human file, retarget (NMR: features, network, crossfade, filter, batched ove
 gmr: its per-frame IK, clip by clip), forward kinematics and write a BeyondMimic npz (which
 holds the body poses and velocities). The rate is input frames per wall-clock second; the
 summary prints NMR's rate as a multiple of gmr's (the issue's target: >= 10x on CPU), and each
-run prints the wall-clock seconds of its three stages (load, retarget, write). Results:
+run prints the wall-clock seconds of its three stages (load, retarget, write; for NMR also the
+part of retarget spent in the physical clean-up, ``retargeters.nmr.post.clean_up``). Results:
 ``perf/results/nmr_speed.md``. Torch runs
 ``NMR_PERF_THREADS`` threads (default 1, as each gmr process uses one core). Needs the real
 motion data (``../shared/motions``); skips without it.
@@ -45,18 +46,37 @@ def _suite():
 
 
 def _job(method: str, retargeter, suite, out: Path, stages: dict[str, float]) -> int:
-    """The timed job; ``stages`` receives the wall-clock seconds of load, retarget, write."""
+    """The timed job; ``stages`` receives the wall-clock seconds of load, retarget, write (and
+    for NMR the clean-up's share of retarget)."""
     t0 = time.perf_counter()
     humans = [m.load() for m in suite]
     t1 = time.perf_counter()
     if method == "nmr":
-        robots = retargeter.retarget_batch(humans)
+        from retargeters.nmr import inference
+
+        clean = [0.0]
+        inner = inference.clean_up
+
+        def timed_clean_up(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                clean[0] += time.perf_counter() - start
+
+        inference.clean_up = timed_clean_up
+        try:
+            robots = retargeter.retarget_batch(humans)
+        finally:
+            inference.clean_up = inner
     else:
         robots = [retargeter.retarget(h) for h in humans]
     t2 = time.perf_counter()
     for m, robot in zip(suite, robots, strict=True):
         save_robot_motion(robot, out / f"{res.slug(m.name)}.npz", format="beyondmimic")
     stages.update(load=t1 - t0, retarget=t2 - t1, write=time.perf_counter() - t2)
+    if method == "nmr":
+        stages["of which clean-up"] = clean[0]
     return sum(h.n_frames for h in humans)
 
 

@@ -45,6 +45,7 @@ from scipy import ndimage
 
 from nmr_gym.g1 import collision, spec
 from nmr_gym.g1.geometry import collision_geometry
+from retargeters.nmr.legik import smooth_changed_columns
 
 #: Default of the ``resolve_collisions`` option.
 RESOLVE_COLLISIONS = True
@@ -362,24 +363,54 @@ def candidates(joint_pos: np.ndarray, margin: float = MARGIN_M) -> tuple[np.ndar
     about each capsule that holds it in every frame of the block (all pairs); per frame, the
     capsules' bounding spheres; the capsules (segment to segment distance). Frames are taken
     :data:`CHUNK_FRAMES` at a time (the arrays then stay in the CPU's cache)."""
-    step = CHUNK_FRAMES - CHUNK_FRAMES % BLOCK_FRAMES
-    parts = [_candidates(joint_pos[s : s + step], margin) for s in range(0, len(joint_pos), step)]
+    step = _chunk_step()
+    parts = []
+    for s in range(0, len(joint_pos), step):
+        chunk = joint_pos[s : s + step]
+        parts.append(_candidates_at(*_chunk_fk(chunk), len(chunk), margin))
     frames = np.concatenate([p[0] + i * step for i, p in enumerate(parts)] + [np.zeros(0, int)])
     pair = np.concatenate([p[1] for p in parts] + [np.zeros(0, int)])
     return frames, pair
 
 
-def _candidates(joint_pos: np.ndarray, margin: float) -> tuple[np.ndarray, np.ndarray]:
+def _chunk_step() -> int:
+    """Frames per chunk of :func:`candidates` (a whole number of blocks)."""
+    return CHUNK_FRAMES - CHUNK_FRAMES % BLOCK_FRAMES
+
+
+@functools.lru_cache(maxsize=1)
+def _detect_bodies() -> np.ndarray | None:
+    """(B,) bool: the bodies the detection and the Jacobian need (the capsules' bodies, the arm
+    joints' bodies, their ancestors); None when that is all of them."""
+    k, cap, tab = _kinematics(), _capsules(), _pair_table()
+    need = _with_ancestors(np.concatenate([cap.slot[np.union1d(tab.a, tab.b)], k.arm_slot]))
+    return None if need.all() else need
+
+
+def _chunk_fk(joint_pos: np.ndarray):
+    """:func:`_fk` of the bodies of :func:`_detect_bodies` (every body's values are those of a
+    full :func:`_fk`: each body is computed from its ancestors only)."""
+    return _fk(joint_pos, _detect_bodies())
+
+
+def _candidates_at(pos, rot, n: int, margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """The prefilter's stages on the kinematics ``pos``, ``rot`` (:func:`_fk`) of ``n`` frames."""
     cap, tab = _capsules(), _pair_table()
-    used = np.union1d(tab.a, tab.b)
-    pos, rot = _fk(joint_pos, _with_ancestors(cap.slot[used]))
-    n = joint_pos.shape[0]
-    centre = np.zeros((len(cap.geom), 3, n))
-    axis = np.zeros((len(cap.geom), 3, n))
-    for g in used:
-        r = rot[cap.slot[g]]
-        centre[g] = pos[cap.slot[g]] + _rotate(r, cap.centre[g])
-        axis[g] = _rotate(r, cap.axis[g]) * cap.half[g]
+    used = _used_geoms()
+    # every used capsule at once: the same products and sums, in the same order, as
+    # ``pos + _rotate(rot, centre)`` and ``_rotate(rot, axis) * half`` one geom at a time
+    slot = cap.slot[used]
+    r = rot[slot]  # (U, 3, 3, N), column k of each body at r[:, k]
+    c, u = cap.centre[used][:, :, None, None], cap.axis[used][:, :, None, None]  # (U, 3, 1, 1)
+    centre_u = pos[slot] + (r[:, 0] * c[:, 0] + r[:, 1] * c[:, 1] + r[:, 2] * c[:, 2])
+    half = cap.half[used][:, None, None]
+    axis_u = (r[:, 0] * u[:, 0] + r[:, 1] * u[:, 1] + r[:, 2] * u[:, 2]) * half
+    if len(used) == len(cap.geom):  # every capsule is used (the G1's case): no scatter
+        centre, axis = centre_u, axis_u
+    else:
+        centre = np.zeros((len(cap.geom), 3, n))
+        axis = np.zeros((len(cap.geom), 3, n))
+        centre[used], axis[used] = centre_u, axis_u
     reach = cap.half + cap.radius
     # stage 1: blocks; the sphere about the block's middle frame's centre
     block = np.arange(n) // BLOCK_FRAMES
@@ -411,6 +442,13 @@ def _candidates(joint_pos: np.ndarray, margin: float) -> tuple[np.ndarray, np.nd
     fi, pi = fi[near], pi[near]
     order = np.lexsort((pi, fi))
     return fi[order], pi[order]
+
+
+@functools.lru_cache(maxsize=1)
+def _used_geoms() -> np.ndarray:
+    """Positions in :func:`_capsules` of the geoms of :func:`arm_pairs`."""
+    tab = _pair_table()
+    return np.union1d(tab.a, tab.b)
 
 
 @dataclass
@@ -447,25 +485,39 @@ def closeness(
     and ``pairs`` (R,) (indices into :func:`arm_pairs`) at joint angles ``joint_pos`` (N, 29);
     the rows closer than ``margin`` [m] are returned. One call per row (MuJoCo has no batched
     distance); the geom poses come from the batched kinematics."""
+    uniq, col = np.unique(frames, return_inverse=True)
+    return _closeness_at(*_fk(joint_pos[uniq]), col, frames, pairs, margin)
+
+
+@functools.lru_cache(maxsize=1)
+def _pair_capsule() -> np.ndarray:
+    """(P, 2) positions in :func:`_capsules` of the two geoms of each pair of :func:`arm_pairs`."""
+    where = {int(g): i for i, g in enumerate(_capsules().geom)}
+    return np.array([[where[int(g)] for g in row] for row in arm_pairs()], int).reshape(-1, 2)
+
+
+def _closeness_at(pos, rot, col, frames, pairs, margin: float) -> Closeness:
+    """:func:`closeness` on kinematics ``pos``, ``rot`` (:func:`_fk`) whose column ``col`` (R,)
+    holds each row's frame ``frames`` (R,)."""
     m, d = collision.self_collision_model(), _scratch()
     cap = _capsules()
-    where = {int(g): i for i, g in enumerate(cap.geom)}
     geoms = arm_pairs()[pairs]  # (R, 2)
-    uniq, col = np.unique(frames, return_inverse=True)
-    pos, rot = _fk(joint_pos[uniq])
     poses = []
     for side in range(2):
-        ci = np.array([where[int(g)] for g in geoms[:, side]], int)
+        ci = _pair_capsule()[pairs, side]
         poses.append(_geom_poses(pos, rot, cap.slot[ci], cap.geom_pos[ci], cap.geom_rot[ci], col))
     n = len(frames)
     dist = np.empty(n)
     ft = np.empty((n, 6))
     fromto = np.zeros(6)
-    for r in range(n):
-        g1, g2 = geoms[r]
-        d.geom_xpos[g1], d.geom_xpos[g2] = poses[0][0][r], poses[1][0][r]
-        d.geom_xmat[g1], d.geom_xmat[g2] = poses[0][1][r].ravel(), poses[1][1][r].ravel()
-        dist[r] = mujoco.mj_geomDistance(m, d, g1, g2, margin, fromto)
+    # MuJoCo's arrays and the per-row inputs bound once: the loop only copies and calls
+    xpos, xmat, distance = d.geom_xpos, d.geom_xmat, mujoco.mj_geomDistance
+    pa, pb = poses[0][0], poses[1][0]
+    ma, mb = poses[0][1].reshape(n, 9), poses[1][1].reshape(n, 9)
+    for r, (g1, g2) in enumerate(geoms.tolist()):
+        xpos[g1], xpos[g2] = pa[r], pb[r]
+        xmat[g1], xmat[g2] = ma[r], mb[r]
+        dist[r] = distance(m, d, g1, g2, margin, fromto)
         ft[r] = fromto
     keep = dist < margin
     pa, pb = ft[keep, :3], ft[keep, 3:]
@@ -485,23 +537,55 @@ def closeness(
 def _arm_jacobian_rows(joint_pos: np.ndarray, close: Closeness) -> np.ndarray:
     """(R, 14) d(dist)/d(arm joints) [m/rad] of each row: ``n . (J_b(p_b) - J_a(p_a))`` with
     hinge point Jacobians ``axis x (p - joint origin)`` in the pelvis frame."""
-    k, cap = _kinematics(), _capsules()
-    where = {int(g): i for i, g in enumerate(cap.geom)}
-    geoms = arm_pairs()[close.pair]
     uniq, col = np.unique(close.frame, return_inverse=True)
-    pos, rot = _fk(joint_pos[uniq])
+    return _jacobian_at(*_fk(joint_pos[uniq]), col, close)
+
+
+def _jacobian_at(pos, rot, col, close: Closeness) -> np.ndarray:
+    """:func:`_arm_jacobian_rows` on kinematics ``pos``, ``rot`` (:func:`_fk`) whose column
+    ``col`` (R,) holds each row's frame."""
+    k, cap = _kinematics(), _capsules()
     jslot = k.arm_slot  # (14,)
     which = np.abs(k.axis[jslot]).argmax(axis=1)
     omega = rot[jslot, which][:, :, col] * k.axis_sign[jslot][:, None, None]  # (14, 3, R)
     origin = pos[jslot][:, :, col]  # (14, 3, R)
     rows = np.zeros((len(close.frame), len(jslot)))
     for side, point, sign in ((0, close.point_a, -1.0), (1, close.point_b, 1.0)):
-        slot = cap.slot[[where[int(g)] for g in geoms[:, side]]]
+        slot = cap.slot[_pair_capsule()[close.pair, side]]
         moved = k.arm_ancestor[slot]  # (R, 14)
         lever = point.T[None] - origin  # (14, 3, R)
         v = np.cross(omega, lever, axis=1)  # (14, 3, R)
         rows += sign * moved * np.einsum("jir,ri->rj", v, close.normal)
     return rows
+
+
+def _detect(
+    joint_pos: np.ndarray, margin: float, jacobian: bool
+) -> tuple[Closeness, np.ndarray | None]:
+    """:func:`closeness` of the :func:`candidates` of all frames of ``joint_pos`` (N, 29) and,
+    when ``jacobian``, their :func:`_arm_jacobian_rows`: the same values, with the kinematics
+    computed once per chunk of frames and shared by the three (instead of once each)."""
+    step = _chunk_step()
+    parts, rows = [], []
+    if not len(joint_pos):
+        pos, rot = _chunk_fk(joint_pos)
+        none = np.zeros(0, int)
+        close = _closeness_at(pos, rot, none, none, none, margin)
+        return close, _jacobian_at(pos, rot, none, close) if jacobian else None
+    for s in range(0, len(joint_pos), step):
+        chunk = joint_pos[s : s + step]
+        pos, rot = _chunk_fk(chunk)
+        fi, pi = _candidates_at(pos, rot, len(chunk), margin)
+        close = _closeness_at(pos, rot, fi, fi, pi, margin)
+        if jacobian:
+            rows.append(_jacobian_at(pos, rot, close.frame, close))
+        close.frame = close.frame + s
+        parts.append(close)
+    if len(parts) == 1:
+        return parts[0], rows[0] if jacobian else None
+    close = Closeness(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                        ("frame", "pair", "dist", "point_a", "point_b", "normal")))  # fmt: skip
+    return close, np.concatenate(rows) if jacobian else None
 
 
 def _solve(rows: np.ndarray, need: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -522,7 +606,9 @@ def _solve(rows: np.ndarray, need: np.ndarray, frame: np.ndarray) -> tuple[np.nd
 def _spread(required: np.ndarray, fps: float, smooth) -> np.ndarray:
     """(T, 14) correction from the per-frame required ones (T, 14): for each joint, the required
     value of largest magnitude within :data:`SPREAD_S` (a running max of each sign), then
-    ``smooth`` (a zero-phase low-pass; None: a moving average over the same window)."""
+    ``smooth`` (a zero-phase low-pass of each column on its own, applied to the non-zero
+    columns only, :func:`retargeters.nmr.legik.smooth_changed_columns`; None: a moving average
+    over the same window)."""
     w = max(1, int(round(SPREAD_S * fps)))
     up = ndimage.maximum_filter1d(np.maximum(required, 0.0), 2 * w + 1, axis=0, mode="constant")
     down = ndimage.maximum_filter1d(np.maximum(-required, 0.0), 2 * w + 1, axis=0, mode="constant")
@@ -530,7 +616,7 @@ def _spread(required: np.ndarray, fps: float, smooth) -> np.ndarray:
     if smooth is None:
         out = ndimage.uniform_filter1d(held, 2 * w + 1, axis=0, mode="constant")
     else:
-        out = smooth(held)
+        out = smooth_changed_columns(smooth, held)
     out[np.abs(out) < CHANGE_TOL_RAD] = 0.0
     return out
 
@@ -559,24 +645,23 @@ def resolve_arm_collisions(
     if not margin > 0:
         raise ValueError(f"margin must be > 0 [m], got {margin!r}")
     q0 = np.asarray(joint_pos, dtype=float)
-    frames, pairs = candidates(q0, margin)
-    close = closeness(q0, frames, pairs, margin)
+    # candidates, closeness and Jacobian rows of each round share one kinematics (_detect)
+    close, rows = _detect(q0, margin, max_rounds > 0)
     if not len(close.frame):
         return q0
     lo, hi = bounds[ARM_JOINTS, 0], bounds[ARM_JOINTS, 1]
     required = np.zeros((len(q0), len(ARM_JOINTS)))
     corr = np.zeros_like(required)
     q = q0
-    for _ in range(max_rounds):
-        rows = _arm_jacobian_rows(q, close)
+    for r in range(max_rounds):
         dq, at = _solve(rows, STEP_TARGET_M - close.dist, close.frame)
         required[at] = corr[at] + dq
         corr = _spread(required, fps, smooth)
         q = q0.copy()
         q[:, ARM_JOINTS] = np.clip(q0[:, ARM_JOINTS] + corr, lo, hi)
         changed = np.flatnonzero(np.any(corr != 0, axis=1))
-        f, p = candidates(q[changed], margin)
-        close = closeness(q, changed[f], p, margin)
+        close, rows = _detect(q[changed], margin, r + 1 < max_rounds)
+        close.frame = changed[close.frame]
         if not len(close.frame):
             break
     return q

@@ -77,12 +77,33 @@ FILTER_PADLEN = 3 * (
 _BODY0_Z = OUT_SLICES["body_pos"].start + 2
 
 
+#: The filter's steady-state initial conditions per unit input (n_sections, 2), solved once.
+_ZI = signal.sosfilt_zi(_SOS)
+
+
 def lowpass(x: np.ndarray) -> np.ndarray:
-    """Zero-phase Butterworth low-pass along axis 0 of a (T, ...) array at ``NMR_FPS``."""
+    """Zero-phase Butterworth low-pass along axis 0 of a (T, ...) array at ``NMR_FPS``.
+
+    ``scipy.signal.sosfiltfilt(_SOS, x, axis=0, padlen=min(FILTER_PADLEN, T - 1))`` (odd
+    extension, steady-state initial conditions) written out around ``scipy.signal.sosfilt``
+    with the same operations in the same order, so equal to it bit for bit (tested), but with
+    the initial conditions (``sosfilt_zi``, two linear solves) computed once instead of on
+    every call: that was half of a call's time on a clip of a few hundred frames, and the
+    clean-up calls this filter about five times per clip. Each column is filtered on its own,
+    and a zero column gives zero.
+    """
+    x = np.asarray(x)
     n = x.shape[0]
     if n < 2:
         return x.copy()
-    return signal.sosfiltfilt(_SOS, x, axis=0, padlen=min(FILTER_PADLEN, n - 1))
+    edge = min(FILTER_PADLEN, n - 1)
+    ext = np.concatenate(
+        (2 * x[:1] - x[edge:0:-1], x, 2 * x[-1:] - x[-2 : -(edge + 2) : -1]), axis=0
+    )
+    zi = _ZI.reshape(_ZI.shape + (1,) * (x.ndim - 1))
+    y, _ = signal.sosfilt(_SOS, ext, axis=0, zi=zi * ext[:1])
+    y, _ = signal.sosfilt(_SOS, y[::-1], axis=0, zi=zi * y[-1:])
+    return y[::-1][edge:-edge]
 
 
 def _sample_times(

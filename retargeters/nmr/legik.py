@@ -208,11 +208,35 @@ def solve_leg_ik(
     the geometric Jacobian of the hinges (``axis x (foot - joint)``, ``axis``), then clipped to
     ``bounds``.
     """
+    return _solve_leg_ik(
+        chain, root_pos, root_rot, q0, target_pos, target_rot, bounds, iterations, damping
+    )
+
+
+def _solve_leg_ik(
+    chain: LegChain,
+    root_pos: np.ndarray,
+    root_rot: np.ndarray,
+    q0: np.ndarray,
+    target_pos: np.ndarray,
+    target_rot: np.ndarray,
+    bounds: np.ndarray,
+    iterations: int,
+    damping: float,
+    start_fk: tuple[np.ndarray, np.ndarray] | None = None,
+    final_error: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`solve_leg_ik`, reusing ``start_fk`` (:func:`leg_fk` at ``q0``, e.g. rows of one
+    already computed for more frames: each frame's values depend on that frame only) when
+    ``q0`` is inside ``bounds``, and without the last kinematics when ``final_error`` is False
+    (the error is then None)."""
     q = np.clip(q0, bounds[:, 0], bounds[:, 1])
     w = IK_ROTATION_WEIGHT_M
     eye = np.eye(6) * damping**2
+    fk = start_fk if start_fk is not None and np.array_equal(q, q0) else None
     for _ in range(iterations):
-        pos, rmat = leg_fk(chain, root_pos, root_rot, q)
+        pos, rmat = leg_fk(chain, root_pos, root_rot, q) if fk is None else fk
+        fk = None
         foot_p, foot_r = pos[:, -1], rmat[:, -1]
         err = _pose_error(foot_p, foot_r, target_pos, target_rot, w)  # (N, 6)
         if not len(err) or np.abs(err).max() < IK_TOLERANCE_M:
@@ -226,8 +250,25 @@ def solve_leg_ik(
         big = np.abs(dq).max(axis=1, keepdims=True)
         dq *= np.minimum(1.0, IK_MAX_STEP_RAD / np.maximum(big, 1e-12))
         q = np.clip(q + dq, bounds[:, 0], bounds[:, 1])
+    if not final_error:
+        return q, None
     pos, rmat = leg_fk(chain, root_pos, root_rot, q)
     return q, _pose_error(pos[:, -1], rmat[:, -1], target_pos, target_rot, w)
+
+
+def smooth_changed_columns(smooth, change: np.ndarray) -> np.ndarray:
+    """``smooth(change)`` of a (T, K) change computed on its non-zero columns only.
+
+    ``smooth`` must filter each column on its own and map a zero column to zero, as a linear
+    filter per column does (the release's low-pass, :func:`retargeters.nmr.inference.lowpass`):
+    the zero columns (the joints a clean-up step left alone, e.g. 17 of 29 for a leg step)
+    are then zero without being filtered. Equal to ``smooth(change)`` up to the sign of zeros.
+    """
+    cols = np.flatnonzero(np.any(change != 0, axis=0))
+    out = np.zeros_like(change)
+    if len(cols):
+        out[:, cols] = smooth(change[:, cols])
+    return out
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -348,7 +389,8 @@ def pin_stance_feet(
         bounds: (29, 2) the joint range the result must stay in [rad] (the soft range); the
             leg joints also keep :data:`IK_LIMIT_MARGIN_RAD` inside the model's range.
         smooth: a zero-phase smoother of a (T, ...) series applied to the joint change (None:
-            none): removes the kinks of the IK where a target is out of reach.
+            none): removes the kinks of the IK where a target is out of reach. It must act on
+            each column on its own (:func:`smooth_changed_columns`).
     """
     out = np.array(joint_pos, dtype=float, copy=True)
     root_rot = rot.to_matrix(root_quat)
@@ -371,7 +413,7 @@ def pin_stance_feet(
         )
         out[np.ix_(on, idx)] = q
     if smooth is not None:
-        out = joint_pos + smooth(out - joint_pos)
+        out = joint_pos + smooth_changed_columns(smooth, out - joint_pos)
     legs = np.concatenate([c.joint_index for c in leg_chains()])
     moved = np.abs(out[:, legs] - joint_pos[:, legs]) > 0  # (T, 12)
     out[:, legs] = np.where(
@@ -380,9 +422,17 @@ def pin_stance_feet(
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _model_ranges() -> np.ndarray:
+    """(29, 2) the reference model's joint ranges [rad] (read once)."""
+    out = joint_ranges(kinematic_model())
+    out.flags.writeable = False
+    return out
+
+
 def _inner_bounds(bounds: np.ndarray) -> np.ndarray:
     """(29, 2) ``bounds`` narrowed to keep :data:`IK_LIMIT_MARGIN_RAD` inside the model's range."""
-    ranges = joint_ranges(kinematic_model())
+    ranges = _model_ranges()
     return np.stack(
         [
             np.maximum(bounds[:, 0], ranges[:, 0] + IK_LIMIT_MARGIN_RAD),
@@ -433,8 +483,9 @@ def lift_swing_feet(
     every point above the floor). The foot translates vertically (orientation kept), solved
     by that leg's six joints (:func:`solve_leg_ik`); the lift is zero in stance and grows with
     the human's foot, so it is continuous, and ``smooth`` (the release's zero-phase filter)
-    smooths the joint change. Only the twelve leg joints change; they stay inside ``bounds``
-    (29, 2) and :data:`IK_LIMIT_MARGIN_RAD` inside the model's range.
+    smooths the joint change (its non-zero columns, :func:`smooth_changed_columns`). Only
+    the twelve leg joints change; they stay inside ``bounds`` (29, 2) and
+    :data:`IK_LIMIT_MARGIN_RAD` inside the model's range.
     """
     if not 0.0 <= max_clearance <= 0.5:
         raise ValueError(f"max_clearance must be in [0, 0.5] m, got {max_clearance!r}")
@@ -442,11 +493,12 @@ def lift_swing_feet(
     root_rot = rot.to_matrix(root_quat)
     inner = _inner_bounds(bounds)
     chains = leg_chains()
-    foot = []
+    foot, fks = [], []
     for chain in chains:
         pos, rmat = leg_fk(chain, root_pos, root_rot, out[:, chain.joint_index])
         sole_z = np.einsum("tij,sj->tsi", rmat[:, -1], chain.sole_pos_b)[..., 2]
         foot.append((pos[:, -1], rmat[:, -1], pos[:, -1, 2] + (sole_z - chain.sole_radius).min(1)))
+        fks.append((pos, rmat))
     low = np.stack([f[2] for f in foot], axis=1)  # (T, 2) lowest sole point of each foot [m]
     # only the higher human foot, outside its stance, is lifted (at most one foot per frame)
     higher = clearance > clearance[:, ::-1]  # (T, 2)
@@ -459,13 +511,15 @@ def lift_swing_feet(
         idx = chain.joint_index
         target = foot[f][0][on].copy()
         target[:, 2] += lift[on, f]
-        q, _ = solve_leg_ik(
+        # the IK starts from these frames' rows of the kinematics above, needs no final error
+        q, _ = _solve_leg_ik(
             chain, root_pos[on], root_rot[on], out[on][:, idx], target, foot[f][1][on], inner[idx],
-            iterations=LIFT_IK_ITERATIONS,
+            LIFT_IK_ITERATIONS, IK_DAMPING, start_fk=(fks[f][0][on], fks[f][1][on]),
+            final_error=False,
         )  # fmt: skip
         out[np.ix_(on, idx)] = q
     if smooth is not None:
-        out = joint_pos + smooth(out - joint_pos)
+        out = joint_pos + smooth_changed_columns(smooth, out - joint_pos)
     legs = np.concatenate([c.joint_index for c in chains])
     out[:, legs] = np.clip(out[:, legs], np.minimum(inner[legs, 0], joint_pos[:, legs]),
                            np.maximum(inner[legs, 1], joint_pos[:, legs]))  # fmt: skip
