@@ -17,6 +17,7 @@ motion data (``../shared/motions``); skips without it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ from benchmark import results as res
 from benchmark.suites import load_suite
 from nmr_gym.io import save_robot_motion
 from nmr_gym.paths import shared_motions_dir
+from retargeters.nmr.post import CleanUp
 
 MANIFEST = Path(__file__).resolve().parents[1] / "benchmark" / "manifests" / "nmr_heldout.csv"
 THREADS = int(os.environ.get("NMR_PERF_THREADS") or 1)
@@ -36,8 +38,7 @@ CLIPS = int(os.environ.get("NMR_PERF_CLIPS") or 0)
 DEVICES = ["cpu"] + ([os.environ["NMR_PERF_DEVICE"]] if os.environ.get("NMR_PERF_DEVICE") else [])
 #: NMR as released (no clean-up: the model's full joint range, the network's root), timed too so
 #: the clean-up's share of the job is visible; the default ``nmr`` is the shipped pipeline.
-RELEASE_OPTIONS = dict(joint_range_factor=1.0, ground=False, lock_feet=False, pin_feet=False,
-                       lift_swing=False, resolve_collisions=False)  # fmt: skip
+RELEASE_OPTIONS = dataclasses.asdict(CleanUp.release())
 RUNS = [("gmr", "cpu"), *(("nmr", d) for d in DEVICES), ("nmr-release", "cpu")]
 _RATES: dict[str, float] = {}
 

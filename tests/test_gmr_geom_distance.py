@@ -7,11 +7,11 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 import pytest
+from test_gmr import FOREARM_IN_HIP  # the right forearm 8 mm inside the right hip_roll_link
 
 from nmr_gym.g1 import kinematic_model, spec
 from retargeters.gmr import ik
 from retargeters.gmr.tables import load_table
-from test_gmr import FOREARM_IN_HIP  # the right forearm 8 mm inside the right hip_roll_link
 
 
 def _pose(shoulder_roll_delta: float = 0.0) -> np.ndarray:

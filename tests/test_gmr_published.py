@@ -12,6 +12,7 @@ import mujoco
 import numpy as np
 import pytest
 from mink.lie import _lie_ops_c
+from test_gmr import FPS, make_human
 
 import retargeters
 from nmr_gym import rotations as rot
@@ -23,7 +24,6 @@ from retargeters.gmr.bvh import lafan1_bone_poses
 from retargeters.gmr.model import gmr_joint_ranges, ik_model
 from retargeters.gmr.retargeter import GMR_FPS, lowest_body_offset
 from retargeters.gmr.tables import load_table
-from test_gmr import FPS, make_human
 
 SHORT_LAFAN1 = "bvh/lafan1/fallAndGetUp1_subject1_680_800.bvh"
 

@@ -196,8 +196,8 @@ def test_collision_free_motion_is_returned_bit_identical():
     kw = dict(ground=False, lock_feet=False, pin_feet=False)
     args = (np.zeros((n, 3)), np.tile([1.0, 0, 0, 0], (n, 1)), q, np.zeros((n, 2, 3)), 0.0, FPS)
     ranges = joint_ranges(kinematic_model())
-    on = post.clean_up(*args, ranges, resolve_collisions=True, smooth=lowpass, **kw)
-    off = post.clean_up(*args, ranges, resolve_collisions=False, smooth=lowpass, **kw)
+    on = post.clean_up(*args, ranges, post.CleanUp(**kw, resolve_collisions=True), smooth=lowpass)
+    off = post.clean_up(*args, ranges, post.CleanUp(**kw, resolve_collisions=False), smooth=lowpass)
     assert np.array_equal(on[1], off[1]) and np.array_equal(on[0], off[0])
 
 

@@ -181,3 +181,17 @@ def test_options_ground_and_clip_the_output(ckpt):
     assert lowest_point_z_of_qpos(default.qpos).min() >= -1e-6
     with pytest.raises(ValueError, match="joint_range_factor"):
         retargeters.make("nmr", checkpoint=ckpt, joint_range_factor=1.5)
+
+
+def test_clean_up_options_are_validated_and_release_switches_every_step_off():
+    import dataclasses
+
+    assert dataclasses.asdict(post.CleanUp.release()) == {
+        "joint_range_factor": 1.0, "ground": False, "lock_feet": False, "pin_feet": False,
+        "lift_swing": False, "resolve_collisions": False,
+    }  # fmt: skip
+    assert post.SHIPPED_CLEAN_UP == post.CleanUp()
+    with pytest.raises(ValueError, match="joint_range_factor"):
+        post.CleanUp(joint_range_factor=0.0)
+    with pytest.raises(ValueError, match="lift_swing must be True or False"):
+        post.CleanUp(lift_swing=1)

@@ -51,11 +51,8 @@ from retargeters.nmr.features import (
 from retargeters.nmr.model import NMRNet
 from retargeters.nmr.post import (
     HUMAN_FOOT_INDEX,
-    JOINT_RANGE_FACTOR,
-    LIFT_SWING,
-    LOCK_FEET,
-    PIN_FEET,
-    RESOLVE_COLLISIONS,
+    SHIPPED_CLEAN_UP,
+    CleanUp,
     clean_up,
     robust_floor_z,
 )
@@ -208,22 +205,13 @@ def retarget_batch(
     device: str | torch.device = "cpu",
     batch_windows: int = BATCH_WINDOWS,
     filter: bool = True,  # noqa: A002
-    joint_range_factor: float = JOINT_RANGE_FACTOR,
-    ground: bool = True,
-    lock_feet: bool = LOCK_FEET,
-    pin_feet: bool = PIN_FEET,
-    lift_swing: bool = LIFT_SWING,
-    resolve_collisions: bool = RESOLVE_COLLISIONS,
+    clean: CleanUp = SHIPPED_CLEAN_UP,
     metadata: dict | None = None,
 ) -> list[RobotMotion]:
     """Retarget clips with one network pass over all their windows; one RobotMotion per clip.
 
-    ``joint_range_factor``: joints are clipped to this middle fraction of each range (1.0: the
-    model's range); ``ground``: correct the root height so stance feet touch the floor and
-    nothing is below it; ``lock_feet``: shift the root xy so stance feet hold still;
-    ``pin_feet``: hold stance feet still by leg IK; ``lift_swing``: raise swing feet to the
-    human's clearance by leg IK (:mod:`retargeters.nmr.post`); ``resolve_collisions``: move
-    the arms out of self-collision (:mod:`retargeters.nmr.collide`).
+    ``clean``: the inference clean-up's steps (:class:`retargeters.nmr.post.CleanUp`; the
+    default is the shipped pipeline, ``CleanUp.release()`` the NMR release's output).
     """
     clips = [_prepare(h) for h in humans]
     win_clip, win_start, hp, pq, hh, fz, mask = [], [], [], [], [], [], []
@@ -286,12 +274,7 @@ def retarget_batch(
             clip.floor * k,
             NMR_FPS,
             ranges,
-            joint_range_factor=joint_range_factor,
-            ground=ground,
-            lock_feet=lock_feet,
-            pin_feet=pin_feet,
-            lift_swing=lift_swing,
-            resolve_collisions=resolve_collisions,
+            clean,
             smooth=lowpass if filter else None,
             lift_floor_z=robust_floor_z(clip.pos) * k,
         )

@@ -40,6 +40,8 @@ the joint ranges. Three cheap, deterministic steps after the release's filter:
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -206,6 +208,50 @@ def lock_stance_feet_xy(
     return smooth(offset) if smooth is not None else offset
 
 
+def _check_flag(name: str, value: Any) -> bool:
+    """A boolean option; anything but True/False (numpy bools included) raises ValueError."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class CleanUp:
+    """The options of :func:`clean_up`, validated once; the defaults are the shipped pipeline.
+
+    ``joint_range_factor``: joints clipped to this middle fraction of each range (1.0: the
+    model's range); ``ground``: root height on the human's stance, nothing below the floor;
+    ``lock_feet``: root xy holding stance feet; ``pin_feet``: stance feet held by leg IK;
+    ``lift_swing``: swing feet lifted to the human's clearance by leg IK;
+    ``resolve_collisions``: hands and forearms moved out of self-collision by the arms.
+    :meth:`release` is NMR as released (every step off).
+    """
+
+    joint_range_factor: float = JOINT_RANGE_FACTOR
+    ground: bool = True
+    lock_feet: bool = LOCK_FEET
+    pin_feet: bool = PIN_FEET
+    lift_swing: bool = LIFT_SWING
+    resolve_collisions: bool = RESOLVE_COLLISIONS
+
+    def __post_init__(self) -> None:
+        f = self.joint_range_factor
+        if not (isinstance(f, int | float | np.floating) and np.isfinite(f) and 0.0 < f <= 1.0):
+            raise ValueError(f"joint_range_factor must be in (0, 1], got {f!r}")
+        object.__setattr__(self, "joint_range_factor", float(f))
+        for name in ("ground", "lock_feet", "pin_feet", "lift_swing", "resolve_collisions"):
+            object.__setattr__(self, name, _check_flag(name, getattr(self, name)))
+
+    @classmethod
+    def release(cls) -> CleanUp:
+        """No clean-up: the NMR release's output (the model's full joint range)."""
+        return cls(1.0, False, False, False, False, False)
+
+
+#: The shipped pipeline's clean-up (every default).
+SHIPPED_CLEAN_UP = CleanUp()
+
+
 def clean_up(
     root_pos: np.ndarray,
     root_quat: np.ndarray,
@@ -214,13 +260,8 @@ def clean_up(
     human_floor_z: float,
     fps: float,
     ranges: np.ndarray,
+    options: CleanUp = SHIPPED_CLEAN_UP,
     *,
-    joint_range_factor: float = JOINT_RANGE_FACTOR,
-    ground: bool = True,
-    lock_feet: bool = LOCK_FEET,
-    pin_feet: bool = PIN_FEET,
-    lift_swing: bool = LIFT_SWING,
-    resolve_collisions: bool = RESOLVE_COLLISIONS,
     smooth=None,
     lift_floor_z: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -234,6 +275,7 @@ def clean_up(
             ``human_floor_z``); the NMR pipeline passes :func:`robust_floor_z`.
         fps: frame rate of every series [Hz].
         ranges: (29, 2) the model's joint ranges [rad].
+        options: which steps run (:class:`CleanUp`).
         smooth: the zero-phase smoother of the root offsets (None: none).
 
     Order: joints clipped to the soft range; swing feet lifted to the human's clearance by leg
@@ -244,6 +286,12 @@ def clean_up(
     (``resolve_collisions``, :mod:`retargeters.nmr.collide`), last, so it sees the final legs.
     Root rotation is never changed.
     """
+    joint_range_factor, ground, lock_feet = (
+        options.joint_range_factor, options.ground, options.lock_feet
+    )  # fmt: skip
+    pin_feet, lift_swing, resolve_collisions = (
+        options.pin_feet, options.lift_swing, options.resolve_collisions
+    )  # fmt: skip
     joint_pos = clip_to_soft_range(joint_pos, ranges, joint_range_factor)
     root_pos = np.array(root_pos, dtype=float, copy=True)
     bounds = soft_range(ranges, joint_range_factor)

@@ -10,6 +10,7 @@ grounding, foot locking, arm self-collision removal).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from pathlib import Path
@@ -27,6 +28,7 @@ from retargeters.nmr.post import (
     LOCK_FEET,
     PIN_FEET,
     RESOLVE_COLLISIONS,
+    CleanUp,
 )
 
 
@@ -36,13 +38,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _check_flag(name: str, value: Any) -> bool:
-    """A boolean option; anything but True/False (numpy bools included) raises ValueError."""
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 @register("nmr")
@@ -96,8 +91,9 @@ class NMRRetargeter(Retargeter):
             raise ValueError(f"fps must be a finite number > 0 or None, got {fps!r}")
         if int(batch_windows) < 1:
             raise ValueError(f"batch_windows must be >= 1, got {batch_windows}")
-        if not (np.isfinite(joint_range_factor) and 0.0 < joint_range_factor <= 1.0):
-            raise ValueError(f"joint_range_factor must be in (0, 1], got {joint_range_factor!r}")
+        self.clean = CleanUp(
+            joint_range_factor, ground, lock_feet, pin_feet, lift_swing, resolve_collisions
+        )  # validated here, before the checkpoint loads
         path = Path(checkpoint) if checkpoint is not None else SHIPPED
         try:
             self.device = torch.device(device)
@@ -111,12 +107,6 @@ class NMRRetargeter(Retargeter):
         self.fps = None if fps is None else float(fps)
         self.filter = bool(filter)
         self.batch_windows = int(batch_windows)
-        self.joint_range_factor = float(joint_range_factor)
-        self.ground = _check_flag("ground", ground)
-        self.lock_feet = _check_flag("lock_feet", lock_feet)
-        self.pin_feet = _check_flag("pin_feet", pin_feet)
-        self.lift_swing = _check_flag("lift_swing", lift_swing)
-        self.resolve_collisions = _check_flag("resolve_collisions", resolve_collisions)
 
     def options(self) -> dict[str, Any]:
         return {
@@ -125,12 +115,7 @@ class NMRRetargeter(Retargeter):
             "device": str(self.device),
             "fps": self.fps,
             "filter": self.filter,
-            "joint_range_factor": self.joint_range_factor,
-            "ground": self.ground,
-            "lock_feet": self.lock_feet,
-            "pin_feet": self.pin_feet,
-            "lift_swing": self.lift_swing,
-            "resolve_collisions": self.resolve_collisions,
+            **dataclasses.asdict(self.clean),
         }
 
     def retarget(self, human: HumanMotion) -> RobotMotion:
@@ -146,11 +131,6 @@ class NMRRetargeter(Retargeter):
             device=self.device,
             batch_windows=self.batch_windows,
             filter=self.filter,
-            joint_range_factor=self.joint_range_factor,
-            ground=self.ground,
-            lock_feet=self.lock_feet,
-            pin_feet=self.pin_feet,
-            lift_swing=self.lift_swing,
-            resolve_collisions=self.resolve_collisions,
+            clean=self.clean,
             metadata={"retargeter": self.name, "options": self.options()},
         )
