@@ -130,7 +130,7 @@ def test_leg_ik_from_rows_of_a_larger_kinematics(outside):
     target = fk[0][on, -1] + [0.0, 0.0, 0.03]
     args = (chain, root_pos[on], root_rot[on], q_all[on], target, fk[1][on, -1], inner)
     want, err = legik.solve_leg_ik(*args, iterations=legik.LIFT_IK_ITERATIONS)
-    got, none = legik._solve_leg_ik(
+    got, none = legik.solve_leg_ik(
         *args, legik.LIFT_IK_ITERATIONS, legik.IK_DAMPING,
         start_fk=(fk[0][on], fk[1][on]), final_error=False,
     )  # fmt: skip

@@ -199,37 +199,20 @@ def solve_leg_ik(
     bounds: np.ndarray,
     iterations: int = IK_ITERATIONS,
     damping: float = IK_DAMPING,
-) -> tuple[np.ndarray, np.ndarray]:
+    *,
+    start_fk: tuple[np.ndarray, np.ndarray] | None = None,
+    final_error: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Leg joints (N, 6) [rad] putting the foot at ``target_pos`` (N, 3) / ``target_rot``
     (N, 3, 3), from ``q0`` (N, 6), inside ``bounds`` (6, 2); and the remaining foot error
     (N, 6) (position [m], rotation weighted by :data:`IK_ROTATION_WEIGHT_M`).
 
     Damped least squares on all N frames at once: ``dq = J^T (J J^T + damping^2 I)^-1 e`` with
     the geometric Jacobian of the hinges (``axis x (foot - joint)``, ``axis``), then clipped to
-    ``bounds``.
+    ``bounds``. ``start_fk``: :func:`leg_fk` at ``q0`` when already computed (e.g. rows of one
+    for more frames: each frame's values depend on that frame only), used when ``q0`` is
+    inside ``bounds``; ``final_error=False`` skips the last kinematics (the error is then None).
     """
-    return _solve_leg_ik(
-        chain, root_pos, root_rot, q0, target_pos, target_rot, bounds, iterations, damping
-    )
-
-
-def _solve_leg_ik(
-    chain: LegChain,
-    root_pos: np.ndarray,
-    root_rot: np.ndarray,
-    q0: np.ndarray,
-    target_pos: np.ndarray,
-    target_rot: np.ndarray,
-    bounds: np.ndarray,
-    iterations: int,
-    damping: float,
-    start_fk: tuple[np.ndarray, np.ndarray] | None = None,
-    final_error: bool = True,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """:func:`solve_leg_ik`, reusing ``start_fk`` (:func:`leg_fk` at ``q0``, e.g. rows of one
-    already computed for more frames: each frame's values depend on that frame only) when
-    ``q0`` is inside ``bounds``, and without the last kinematics when ``final_error`` is False
-    (the error is then None)."""
     q = np.clip(q0, bounds[:, 0], bounds[:, 1])
     w = IK_ROTATION_WEIGHT_M
     eye = np.eye(6) * damping**2
@@ -512,7 +495,7 @@ def lift_swing_feet(
         target = foot[f][0][on].copy()
         target[:, 2] += lift[on, f]
         # the IK starts from these frames' rows of the kinematics above, needs no final error
-        q, _ = _solve_leg_ik(
+        q, _ = solve_leg_ik(
             chain, root_pos[on], root_rot[on], out[on][:, idx], target, foot[f][1][on], inner[idx],
             LIFT_IK_ITERATIONS, IK_DAMPING, start_fk=(fks[f][0][on], fks[f][1][on]),
             final_error=False,
