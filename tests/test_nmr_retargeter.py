@@ -197,3 +197,21 @@ def test_shipped_checkpoint_raises_the_waving_arm():
     # NMR follows it: the right arm at least halfway up, and clearly more than the left one
     assert np.median(q[mid, ri]) < -1.0
     assert np.median(q[mid, ri]) + 0.5 < -np.median(q[mid, li])
+
+
+def test_nmr_release_is_the_network_without_the_clean_up(ckpt):
+    import dataclasses
+
+    from retargeters.nmr.post import CleanUp
+
+    h = get_clip("walk_short").motion()
+    rel = retargeters.make("nmr-release", checkpoint=ckpt)
+    assert {k: rel.options()[k] for k in dataclasses.asdict(CleanUp())} == dataclasses.asdict(
+        CleanUp.release()
+    )
+    manual = retargeters.make("nmr", checkpoint=ckpt, **dataclasses.asdict(CleanUp.release()))
+    a, b = rel.retarget(h), manual.retarget(h)
+    np.testing.assert_array_equal(a.qpos, b.qpos)
+    assert not np.array_equal(a.qpos, retargeters.make("nmr", checkpoint=ckpt).retarget(h).qpos)
+    with pytest.raises(TypeError):
+        retargeters.make("nmr-release", ground=True)  # the clean-up is not an option here

@@ -134,3 +134,30 @@ class NMRRetargeter(Retargeter):
             clean=self.clean,
             metadata={"retargeter": self.name, "options": self.options()},
         )
+
+
+@register("nmr-release")
+class NMRReleaseRetargeter(NMRRetargeter):
+    """NMR with the NMR release's inference only: the same network, windows, crossfade and
+    5 Hz zero-phase filter as ``nmr``, without this project's clean-up
+    (:meth:`retargeters.nmr.post.CleanUp.release`: the model's full joint range, the network's
+    root height and path, its legs and arms as predicted).
+
+    The published method's inference, so its row on a leaderboard shows what the clean-up of
+    ``nmr`` changes. Options: ``checkpoint``, ``device``, ``fps``, ``filter``,
+    ``batch_windows`` as :class:`NMRRetargeter`.
+    """
+
+    def __init__(
+        self,
+        *,
+        checkpoint: str | os.PathLike | None = None,
+        device: str = "cpu",
+        fps: float | None = None,
+        filter: bool = True,  # noqa: A002
+        batch_windows: int = BATCH_WINDOWS,
+    ):
+        super().__init__(
+            checkpoint=checkpoint, device=device, fps=fps, filter=filter,
+            batch_windows=batch_windows, **dataclasses.asdict(CleanUp.release()),
+        )  # fmt: skip
