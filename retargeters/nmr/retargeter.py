@@ -148,16 +148,6 @@ class NMRReleaseRetargeter(NMRRetargeter):
     ``batch_windows`` as :class:`NMRRetargeter`.
     """
 
-    def __init__(
-        self,
-        *,
-        checkpoint: str | os.PathLike | None = None,
-        device: str = "cpu",
-        fps: float | None = None,
-        filter: bool = True,  # noqa: A002
-        batch_windows: int = BATCH_WINDOWS,
-    ):
-        super().__init__(
-            checkpoint=checkpoint, device=device, fps=fps, filter=filter,
-            batch_windows=batch_windows, **dataclasses.asdict(CleanUp.release()),
-        )  # fmt: skip
+    def __init__(self, **options: Any):
+        # a clean-up option given here is a TypeError (a keyword given twice)
+        super().__init__(**options, **dataclasses.asdict(CleanUp.release()))
