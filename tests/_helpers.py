@@ -69,3 +69,17 @@ def tiny_train_config(pairs: Path, out: Path, **kw):
                 window=60, warmup_steps=2, save_every=3, eval_every=3, progress=False,
                 tensorboard=False)  # fmt: skip
     return TrainConfig(**{**base, **kw})
+
+
+def random_g1_qpos(n: int = 20, seed: int = 0) -> np.ndarray:
+    """(n, 36) seeded random G1 poses: root anywhere, any orientation, joints inside range."""
+    from nmr_gym import rotations as rot
+    from nmr_gym.g1 import joint_ranges, kinematic_model
+
+    rng = np.random.default_rng(seed)
+    r = joint_ranges(kinematic_model())
+    q = np.zeros((n, 36))
+    q[:, :3] = rng.normal(size=(n, 3))
+    q[:, 3:7] = rot.normalize(rng.normal(size=(n, 4)))
+    q[:, 7:] = rng.uniform(r[:, 0], r[:, 1], size=(n, 29))
+    return q

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+from _helpers import random_g1_qpos
 
 import retargeters
-from nmr_gym import rotations as rot
 from nmr_gym.g1 import joint_ranges, kinematic_model, spec
 from nmr_gym.motion import forward_kinematics
 from nmr_gym.skeleton import REST_QUAT_FACING_X
 from nmr_gym.suite import get_clip
 from retargeters.nmr import mirror as m
 
-
-def _random_qpos(n=20, seed=0):
-    rng = np.random.default_rng(seed)
-    r = joint_ranges(kinematic_model())
-    q = np.zeros((n, 36))
-    q[:, :3] = rng.normal(size=(n, 3))
-    q[:, 3:7] = rot.normalize(rng.normal(size=(n, 4)))
-    q[:, 7:] = rng.uniform(r[:, 0], r[:, 1], size=(n, 29))
-    return q
+_random_qpos = random_g1_qpos
 
 
 def test_mirroring_twice_is_identity():

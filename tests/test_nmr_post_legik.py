@@ -6,7 +6,7 @@ import mujoco
 import numpy as np
 import pytest
 import torch
-from _helpers import write_tiny_nmr_checkpoint
+from _helpers import random_g1_qpos, write_tiny_nmr_checkpoint
 
 import retargeters
 from nmr_gym import rotations as rot
@@ -21,13 +21,7 @@ SOFT = post.soft_range(RANGES)
 LEGS = np.concatenate([c.joint_index for c in legik.leg_chains()])
 
 
-def _random_qpos(n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    q = np.zeros((n, 36))
-    q[:, :3] = rng.normal(size=(n, 3))
-    q[:, 3:7] = rot.normalize(rng.normal(size=(n, 4)))
-    q[:, 7:] = rng.uniform(RANGES[:, 0], RANGES[:, 1], size=(n, 29))
-    return q
+_random_qpos = random_g1_qpos
 
 
 def test_leg_fk_matches_mj_kinematics():

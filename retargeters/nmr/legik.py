@@ -377,14 +377,7 @@ def pin_stance_feet(
     """
     out = np.array(joint_pos, dtype=float, copy=True)
     root_rot = rot.to_matrix(root_quat)
-    ranges = joint_ranges(kinematic_model())
-    inner = np.stack(
-        [
-            np.maximum(bounds[:, 0], ranges[:, 0] + IK_LIMIT_MARGIN_RAD),
-            np.minimum(bounds[:, 1], ranges[:, 1] - IK_LIMIT_MARGIN_RAD),
-        ],
-        axis=1,
-    )
+    inner = _inner_bounds(bounds)
     for f, chain in enumerate(leg_chains()):
         if not stance[:, f].any():
             continue

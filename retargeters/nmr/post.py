@@ -290,21 +290,11 @@ def clean_up(
     (``resolve_collisions``, :mod:`retargeters.nmr.collide`), last, so it sees the final legs.
     Root rotation is never changed.
     """
-    joint_range_factor, ground, lock_feet = (
-        options.joint_range_factor, options.ground, options.lock_feet
-    )  # fmt: skip
-    pin_feet, lift_swing, resolve_collisions = (
-        options.pin_feet, options.lift_swing, options.resolve_collisions
-    )  # fmt: skip
-    joint_pos = clip_to_soft_range(joint_pos, ranges, joint_range_factor)
+    o = options
+    joint_pos = clip_to_soft_range(joint_pos, ranges, o.joint_range_factor)
     root_pos = np.array(root_pos, dtype=float, copy=True)
-    bounds = soft_range(ranges, joint_range_factor)
-    if not (ground or lock_feet or pin_feet or lift_swing):
-        if resolve_collisions:
-            joint_pos = collide.resolve_arm_collisions(joint_pos, fps, bounds, smooth)
-        return root_pos, joint_pos
-    stance = human_stance(human_foot_pos, human_floor_z, fps)
-    if lift_swing:
+    bounds = soft_range(ranges, o.joint_range_factor)
+    if o.lift_swing:
         # the lift changes joints, so it reads the human's swing from the low-passed feet: the
         # jitter of an estimated clip flips raw stance flags frame by frame (noise-robustness
         # joint deviation on the held-out clips 0.022 -> 0.020 rad); grounding and locking,
@@ -316,17 +306,19 @@ def clean_up(
         joint_pos = legik.lift_swing_feet(
             root_pos, root_quat, joint_pos, swing_stance, clearance, bounds, smooth
         )
-    if ground or lock_feet:
+    if o.ground or o.lock_feet or o.pin_feet:
+        stance = human_stance(human_foot_pos, human_floor_z, fps)
+    if o.ground or o.lock_feet:
         qpos = np.concatenate([root_pos, root_quat, joint_pos], axis=1)
         poses = collision_geom_poses(qpos)
-        if ground:
+        if o.ground:
             root_pos[:, 2] += ground_root_height(qpos, stance, fps, smooth, poses)[0]
-        if lock_feet:
+        if o.lock_feet:
             root_pos[:, :2] += lock_stance_feet_xy(qpos, stance, smooth, poses)
-    if pin_feet:
+    if o.pin_feet:
         joint_pos = legik.pin_stance_feet(
             root_pos, root_quat, joint_pos, stance, fps, bounds, smooth
         )
-    if resolve_collisions:
+    if o.resolve_collisions:
         joint_pos = collide.resolve_arm_collisions(joint_pos, fps, bounds, smooth)
     return root_pos, joint_pos
