@@ -72,8 +72,10 @@ LIFT_SWING = True
 LIFT_MAX_CLEARANCE_M = 0.10
 #: Frames whose lift is below this [m] are left to the network (no IK solve).
 LIFT_MIN_M = 1e-3
-#: Gauss-Newton iterations of the lift's leg IK: its targets are a few cm straight above the
-#: network's foot, within about 1 mm after 2 steps (3 for margin; each costs ~1/20 of the job).
+#: Gauss-Newton iterations of the lift's leg IK (targets a few cm straight above the network's
+#: foot). Measured on the 29 held-out clips (3,970 solved frames): 3 iterations leave a median
+#: foot position error of 0.01 mm but 60 mm at the 99th percentile (large lifts near a straight
+#: knee), 5 leave 1 mm there; held-out foot skating 0.3551 vs 0.3545 m/s, so 3 are kept.
 LIFT_IK_ITERATIONS = 3
 
 
