@@ -82,9 +82,9 @@ PENETRATION_TOLERANCE_M = 0.01
 FOOT_CONTACT_HEIGHT_M = 0.02
 #: A frame floats when the lowest foot point is higher than this [m].
 FLOAT_HEIGHT_M = 0.10
-#: Standing height of the Unitree G1 [m] (Unitree's specification: 1320 mm), used to scale
-#: human keypoints for MPJPE.
-G1_HEIGHT_M = 1.32
+#: Standing height of the Unitree G1 [m] (``spec.STANDING_HEIGHT_M``, Unitree's specification:
+#: 1320 mm), used to scale human keypoints for MPJPE.
+G1_HEIGHT_M = spec.STANDING_HEIGHT_M
 #: Frames per worker below which ``workers > 1`` still runs in one process (start-up cost).
 MIN_FRAMES_PER_WORKER = 20_000
 

@@ -122,6 +122,45 @@ def test_offset_between_stance_phases_is_smooth():
     np.testing.assert_allclose(low[-25:-5], 0.0, atol=2e-3)
 
 
+def test_flight_height_is_the_lower_foot_above_its_stance_level():
+    n = 10
+    foot = np.zeros((n, 2, 3))
+    foot[:, :, 2] = 0.04  # both foot joints 4 cm up in stance (the joint sits above the sole)
+    stance = np.ones((n, 2), bool)
+    stance[5:] = False
+    foot[5:, 0, 2] = 0.04 + 0.20  # left 20 cm above its stance level
+    foot[5:, 1, 2] = 0.04 + 0.07  # right 7 cm: the lower foot sets the flight height
+    h = post.human_flight_height(foot, 0.0, stance)
+    np.testing.assert_allclose(h, [0.0] * 5 + [0.07] * 5)
+    # a foot never in stance is measured against the other foot's stance level
+    stance[:, 1] = False
+    np.testing.assert_allclose(post.human_flight_height(foot, 0.0, stance), h)
+    # no stance at all: heights above the floor
+    np.testing.assert_allclose(
+        post.human_flight_height(foot, 0.0, np.zeros((n, 2), bool)), foot[..., 2].min(axis=1)
+    )
+
+
+def test_a_short_gap_keeps_the_robot_no_higher_than_the_human_flight():
+    n = 60
+    # the network's root 8 cm too high between two stance runs (the human's stance missed:
+    # a fast foot on the floor), and the human's lower foot at most 2 cm up meanwhile
+    gap = (np.arange(n) >= 20) & (np.arange(n) < 40)
+    q = _stand(n, np.where(gap, 0.08, 0.0))
+    stance = np.ones((n, 2), bool)
+    stance[gap] = False
+    flight = np.where(gap, 0.02, 0.0)
+    kept, _ = post.ground_root_height(q, stance, NMR_FPS)  # no ceiling: the gap is kept
+    np.testing.assert_allclose(kept[gap], 0.0, atol=1e-12)
+    offset, low = post.ground_root_height(q, stance, NMR_FPS, flight_height=flight)
+    np.testing.assert_allclose(offset[gap], -0.06, atol=1e-9)  # sole lowered to 2 cm
+    np.testing.assert_allclose(low[gap], 0.02, atol=1e-6)
+    # a real flight (human higher than the robot) is not pulled down
+    offset, _ = post.ground_root_height(q, stance, NMR_FPS, flight_height=np.full(n, 0.3))
+    np.testing.assert_allclose(offset, 0.0, atol=1e-12)
+    assert post.FLIGHT_SCALE == pytest.approx(spec.STANDING_HEIGHT_M / 1.70)
+
+
 def test_lock_feet_holds_a_sliding_stance_foot_still():
     n = 60
     q = _stand(n)

@@ -173,6 +173,9 @@ for _side, _sign in (("left", 1.0), ("right", -1.0)):
     STAND_JOINT_POS[JOINT_NAMES.index(f"{_side}_shoulder_roll_joint")] = 0.2 * _sign
     STAND_JOINT_POS[JOINT_NAMES.index(f"{_side}_elbow_joint")] = 1.28
 STAND_ROOT_HEIGHT = 0.79  # [m], pelvis height of the ``stand`` keyframe
+#: Standing height of the Unitree G1 [m] (Unitree's specification: 1320 mm): the scale between a
+#: human and the robot (MPJPE's keypoint scaling, NMR's flight-height ceiling).
+STANDING_HEIGHT_M = 1.32
 
 #: Default joint positions [rad], (29,): BeyondMimic's G1 initial pose (slightly bent knees,
 #: arms down), inside the soft joint limits. The tracking env's action offset and the origin of

@@ -18,9 +18,12 @@ the joint ranges. Three cheap, deterministic steps after the release's filter:
      ``REFERENCE_HEIGHT_M`` as the features scale it, it is within :data:`STANCE_HEIGHT_M` of
      the clip's floor (its lowest joint) and slower than :data:`STANCE_SPEED_MPS`;
    - during stance the offset puts the lower stance foot's lowest sole point on z = 0; between
-     stance frames it is interpolated linearly (swing, flight); a gap without stance longer
-     than :data:`MAX_FLIGHT_S` (kneeling, lying, a clip without stance) puts the lowest
-     collision point on z = 0 instead;
+     stance frames it is interpolated linearly (swing, flight), but the robot's lower sole may
+     not be higher above the floor than the human's lower foot is above its stance level,
+     scaled to the robot (:func:`human_flight_height`, :data:`FLIGHT_SCALE`): where the
+     human's stance is missed (a fast foot on the floor, a hop) the robot stays down; a gap
+     without stance longer than :data:`MAX_FLIGHT_S` (kneeling, lying, a clip without stance)
+     puts the lowest collision point on z = 0 instead;
    - the offset is smoothed with the release's zero-phase 5 Hz Butterworth (no jumps, no lag),
      then raised where needed so that no collision point is below the floor
      (``offset >= -lowest_z``).
@@ -50,6 +53,7 @@ from nmr_gym.g1 import spec
 from nmr_gym.g1.geometry import collision_geom_poses, collision_geometry, lowest_point_z
 from nmr_gym.g1.model import kinematic_model
 from nmr_gym.skeleton import SMPL_JOINT_NAMES
+from retargeters.nmr.features import REFERENCE_HEIGHT_M
 from retargeters.nmr import collide, legik
 from retargeters.nmr.collide import RESOLVE_COLLISIONS
 from retargeters.nmr.legik import LIFT_SWING, PIN_FEET
@@ -68,6 +72,10 @@ STANCE_SPEED_MPS = 0.25
 #: a longer gap means the human is not on its feet and the lowest point is put on the floor.
 #: 1 s is longer than the flight of any human jump (a 1 m rise of the centre of mass: 0.9 s).
 MAX_FLIGHT_S = 1.0
+#: A human's flight height (at ``REFERENCE_HEIGHT_M``, as the clean-up reads the human) times
+#: this is the highest the robot's lower sole may be between stance frames: the G1's standing
+#: height over the reference human's (the features' ``REFERENCE_HEIGHT_M``, 1.70 m).
+FLIGHT_SCALE = spec.STANDING_HEIGHT_M / REFERENCE_HEIGHT_M
 #: The clean-up's floor is this percentile over frames of the human's lowest joint (see
 #: :func:`robust_floor_z`).
 FLOOR_PERCENTILE = 25.0
@@ -146,8 +154,31 @@ def human_stance(foot_pos: np.ndarray, floor_z: float, fps: float) -> np.ndarray
     return (foot_pos[..., 2] - floor_z < STANCE_HEIGHT_M) & (speed < STANCE_SPEED_MPS)
 
 
+def human_flight_height(foot_pos: np.ndarray, floor_z: float, stance: np.ndarray) -> np.ndarray:
+    """(T,) how high [m] the human's lower foot is above its stance level (0 in stance).
+
+    ``foot_pos`` (T, 2, 3): the human's foot joints, height-scaled as the features [m];
+    ``floor_z`` the clip's floor [m]; ``stance`` (T, 2) bool (:func:`human_stance`). A foot
+    joint sits a few cm above the sole, so each foot's stance level is its median height over
+    its stance frames (a foot never in stance takes the other's; with no stance at all, the
+    floor).
+    """
+    height = foot_pos[..., 2] - floor_z  # (T, 2)
+    level = np.zeros(2)
+    for f in range(2):
+        src = f if stance[:, f].any() else 1 - f
+        if stance[:, src].any():
+            level[f] = np.median(height[stance[:, src], src])
+    return np.maximum(height - level, 0.0).min(axis=1)
+
+
 def ground_root_height(
-    qpos: np.ndarray, stance: np.ndarray, fps: float, smooth=None, poses=None
+    qpos: np.ndarray,
+    stance: np.ndarray,
+    fps: float,
+    smooth=None,
+    poses=None,
+    flight_height: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Root z offset (T,) [m] and the corrected lowest collision point (T,) [m].
 
@@ -158,6 +189,10 @@ def ground_root_height(
         smooth: a zero-phase smoother of a (T, ...) series (None: no smoothing).
         poses: :func:`nmr_gym.g1.geometry.collision_geom_poses` of ``qpos`` when already
             computed (one kinematic pass shared with :func:`lock_stance_feet_xy`).
+        flight_height: (T,) the highest [m] the robot's lower sole may be above the floor
+            between stance frames (None: no ceiling); the clean-up passes the human's
+            :func:`human_flight_height` times :data:`FLIGHT_SCALE`. The interpolated offset
+            is lowered to it (before smoothing) in gaps up to :data:`MAX_FLIGHT_S`.
     """
     pos, zrow = collision_geom_poses(qpos) if poses is None else poses  # (T, G, 3) each
     low = lowest_point_z(pos, zrow)  # (T,)
@@ -169,6 +204,10 @@ def ground_root_height(
     n = qpos.shape[0]
     t = np.arange(n)
     offset = np.interp(t, t[on], -stance_low[on]) if on.any() else np.zeros(n)
+    if flight_height is not None and on.any():
+        # the robot's lower sole no higher than the human's (scaled) flight
+        ceiling = flight_height - foot_low.min(axis=1)  # (T,)
+        offset[~on] = np.minimum(offset[~on], ceiling[~on])
     # a gap without foot stance longer than any flight: the human is not on its feet
     # (kneeling, lying); the lowest collision point goes on the floor instead
     max_gap = int(round(MAX_FLIGHT_S * fps))
@@ -312,7 +351,8 @@ def clean_up(
         qpos = np.concatenate([root_pos, root_quat, joint_pos], axis=1)
         poses = collision_geom_poses(qpos)
         if o.ground:
-            root_pos[:, 2] += ground_root_height(qpos, stance, fps, smooth, poses)[0]
+            flight = FLIGHT_SCALE * human_flight_height(human_foot_pos, human_floor_z, stance)
+            root_pos[:, 2] += ground_root_height(qpos, stance, fps, smooth, poses, flight)[0]
         if o.lock_feet:
             root_pos[:, :2] += lock_stance_feet_xy(qpos, stance, smooth, poses)
     if o.pin_feet:
