@@ -161,6 +161,18 @@ def test_a_short_gap_keeps_the_robot_no_higher_than_the_human_flight():
     assert post.FLIGHT_SCALE == pytest.approx(spec.STANDING_HEIGHT_M / 1.70)
 
 
+def test_raise_above_floor_lifts_only_where_a_point_is_below_the_floor():
+    n = 60
+    sink = np.where((np.arange(n) >= 25) & (np.arange(n) < 30), -0.03, 0.0)  # 3 cm, 5 frames
+    q = _stand(n, sink)
+    lift = post.raise_above_floor(q, inference.lowpass)
+    assert lift.min() >= 0.0
+    q[:, 2] += lift
+    assert lowest_point_z_of_qpos(q).min() >= -1e-9  # nothing below the floor
+    assert np.abs(lift[:15]).max() < 1e-3 and np.abs(lift[-15:]).max() < 1e-3  # local
+    np.testing.assert_array_equal(post.raise_above_floor(_stand(5, 0.02)), np.zeros(5))
+
+
 def test_lock_feet_holds_a_sliding_stance_foot_still():
     n = 60
     q = _stand(n)

@@ -61,9 +61,11 @@ IK_LIMIT_MARGIN_RAD = 0.06
 #: the correction is capped, the foot only partly held, rather than twisting the leg.
 PIN_MAX_SHIFT_M = 0.10
 PIN_MAX_TURN_RAD = 0.35
-#: Default of the ``pin_feet`` option: off. On the held-out clips it lowers foot skating
-#: 0.399 -> 0.349 m/s but adds penetration (0 -> 0.036 % of frames) and costs +0.26 s of the
-#: ~1.9 s end-to-end job (MODEL_CARD, "Stance-foot pinning"): not a clear gain, so opt-in.
+#: Default of the ``pin_feet`` option: off. On the 29 held-out clips (every other default,
+#: 2026-12-07) it lowers foot skating 0.360 -> 0.237 m/s without penetration (the root is
+#: raised where a pinned leg goes below the floor), but it turns the network's root noise into
+#: leg motion: under the noisy suite's input noise the joint deviation rises 0.020 -> 0.031 rad
+#: (``direct``: 0.022), and it costs about +0.3 s of the ~1.7 s end-to-end job: opt-in.
 PIN_FEET = False
 #: Default of the ``lift_swing`` option (:func:`lift_swing_feet`).
 LIFT_SWING = True

@@ -221,6 +221,22 @@ def ground_root_height(
     return offset, low + offset
 
 
+def raise_above_floor(qpos: np.ndarray, smooth=None) -> np.ndarray:
+    """Root z offset (T,) >= 0 [m] that lifts every collision point of ``qpos`` (T, 36) to the
+    floor or above: the depth of the lowest point below z = 0, smoothed by ``smooth`` (None:
+    none) and then raised again where the smoothing lowered it below the depth.
+
+    The grounding step guarantees this for its own pose; the stance-foot pinning that follows
+    it (``pin_feet``) moves the legs, and a blended-in foot or its toe can end below the floor.
+    """
+    low = lowest_point_z(*collision_geom_poses(qpos))  # (T,)
+    depth = np.maximum(-low, 0.0)
+    if not depth.any():
+        return depth
+    lift = np.maximum(smooth(depth), 0.0) if smooth is not None else depth
+    return np.maximum(lift, depth)
+
+
 def lock_stance_feet_xy(
     qpos: np.ndarray, stance: np.ndarray, smooth=None, poses=None
 ) -> np.ndarray:
@@ -325,7 +341,8 @@ def clean_up(
     IK (``lift_swing``, :func:`retargeters.nmr.legik.lift_swing_feet`; measured between the
     feet, so before grounding); one ``mj_kinematics`` pass; root z grounded (``ground``) and
     root xy shifted (``lock_feet``); stance feet pinned by leg IK (``pin_feet``,
-    :mod:`retargeters.nmr.legik`); forearm and hand self-collisions removed by the arm joints
+    :mod:`retargeters.nmr.legik`), the root then raised where a pinned leg went below the floor
+    (:func:`raise_above_floor`, with ``ground``); forearm and hand self-collisions removed by the arm joints
     (``resolve_collisions``, :mod:`retargeters.nmr.collide`), last, so it sees the final legs.
     Root rotation is never changed.
     """
@@ -333,19 +350,21 @@ def clean_up(
     joint_pos = clip_to_soft_range(joint_pos, ranges, o.joint_range_factor)
     root_pos = np.array(root_pos, dtype=float, copy=True)
     bounds = soft_range(ranges, o.joint_range_factor)
-    if o.lift_swing:
-        # the lift changes joints, so it reads the human's swing from the low-passed feet: the
-        # jitter of an estimated clip flips raw stance flags frame by frame (noise-robustness
-        # joint deviation on the held-out clips 0.022 -> 0.020 rad); grounding and locking,
-        # which move the root only, keep the raw feet
+    if o.lift_swing or o.pin_feet:
+        # the lift and the pinning change joints, so they read the human's stance from the
+        # low-passed feet over the robust floor: the jitter of an estimated clip flips raw
+        # stance flags frame by frame (noise-robustness joint deviation on the held-out clips:
+        # lift 0.022 -> 0.020 rad); grounding and locking, which move the root only, keep the
+        # raw feet
         feet = smooth(human_foot_pos) if smooth is not None else human_foot_pos
         floor = human_floor_z if lift_floor_z is None else lift_floor_z
         swing_stance = human_stance(feet, floor, fps)
+    if o.lift_swing:
         clearance = legik.human_swing_clearance(feet, floor, swing_stance)
         joint_pos = legik.lift_swing_feet(
             root_pos, root_quat, joint_pos, swing_stance, clearance, bounds, smooth
         )
-    if o.ground or o.lock_feet or o.pin_feet:
+    if o.ground or o.lock_feet:
         stance = human_stance(human_foot_pos, human_floor_z, fps)
     if o.ground or o.lock_feet:
         qpos = np.concatenate([root_pos, root_quat, joint_pos], axis=1)
@@ -357,8 +376,11 @@ def clean_up(
             root_pos[:, :2] += lock_stance_feet_xy(qpos, stance, smooth, poses)
     if o.pin_feet:
         joint_pos = legik.pin_stance_feet(
-            root_pos, root_quat, joint_pos, stance, fps, bounds, smooth
+            root_pos, root_quat, joint_pos, swing_stance, fps, bounds, smooth
         )
+        if o.ground:
+            qpos = np.concatenate([root_pos, root_quat, joint_pos], axis=1)
+            root_pos[:, 2] += raise_above_floor(qpos, smooth)
     if o.resolve_collisions:
         joint_pos = collide.resolve_arm_collisions(joint_pos, fps, bounds, smooth)
     return root_pos, joint_pos
