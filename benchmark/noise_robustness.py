@@ -34,7 +34,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ import pandas as pd
 
 from benchmark import results as res
 from benchmark.metrics import JUMP_THRESHOLD_RAD, SCORING_FPS, jump_frames
+from benchmark.variants import Variant
 from nmr_gym.errors import MotionError, NmrGymError
 from nmr_gym.io.atomic import atomic_path, write_text_atomic
 from nmr_gym.motion import HumanMotion, RobotMotion
@@ -123,24 +124,20 @@ def noisy_variant(
     return add_noise(human, seed=seed, scale=scale)
 
 
-def _retarget(name: str, human: HumanMotion, seed: int) -> RobotMotion:
-    """``name`` on ``human`` seeded as ``nmr-bench run`` seeds every call (numpy's and, when
-    loaded, torch's global generators, and a ``seed`` option when the retargeter takes one;
-    see :mod:`benchmark.runner`), so a clean output taken from a run folder is the one this
-    would compute."""
-    import inspect
-
-    import retargeters
+def _retarget(
+    name: str, human: HumanMotion, seed: int, variants: Mapping[str, Variant] | None = None
+) -> RobotMotion:
+    """``name`` (a registered retargeter or a variant's label, :mod:`benchmark.variants`) on
+    ``human`` seeded as ``nmr-bench run`` seeds every call (numpy's and, when loaded, torch's
+    global generators, and a ``seed`` option when the retargeter takes one; see
+    :mod:`benchmark.runner`), so a clean output taken from a run folder is the one this would
+    compute."""
+    from benchmark import variants as variants_
 
     np.random.seed(seed)  # noqa: NPY002 - the global generator a seedless retargeter draws from
     if "torch" in sys.modules:
         sys.modules["torch"].manual_seed(seed)
-    cls = retargeters.get(name)
-    try:
-        takes_seed = "seed" in inspect.signature(cls.__init__).parameters
-    except (TypeError, ValueError):
-        takes_seed = False
-    robot = (cls(seed=seed) if takes_seed else cls()).retarget(human)
+    robot = variants_.make(name, seed, variants).retarget(human)
     if not isinstance(robot, RobotMotion):
         raise TypeError(f"{name} returned {type(robot).__name__}, not a RobotMotion")
     return robot
@@ -154,12 +151,14 @@ def evaluate(
     noise_seed: int = NOISE_SEED,
     scale: float = NOISE_SCALE,
     clean: RobotMotion | None = None,
+    variants: Mapping[str, Variant] | None = None,
 ) -> tuple[dict[str, float], RobotMotion, RobotMotion]:
-    """(``deviation`` row, clean-input output, noisy-input output) of the named retargeter on
-    ``human`` and its noisy variant; ``clean`` skips retargeting the clean motion."""
+    """(``deviation`` row, clean-input output, noisy-input output) of the named retargeter
+    (or variant label: ``variants``) on ``human`` and its noisy variant; ``clean`` skips
+    retargeting the clean motion."""
     if clean is None:
-        clean = _retarget(retargeter, human, seed)
-    noisy = _retarget(retargeter, noisy_variant(human, noise_seed, scale), seed)
+        clean = _retarget(retargeter, human, seed, variants)
+    noisy = _retarget(retargeter, noisy_variant(human, noise_seed, scale), seed, variants)
     return deviation(clean, noisy), clean, noisy
 
 
@@ -169,9 +168,14 @@ def robot_file(out: Path, kind: str, retargeter: str, motion: str) -> Path:
     return out / "motions" / kind / res.slug(retargeter) / f"{res.slug(motion)}{ROBOT_SUFFIX}"
 
 
-def _check_info(out: Path, config: dict[str, Any], command: str = "") -> None:
-    """Create ``OUT/robustness.json`` or check that it holds the same configuration; record
-    ``command`` (the command line that made the run; "" records nothing)."""
+def _check_info(
+    out: Path, config: dict[str, Any], command: str = "", variants: Iterable[Variant] = ()
+) -> None:
+    """Create ``OUT/robustness.json`` or check that it holds the same configuration and
+    defines the ``variants``' labels the same way; record ``command`` (the command line that
+    made the run; "" records nothing) and the variants."""
+    from benchmark import variants as variants_
+
     path = out / INFO_FILE
     info: dict[str, Any] = {}
     if path.is_file():
@@ -186,6 +190,9 @@ def _check_info(out: Path, config: dict[str, Any], command: str = "") -> None:
                 f"or another --out for {config}"
             )
     info.update(config)
+    recorded = variants_.merge_records(info.get("variants"), variants, str(out))
+    if recorded:
+        info["variants"] = recorded
     cmd = command
     if cmd:
         info["commands"] = [c for c in info.get("commands", []) if c != cmd] + [cmd]
@@ -204,7 +211,7 @@ def _clean_from_run(run_dir: Path | None, retargeter: str, motion: str) -> Robot
     return load_robot_motion(f, "nmr") if f.is_file() else None
 
 
-def _check_run_dir(run_dir: Path, seed: int) -> None:
+def _check_run_dir(run_dir: Path, seed: int, variants: tuple[Variant, ...] = ()) -> None:
     info = run_dir / "run.json"
     try:
         old = json.loads(info.read_text())
@@ -216,6 +223,10 @@ def _check_run_dir(run_dir: Path, seed: int) -> None:
         raise RobustnessConfigError(
             f"--clean-run {run_dir} was run with seed {old.get('seed')}, not {seed}"
         )
+    from benchmark import variants as variants_
+
+    used = [v for v in variants if v.label in old.get("retargeters", [])]
+    variants_.merge_records(old.get("variants"), used, f"--clean-run {run_dir}")
 
 
 def run(
@@ -231,21 +242,30 @@ def run(
     clean_run: str | os.PathLike | None = None,
     progress: bool = True,
     command: str = "",
+    variants: Iterable[Variant] = (),
 ) -> pd.DataFrame:
     """Noise robustness of every retargeter on the suite's motions (``motions``: only these
     names; ``max_frames``: only motions of at most this many input frames). Outputs are saved
     atomically, so a rerun with the same ``out`` resumes; returns the rows of this call's
     motions and retargeters (``OUT/rows.csv`` holds every row of the folder). ``command`` is
-    recorded in ``OUT/robustness.json`` for the published README."""
+    recorded in ``OUT/robustness.json`` for the published README. ``variants``: retargeters
+    with options under labels of their own (:mod:`benchmark.variants`), run after
+    ``retargeters``; the folder records their definitions."""
     import retargeters as registry
+    from benchmark import variants as variants_
     from benchmark.suites import load_suite
     from nmr_gym.io import load_robot_motion, save_robot_motion
 
+    variants = tuple(variants)
+    variants_.check(variants)
+    by_label = {v.label: v for v in variants}
     names = list(retargeters)
+    names += [lb for lb in by_label if lb not in names]
     if not names:
         raise RobustnessConfigError("no retargeter given")
     for n in names:
-        registry.get(n)  # unknown: UnknownNameError listing the valid names
+        if n not in by_label:
+            registry.get(n)  # unknown: UnknownNameError listing the valid names
     if not (math.isfinite(scale) and scale >= 0):
         raise RobustnessConfigError(f"--noise-scale must be a finite number >= 0, got {scale}")
     if max_frames is not None and max_frames < 1:
@@ -263,8 +283,10 @@ def run(
     out = Path(out)
     run_dir = Path(clean_run) if clean_run else None
     if run_dir is not None:
-        _check_run_dir(run_dir, seed)
-    _check_info(out, {"seed": seed, "noise_seed": noise_seed, "noise_scale": scale}, command)
+        _check_run_dir(run_dir, seed, variants)
+    _check_info(
+        out, {"seed": seed, "noise_seed": noise_seed, "noise_scale": scale}, command, variants
+    )
     rows_path = out / ROWS_FILE
     old = pd.read_csv(rows_path) if rows_path.is_file() else pd.DataFrame()
     rows: dict[tuple[str, str], dict[str, Any]] = {
@@ -288,7 +310,13 @@ def run(
             if clean is None:
                 clean = _clean_from_run(run_dir, name, m.name)
             row, clean, noisy = evaluate(
-                name, human, seed=seed, noise_seed=noise_seed, scale=scale, clean=clean
+                name,
+                human,
+                seed=seed,
+                noise_seed=noise_seed,
+                scale=scale,
+                clean=clean,
+                variants=by_label,
             )
             for f, robot in ((cf, clean), (nf, noisy)):
                 if not f.is_file():

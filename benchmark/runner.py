@@ -26,12 +26,12 @@ the number of jobs.
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import math
 import os
 import time
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ import pandas as pd
 
 from benchmark import results as res
 from benchmark import splits
+from benchmark import variants as variants_
 from benchmark.metrics import METRIC_COLUMNS, SCORING_FPS, score
 from benchmark.suites import SuiteMotion, load_suite
 from nmr_gym.errors import NmrGymError
@@ -60,11 +61,16 @@ class RunConfigError(NmrGymError):
 @dataclass(frozen=True)
 class RunPlan:
     suite: str
-    retargeters: tuple[str, ...]
+    retargeters: tuple[str, ...]  # registered names and variant labels
     out: Path
     seed: int = DEFAULT_SEED
     jobs: int = 1
     progress: bool = True
+    variants: tuple[variants_.Variant, ...] = ()
+
+    @property
+    def variant_map(self) -> dict[str, variants_.Variant]:
+        return {v.label: v for v in self.variants}
 
     @property
     def rows_dir(self) -> Path:
@@ -102,19 +108,11 @@ def _seed_everything(seed: int) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
-def _make_retargeter(name: str, seed: int) -> Any:
-    """``retargeters.make(name)``, with ``seed=seed`` when the retargeter takes a seed.
-
-    ``retargeters.get`` imports only the named built-in retargeter (``phuma`` pulls in torch).
-    """
-    import retargeters
-
-    cls = retargeters.get(name)  # unknown name: UnknownNameError listing the valid ones
-    try:
-        params = inspect.signature(cls.__init__).parameters
-    except (TypeError, ValueError):
-        params = {}
-    return cls(seed=seed) if "seed" in params else cls()
+def _make_retargeter(plan: RunPlan, name: str) -> Any:
+    """The retargeter ``name`` (a registered name or a variant's label), with
+    ``seed=plan.seed`` when it takes a seed (:func:`benchmark.variants.make`; it imports only
+    the named built-in retargeter: ``phuma`` pulls in torch)."""
+    return variants_.make(name, plan.seed, plan.variant_map)
 
 
 def _options_json(retargeter: Any) -> str:
@@ -143,7 +141,7 @@ def _retarget_motion(plan: RunPlan, index: int) -> list[str]:
         _seed_everything(plan.seed)
         t0 = time.perf_counter()
         try:
-            retargeter = _make_retargeter(name, plan.seed)
+            retargeter = _make_retargeter(plan, name)
             robot = retargeter.retarget(human)
             if not isinstance(robot, RobotMotion):
                 raise TypeError(f"returned {type(robot).__name__}, not a RobotMotion")
@@ -257,12 +255,15 @@ def _check_out(plan: RunPlan) -> None:
                 f"{plan.out} holds a run with seed {old.get('seed')}; use that seed to resume "
                 f"it or another --out for seed {plan.seed}"
             )
+        recorded = variants_.merge_records(old.get("variants"), plan.variants, str(plan.out))
         # A rerun that adds methods (or clips) extends the record: the published leaderboard
         # lists every command that made its table.
         known = list(old.get("retargeters", []))
         added = [r for r in plan.retargeters if r not in known]
-        if added or old.get("suite") != plan.suite:
+        if added or old.get("suite") != plan.suite or recorded != old.get("variants", {}):
             old["retargeters"] = known + added
+            if recorded:
+                old["variants"] = recorded
             write_text_atomic(info, json.dumps(old, indent=1) + "\n")
             command = _command_line()
             if command != old.get("command"):
@@ -274,6 +275,8 @@ def _check_out(plan: RunPlan) -> None:
             "retargeters": list(plan.retargeters),
             "command": _command_line(),
         }
+        if plan.variants:
+            record["variants"] = variants_.merge_records({}, plan.variants, str(plan.out))
         write_text_atomic(info, json.dumps(record, indent=1) + "\n")
 
 
@@ -286,22 +289,30 @@ def run(
     jobs: int = 1,
     progress: bool = True,
     executor: Any = None,
+    variants: Iterable[variants_.Variant] = (),
 ) -> tuple[pd.DataFrame, list[str]]:
     """Retarget, score and merge (see the module docstring); returns (results, errors).
 
     ``executor``: a ``benchmark.executors`` executor (e.g. Ray); None: ``jobs`` local processes.
+    ``variants``: registered retargeters with options under labels of their own
+    (:mod:`benchmark.variants`), run after ``retargeters`` (default: every registered one).
     """
     import retargeters as registry
 
+    variants = tuple(variants)
+    variants_.check(variants)
+    labels = [v.label for v in variants]
     names = tuple(retargeters) if retargeters else tuple(registry.registered())
+    names += tuple(lb for lb in labels if lb not in names)
     if not names:
         raise RunConfigError("no retargeter is registered")
     for n in names:
-        registry.get(n)  # unknown name: UnknownNameError listing the valid ones
+        if n not in labels:
+            registry.get(n)  # unknown name: UnknownNameError listing the valid ones
     if jobs < 1:
         raise RunConfigError(f"--jobs must be >= 1, got {jobs}")
     motions = _suite(str(suite))
-    plan = RunPlan(str(suite), names, Path(out), int(seed), int(jobs), progress)
+    plan = RunPlan(str(suite), names, Path(out), int(seed), int(jobs), progress, variants)
     _check_out(plan)
     errors = _run_stage(plan, _retarget_motion, "retarget", executor)
     errors += _run_stage(plan, _score_motion, "score", executor)

@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--retargeters", required=True, metavar="NAME,...", help="comma-separated retargeters"
     )
+    from benchmark.commands.run import add_variant_argument
+
+    add_variant_argument(parser)
     parser.add_argument(
         "--out", required=True, metavar="DIR", help="output folder (rerunning resumes)"
     )
@@ -96,7 +99,8 @@ def _command(args: argparse.Namespace) -> str:
         return shlex.join(["nmr-bench", *sys.argv[1:]])
     argv = ["nmr-bench", NAME]
     for opt, value in (
-        ("--suite", args.suite), ("--retargeters", args.retargeters), ("--out", args.out),
+        ("--suite", args.suite), ("--retargeters", args.retargeters),
+        *(("--variant", v) for v in args.variant), ("--out", args.out),
         ("--motions", args.motions), ("--max-frames", args.max_frames),
         ("--clean-run", args.clean_run), ("--seed", args.seed),
         ("--noise-seed", args.noise_seed), ("--noise-scale", args.noise_scale),
@@ -111,9 +115,11 @@ def _command(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from benchmark import noise_robustness as nr
+    from benchmark import variants
     from benchmark.commands._common import emit_table
 
     names = [n.strip() for n in args.retargeters.split(",") if n.strip()]
+    chosen = variants.parse_all(args.variant)
     motions = [m.strip() for m in args.motions.split(",")] if args.motions else None
     rows = nr.run(
         args.suite,
@@ -127,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         clean_run=args.clean_run,
         progress=not args.no_progress,
         command=_command(args),
+        variants=chosen,
     )
     table = nr.summary(rows)
     out_rows = table.to_dict("records")

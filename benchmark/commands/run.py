@@ -1,6 +1,8 @@
 """``nmr-bench run``: retarget a suite with every retargeter, score, print the leaderboard.
 
-With no arguments: the built-in suite, every registered retargeter, results in ``bench_out/``.
+With no arguments: the built-in suite, every registered retargeter, results in ``runs/bench/``.
+``--variant LABEL=NAME:KEY=VALUE,...`` adds a retargeter run with options under its own label
+(:mod:`benchmark.variants`).
 A rerun with the same ``--out`` resumes (see :mod:`benchmark.runner`).
 """
 
@@ -12,6 +14,18 @@ import sys
 NAME = "run"
 HELP = "retarget a motion suite with every retargeter, score the results, print the leaderboard"
 ORDER = 10
+
+
+def add_variant_argument(parser: argparse.ArgumentParser) -> None:
+    """``--variant LABEL=NAME[:KEY=VALUE,...]`` (repeatable; :mod:`benchmark.variants`)."""
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="LABEL=NAME[:KEY=VALUE,...]",
+        help="also run retargeter NAME with these options, its rows labelled LABEL (e.g. "
+        "nmr-pinned=nmr:pin_feet=true); repeatable",
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME,...",
         help="comma-separated retargeter names (default: every registered one)",
     )
+    add_variant_argument(parser)
     parser.add_argument(
         "--out",
         default=DEFAULT_OUT,
@@ -58,12 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchmark import leaderboard, runner
+    from benchmark import leaderboard, runner, variants
     from benchmark.executors import executor_from_args
 
     names = (
         [n.strip() for n in args.retargeters.split(",") if n.strip()] if args.retargeters else None
     )
+    chosen = variants.parse_all(args.variant)
     executor = executor_from_args(args)
     try:
         df, errors = runner.run(
@@ -74,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             progress=not args.no_progress,
             executor=executor,
+            variants=chosen,
         )
     finally:
         executor.close()
