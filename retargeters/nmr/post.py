@@ -53,9 +53,9 @@ from nmr_gym.g1 import spec
 from nmr_gym.g1.geometry import collision_geom_poses, collision_geometry, lowest_point_z
 from nmr_gym.g1.model import kinematic_model
 from nmr_gym.skeleton import SMPL_JOINT_NAMES
-from retargeters.nmr.features import REFERENCE_HEIGHT_M
 from retargeters.nmr import collide, legik
 from retargeters.nmr.collide import RESOLVE_COLLISIONS
+from retargeters.nmr.features import REFERENCE_HEIGHT_M
 from retargeters.nmr.legik import LIFT_SWING, PIN_FEET
 
 #: Joints are clipped to this fraction of their range about its middle: the tracking MDP's soft
@@ -342,8 +342,9 @@ def clean_up(
     feet, so before grounding); one ``mj_kinematics`` pass; root z grounded (``ground``) and
     root xy shifted (``lock_feet``); stance feet pinned by leg IK (``pin_feet``,
     :mod:`retargeters.nmr.legik`), the root then raised where a pinned leg went below the floor
-    (:func:`raise_above_floor`, with ``ground``); forearm and hand self-collisions removed by the arm joints
-    (``resolve_collisions``, :mod:`retargeters.nmr.collide`), last, so it sees the final legs.
+    (:func:`raise_above_floor`, with ``ground``); forearm and hand self-collisions removed by
+    the arm joints (``resolve_collisions``, :mod:`retargeters.nmr.collide`), last, so it sees
+    the final legs.
     Root rotation is never changed.
     """
     o = options
