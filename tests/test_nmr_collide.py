@@ -49,6 +49,16 @@ def _min_distance(joint_pos: np.ndarray, margin: float = 0.05) -> np.ndarray:
     return out
 
 
+def _min_clearance(joint_pos: np.ndarray, reach: float = 0.05) -> np.ndarray:
+    """(T,) smallest signed distance minus the pair's margin (``collide.pair_margins``) [m]
+    over the arm pairs: >= 0 where every pair keeps its margin."""
+    f, p = collide.candidates(joint_pos, reach)
+    close = collide.closeness(joint_pos, f, p, reach)
+    out = np.full(len(joint_pos), reach)
+    np.minimum.at(out, close.frame, close.dist - collide.pair_margins()[close.pair])
+    return out
+
+
 # ------------------------------------------------------------- the shared definition
 def test_metric_uses_the_moved_definition_with_the_same_result():
     """The old rule (any contact with no hand body among its two bodies) written out here
@@ -156,7 +166,7 @@ def test_hand_pushed_into_thigh_is_separated_by_the_margin():
     q = np.repeat(_hand_in_thigh()[None], 15, axis=0)
     assert _min_distance(q).min() < -0.02
     out = collide.resolve_arm_collisions(q, FPS, BOUNDS, lowpass)
-    assert _min_distance(out).min() >= collide.MARGIN_M
+    assert _min_clearance(out).min() >= 0.0
     np.testing.assert_array_equal(out[:, NON_ARM], q[:, NON_ARM])
     arm = collide.ARM_JOINTS
     assert np.all(out[:, arm] >= BOUNDS[arm, 0]) and np.all(out[:, arm] <= BOUNDS[arm, 1])
@@ -175,7 +185,7 @@ def test_a_clip_gets_no_joint_jump_and_keeps_the_soft_range():
     q = free + u * (_hand_in_thigh() - free)
     assert _min_distance(q).min() < -0.02
     out = collide.resolve_arm_collisions(q, FPS, BOUNDS, lowpass)
-    assert _min_distance(out).min() >= collide.MARGIN_M
+    assert _min_clearance(out).min() >= 0.0
     step = np.abs(np.diff(out, axis=0)).max()
     assert step < metrics.JUMP_THRESHOLD_RAD * 0.5
     assert not metrics.jump_frames(out).any()
@@ -188,8 +198,9 @@ def test_a_clip_gets_no_joint_jump_and_keeps_the_soft_range():
 def test_collision_free_motion_is_returned_bit_identical():
     q = np.repeat(_hand_in_thigh()[None], 20, axis=0)
     q[:, J.index("left_shoulder_roll_joint")] = 0.6
+    q[:, J.index("right_shoulder_roll_joint")] = -0.3  # both upper arms off the torso
     q += np.linspace(0, 0.05, 20)[:, None]
-    assert _min_distance(q).min() > collide.MARGIN_M
+    assert _min_clearance(q).min() > 0.0
     out = collide.resolve_arm_collisions(q, FPS, BOUNDS, lowpass)
     assert np.array_equal(out, q)
     n = len(q)
@@ -214,3 +225,38 @@ def test_option_is_validated_and_reported():
     r = retargeters.make("nmr", resolve_collisions=False)
     assert r.options()["resolve_collisions"] is False
     assert retargeters.make("nmr").options()["resolve_collisions"] is collide.RESOLVE_COLLISIONS
+
+
+def test_upper_arm_in_the_torso_is_resolved_and_hanging_arms_are_left_alone():
+    hanging = np.zeros((20, 29))  # arms straight down: the upper arms 7.8-9.2 mm from the torso
+    assert _min_clearance(hanging).min() > 0.0
+    assert np.array_equal(collide.resolve_arm_collisions(hanging, FPS, BOUNDS, lowpass), hanging)
+    across = hanging.copy()
+    across[:, J.index("left_shoulder_roll_joint")] = -0.25  # the left upper arm into the torso
+    assert _min_distance(across).min() < 0.0
+    out = collide.resolve_arm_collisions(across, FPS, BOUNDS, lowpass)
+    assert _min_clearance(out).min() >= 0.0
+    np.testing.assert_array_equal(out[:, NON_ARM], across[:, NON_ARM])
+
+
+def test_solve_keeps_nearby_pairs_apart():
+    """One contact to push apart and a nearby pair the push would close: the step meets both
+    (``rows . dq >= need``), where the equality solve of the contact alone closes the other."""
+    rng = np.random.default_rng(0)
+    contact = rng.normal(0, 0.3, 14)
+    nearby = -0.8 * contact + rng.normal(0, 0.05, 14)  # moving the contact apart closes this
+    rows = np.stack([contact, nearby])
+    need = np.array([0.01, -0.002])  # push 1 cm apart; the other may close by 2 mm at most
+    alone, _ = collide._solve(rows[:1], need[:1], np.zeros(1, int))
+    assert rows[1] @ alone[0] < need[1]  # the old solve: the nearby pair goes into contact
+    dq, frames = collide._solve(rows, need, np.zeros(2, int), np.array([True, False]))
+    assert list(frames) == [0]
+    tol = collide.DAMPING_M**2 * 10  # the damping leaves the contact row a hair short
+    assert np.all(rows @ dq[0] >= need - tol)
+    # a frame whose rows all push apart gets the plain damped least squares, batched
+    free = np.stack([contact, rng.normal(0, 0.3, 14)])
+    dq2, _ = collide._solve(free, np.array([0.01, 0.004]), np.zeros(2, int))
+    gram = free @ free.T + collide.DAMPING_M**2 * np.eye(2)
+    mu = np.linalg.solve(gram, [0.01, 0.004])
+    assert np.all(mu >= 0)
+    np.testing.assert_allclose(dq2[0], free.T @ mu)

@@ -2,9 +2,11 @@
 
 NMR's network knows nothing of the G1's volumes; on the held-out clips its self-collisions are
 almost all a hand (wrist roll / pitch / yaw link) against the same side's thigh (hip roll / hip
-pitch / hip yaw link). :func:`resolve_arm_collisions` separates every such pair by at least
-:data:`MARGIN_M`, changing only the 14 arm joints (shoulder, elbow, wrist) of the frames near a
-contact: legs, waist and root stay, so the feet and the ground contact are not touched.
+pitch / hip yaw link), and for other checkpoints an upper arm swung into the torso.
+:func:`resolve_arm_collisions` separates every such pair by at least its margin
+(:data:`MARGIN_M`; :data:`UPPER_ARM_MARGIN_M` for the upper arm), changing only the 14 arm
+joints (shoulder, elbow, wrist) of the frames near a contact: legs, waist and root stay, so the
+feet and the ground contact are not touched.
 
 Self-collision is the definition of :mod:`nmr_gym.g1.collision` (the metric's): the geom pairs
 checked are those of :func:`nmr_gym.g1.collision.self_collision_pairs` with a geom on an arm and
@@ -20,11 +22,13 @@ Detection, two stages:
 2. MuJoCo's ``mj_geomDistance`` (signed distance and witness points) on the candidate pairs of
    the candidate frames only.
 
-Resolution: per frame, each pair closer than the margin gives one linear constraint on the arm
-joints, ``n . (J_b(p_b) - J_a(p_a)) dq >= STEP_TARGET_M - dist`` (``n`` the separating
-direction, ``p_a``, ``p_b`` the witness points, ``J`` the hinge point Jacobians); the smallest
-``dq`` meeting them (damped least squares, batched over frames) is the frame's required
-correction. The required corrections are spread over neighbouring frames (a running
+Resolution: per frame with a pair closer than its margin, each pair within
+:data:`ACTIVATION_M` beyond the margin gives one linear constraint on the arm joints,
+``n . (J_b(p_b) - J_a(p_a)) dq >= target - dist`` (``n`` the separating direction, ``p_a``,
+``p_b`` the witness points, ``J`` the hinge point Jacobians, ``target`` the pair's margin plus
+the step's overshoot): the contacts must open, the nearby pairs must not close. The smallest
+``dq`` meeting them (damped, through the dual: batched where no constraint is slack, a small
+non-negative least squares per frame where one is) is the frame's required correction. The required corrections are spread over neighbouring frames (a running
 largest-magnitude over :data:`SPREAD_S` each side, then the zero-phase low-pass the caller
 passes, the release's 5 Hz filter), added to the arms, clipped to the soft range; the frames are
 checked again, for at most :data:`MAX_ROUNDS` rounds.
@@ -41,7 +45,7 @@ from dataclasses import dataclass
 
 import mujoco
 import numpy as np
-from scipy import ndimage
+from scipy import linalg, ndimage, optimize
 
 from nmr_gym.g1 import collision, spec
 from nmr_gym.g1.geometry import collision_geometry
@@ -69,6 +73,11 @@ SPREAD_S = 0.2
 BLOCK_FRAMES = 8
 #: Frames the prefilter takes at a time.
 CHUNK_FRAMES = 4096
+#: Pairs up to this far beyond the margin [m] enter each frame's solve as constraints that the
+#: step must not close (a hand moved off the thigh must not push the upper arm into the
+#: torso); without them the rounds traded one contact for another (a stage-1 checkpoint on a
+#: held-out jump: 2 colliding 30 fps frames before the step, 22 after four rounds).
+ACTIVATION_M = 0.03
 #: Rounds of check, solve and spread at most.
 MAX_ROUNDS = 4
 #: Correction below this is set to zero [rad]: the low-pass's infinitely long tails would
@@ -287,17 +296,26 @@ def _capsules() -> _Capsules:
     )
 
 
-#: The links whose collisions are resolved: the forearm and the hand. The shoulder links sit
-#: at the torso by construction (their pairs with it are left to the shoulder's joint ranges).
+#: The links whose collisions are resolved: the forearm and the hand. The shoulder pitch and
+#: roll links sit at the torso by construction (their pairs with it are left to the shoulder's
+#: joint ranges).
 RESOLVED_ARM_LINKS: tuple[str, ...] = ("elbow_link", "wrist_roll_link", "wrist_pitch_link",
                                        "wrist_yaw_link")  # fmt: skip
+#: The upper arm, whose pairs are resolved too but with :data:`UPPER_ARM_MARGIN_M`: an arm
+#: swung across the body puts it into the torso (a pose-balanced checkpoint's most common
+#: contact on the held-out clips), while hanging straight down (shoulder roll 0) it is only
+#: 7.8-9.2 mm from the torso, so the forearm's margin would move every arms-down frame.
+UPPER_ARM_LINKS: tuple[str, ...] = ("shoulder_yaw_link",)
+#: The margin [m] of the pairs with an upper-arm link and no forearm or hand link.
+UPPER_ARM_MARGIN_M = 0.004
 
 
 @functools.lru_cache(maxsize=1)
 def arm_pairs() -> np.ndarray:
     """(P, 2) geom ids: the pairs of :func:`nmr_gym.g1.collision.self_collision_pairs` that are
-    resolved: a geom on a forearm or hand link (:data:`RESOLVED_ARM_LINKS`) against one on the
-    trunk, a leg or the other arm (pairs within one arm are left to its joint ranges)."""
+    resolved: a geom on a forearm or hand link (:data:`RESOLVED_ARM_LINKS`) or on the upper arm
+    (:data:`UPPER_ARM_LINKS`) against one on the trunk, a leg or the other arm (pairs within one
+    arm are left to its joint ranges)."""
     m = collision.self_collision_model()
     pairs = collision.self_collision_pairs()
     keep = []
@@ -305,10 +323,28 @@ def arm_pairs() -> np.ndarray:
         names = [m.body(m.geom_bodyid[g]).name for g in pair]
         side = [n.split("_", 1)[0] for n in names]
         link = [n.split("_", 1)[-1] for n in names]
-        lower = any(x in RESOLVED_ARM_LINKS for x in link)
+        lower = any(x in RESOLVED_ARM_LINKS + UPPER_ARM_LINKS for x in link)
         same_arm = side[0] == side[1] and all(x in ARM_LINKS for x in link)
         keep.append(lower and not same_arm)
     out = pairs[np.array(keep, bool)]
+    out.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def pair_margins(margin: float = MARGIN_M) -> np.ndarray:
+    """(P,) the margin [m] of each pair of :func:`arm_pairs`: ``margin``, or at most
+    :data:`UPPER_ARM_MARGIN_M` for a pair with an upper-arm link and no forearm or hand link."""
+    m = collision.self_collision_model()
+    upper_only = np.array(
+        [
+            not any(m.body(m.geom_bodyid[g]).name.split("_", 1)[-1] in RESOLVED_ARM_LINKS
+                    for g in pair)
+            for pair in arm_pairs()
+        ],
+        bool,
+    )  # fmt: skip
+    out = np.where(upper_only, min(margin, UPPER_ARM_MARGIN_M), margin)
     out.flags.writeable = False
     return out
 
@@ -588,17 +624,37 @@ def _detect(
     return close, np.concatenate(rows) if jacobian else None
 
 
-def _solve(rows: np.ndarray, need: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame, the smallest arm change (F, 14) [rad] meeting ``rows`` (R, 14) . dq =
-    ``need`` (R,) [m] for the rows of that frame (damped least squares; a step longer than
-    :data:`MAX_STEP_RAD` is scaled down); and the frames (F,)."""
+def _solve(
+    rows: np.ndarray, need: np.ndarray, frame: np.ndarray, active: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame with an ``active`` row (all rows when None), the smallest arm change (F, 14)
+    [rad] with ``rows`` (R, 14) . dq >= ``need`` (R,) [m] for every row of that frame; and the
+    frames (F,).
+
+    The damped problem ``min |dq|^2`` subject to ``A dq >= b`` is solved through its dual:
+    ``dq = A^T mu`` with ``mu >= 0`` minimising ``mu^T G mu / 2 - b^T mu``, ``G = A A^T +
+    DAMPING_M^2 I``. Where the unconstrained ``mu = G^-1 b`` is already >= 0 (the usual case:
+    every row wants to move apart) that is the answer, batched; elsewhere (a nearby pair the
+    step must not push into contact, or two contacts pulling against each other) it is
+    non-negative least squares (``scipy.optimize.nnls`` on the Cholesky factor of ``G``), per
+    frame. A step longer than :data:`MAX_STEP_RAD` is scaled down."""
+    if active is not None:
+        keep = np.isin(frame, frame[active])
+        rows, need, frame = rows[keep], need[keep], frame[keep]
     uniq, col, count = np.unique(frame, return_inverse=True, return_counts=True)
+    if not len(uniq):
+        return np.zeros((0, rows.shape[1])), uniq
     slot = np.arange(len(frame)) - np.repeat(np.cumsum(count) - count, count)
     a = np.zeros((len(uniq), count.max(), rows.shape[1]))
     b = np.zeros((len(uniq), count.max()))
     a[col, slot], b[col, slot] = rows, need
     gram = a @ np.swapaxes(a, 1, 2) + DAMPING_M**2 * np.eye(count.max())
-    dq = np.einsum("fri,fr->fi", a, np.linalg.solve(gram, b[..., None])[..., 0])
+    mu = np.linalg.solve(gram, b[..., None])[..., 0]  # (F, K); padded rows: 0
+    for f in np.flatnonzero((mu < 0).any(axis=1)):
+        k = count[f]
+        chol = np.linalg.cholesky(gram[f, :k, :k])
+        mu[f, :k] = optimize.nnls(chol.T, linalg.solve_triangular(chol, b[f, :k], lower=True))[0]
+    dq = np.einsum("fri,fr->fi", a, mu)
     big = np.abs(dq).max(axis=1, keepdims=True)
     return dq * np.minimum(1.0, MAX_STEP_RAD / np.maximum(big, 1e-12)), uniq
 
@@ -645,23 +701,28 @@ def resolve_arm_collisions(
     if not margin > 0:
         raise ValueError(f"margin must be > 0 [m], got {margin!r}")
     q0 = np.asarray(joint_pos, dtype=float)
-    # candidates, closeness and Jacobian rows of each round share one kinematics (_detect)
-    close, rows = _detect(q0, margin, max_rounds > 0)
-    if not len(close.frame):
+    # candidates, closeness and Jacobian rows of each round share one kinematics (_detect);
+    # pairs within ACTIVATION_M beyond the margin come too: the step must not close them
+    reach = margin + ACTIVATION_M
+    pair_margin = pair_margins(float(margin))  # (P,)
+    near, rows = _detect(q0, reach, max_rounds > 0)
+    if not np.any(near.dist < pair_margin[near.pair]):
         return q0
     lo, hi = bounds[ARM_JOINTS, 0], bounds[ARM_JOINTS, 1]
     required = np.zeros((len(q0), len(ARM_JOINTS)))
     corr = np.zeros_like(required)
     q = q0
     for r in range(max_rounds):
-        dq, at = _solve(rows, STEP_TARGET_M - close.dist, close.frame)
+        m_row = pair_margin[near.pair]
+        target = m_row + (STEP_TARGET_M - MARGIN_M)
+        dq, at = _solve(rows, target - near.dist, near.frame, near.dist < m_row)
         required[at] = corr[at] + dq
         corr = _spread(required, fps, smooth)
         q = q0.copy()
         q[:, ARM_JOINTS] = np.clip(q0[:, ARM_JOINTS] + corr, lo, hi)
         changed = np.flatnonzero(np.any(corr != 0, axis=1))
-        close, rows = _detect(q[changed], margin, r + 1 < max_rounds)
-        close.frame = changed[close.frame]
-        if not len(close.frame):
+        near, rows = _detect(q[changed], reach, r + 1 < max_rounds)
+        near.frame = changed[near.frame]
+        if not np.any(near.dist < pair_margin[near.pair]):
             break
     return q
