@@ -28,10 +28,11 @@ Resolution: per frame with a pair closer than its margin, each pair within
 ``p_b`` the witness points, ``J`` the hinge point Jacobians, ``target`` the pair's margin plus
 the step's overshoot): the contacts must open, the nearby pairs must not close. The smallest
 ``dq`` meeting them (damped, through the dual: batched where no constraint is slack, a small
-non-negative least squares per frame where one is) is the frame's required correction. The required corrections are spread over neighbouring frames (a running
-largest-magnitude over :data:`SPREAD_S` each side, then the zero-phase low-pass the caller
-passes, the release's 5 Hz filter), added to the arms, clipped to the soft range; the frames are
-checked again, for at most :data:`MAX_ROUNDS` rounds.
+non-negative least squares per frame where one is) is the frame's required correction. The
+required corrections are spread over neighbouring frames (a running largest-magnitude over
+:data:`SPREAD_S` each side, then the zero-phase low-pass the caller passes, the release's 5 Hz
+filter), added to the arms, clipped to the soft range; the frames are checked again, for at most
+:data:`MAX_ROUNDS` rounds.
 
 The kinematics, the capsule distance and the Jacobians are hand-written numpy because MuJoCo has
 no batched CPU kinematics (one ``mj_kinematics`` per frame costs more than the whole prefilter)
