@@ -52,6 +52,7 @@ BUILTIN: dict[str, str] = {
     "gmr": "retargeters.gmr",
     "gmr-safe": "retargeters.gmr_safe",
     "nmr": "retargeters.nmr",
+    "nmr-release": "retargeters.nmr",
     "phuma": "retargeters.phuma",
 }
 

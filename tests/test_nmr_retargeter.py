@@ -31,6 +31,20 @@ def nmr(ckpt):
     return retargeters.make("nmr", checkpoint=ckpt)
 
 
+def test_nmr_release_is_found_without_importing_nmr_first():
+    """``nmr-release`` is a built-in name of its own: a fresh process finds it (and lists it)
+    without ``make("nmr")`` having imported the module that registers both."""
+    import subprocess
+    import sys
+
+    code = (
+        "import retargeters; assert 'nmr-release' in retargeters.registered(); "
+        "print(retargeters.get('nmr-release').name)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "nmr-release"
+
+
 def test_make_loads_the_shipped_checkpoint():
     assert SHIPPED.is_file(), "the shipped checkpoint is package data"
     assert SHIPPED.stat().st_size < 20e6

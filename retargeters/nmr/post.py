@@ -35,9 +35,10 @@ the joint ranges. Three cheap, deterministic steps after the release's filter:
 
 4. (option ``pin_feet``) stance feet pinned by leg IK, :mod:`retargeters.nmr.legik`.
 
-5. (option ``resolve_collisions``) self-collisions of the forearms and hands removed by moving
-   the arm joints only, :mod:`retargeters.nmr.collide`; last, so it sees the final legs, and
-   legs, waist and root (so the feet and the ground contact) are left as they are.
+5. (option ``resolve_collisions``) self-collisions of the arms (forearm, hand, upper arm)
+   removed by moving the arm joints only, :mod:`retargeters.nmr.collide`; last, so it sees the
+   final legs, and legs, waist and root (so the feet and the ground contact) are left as they
+   are.
 """
 
 from __future__ import annotations
@@ -342,7 +343,7 @@ def clean_up(
     feet, so before grounding); one ``mj_kinematics`` pass; root z grounded (``ground``) and
     root xy shifted (``lock_feet``); stance feet pinned by leg IK (``pin_feet``,
     :mod:`retargeters.nmr.legik`), the root then raised where a pinned leg went below the floor
-    (:func:`raise_above_floor`, with ``ground``); forearm and hand self-collisions removed by
+    (:func:`raise_above_floor`, with ``ground``); arm self-collisions removed by
     the arm joints (``resolve_collisions``, :mod:`retargeters.nmr.collide`), last, so it sees
     the final legs.
     Root rotation is never changed.

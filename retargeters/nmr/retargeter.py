@@ -65,8 +65,9 @@ class NMRRetargeter(Retargeter):
             human's clearance by changing that leg's six joints (default ``post.LIFT_SWING``;
             False: the network's swing feet, which drag near the floor). See
             :func:`retargeters.nmr.legik.lift_swing_feet`.
-        resolve_collisions: move the forearms and hands out of self-collision (every checked
-            pair at least ``collide.MARGIN_M`` apart) by changing the arm joints only (default
+        resolve_collisions: move the forearms, hands and upper arms out of self-collision
+            (every checked pair at least its margin, ``collide.pair_margins``, apart) by
+            changing the arm joints only (default
             ``collide.RESOLVE_COLLISIONS``). See :mod:`retargeters.nmr.collide`.
     """
 
