@@ -430,9 +430,16 @@ def _chunk_fk(joint_pos: np.ndarray):
     return _fk(joint_pos, _detect_bodies())
 
 
-def _candidates_at(pos, rot, n: int, margin: float) -> tuple[np.ndarray, np.ndarray]:
-    """The prefilter's stages on the kinematics ``pos``, ``rot`` (:func:`_fk`) of ``n`` frames."""
+def _pair_margin_array(margin) -> np.ndarray:
+    """(P,) a margin [m] per pair of :func:`arm_pairs` from one margin or a (P,) array."""
+    return np.broadcast_to(np.asarray(margin, dtype=float), (len(arm_pairs()),))
+
+
+def _candidates_at(pos, rot, n: int, margin) -> tuple[np.ndarray, np.ndarray]:
+    """The prefilter's stages on the kinematics ``pos``, ``rot`` (:func:`_fk`) of ``n`` frames;
+    ``margin`` [m]: one for every pair or (P,), one per pair of :func:`arm_pairs`."""
     cap, tab = _capsules(), _pair_table()
+    margin = _pair_margin_array(margin)
     used = _used_geoms()
     # every used capsule at once: the same products and sums, in the same order, as
     # ``pos + _rotate(rot, centre)`` and ``_rotate(rot, axis) * half`` one geom at a time
@@ -457,7 +464,7 @@ def _candidates_at(pos, rot, n: int, margin: float) -> tuple[np.ndarray, np.ndar
     drift = np.linalg.norm(centre - blk_c[:, :, block], axis=1)  # (G, N)
     blk_r = np.maximum.reduceat(drift, np.arange(0, n, BLOCK_FRAMES), axis=1) + reach[:, None]
     gap = blk_c[tab.a] - blk_c[tab.b]  # (P, 3, n_blk)
-    lim = blk_r[tab.a] + blk_r[tab.b] + margin
+    lim = blk_r[tab.a] + blk_r[tab.b] + margin[:, None]
     pi, bi = np.nonzero(np.einsum("pin,pin->pn", gap, gap) < lim * lim)
     if not len(pi):
         return np.zeros(0, int), np.zeros(0, int)
@@ -469,13 +476,13 @@ def _candidates_at(pos, rot, n: int, margin: float) -> tuple[np.ndarray, np.ndar
     # stage 2: per frame, bounding spheres
     ga, gb = tab.a[pi], tab.b[pi]
     ca, cb = centre[ga, :, fi], centre[gb, :, fi]  # (M, 3)
-    lim = tab.reach[pi] + margin
+    lim = tab.reach[pi] + margin[pi]
     near = np.einsum("mi,mi->m", ca - cb, ca - cb) < lim * lim
     pi, fi, ga, gb, ca, cb = pi[near], fi[near], ga[near], gb[near], ca[near], cb[near]
     # stage 3: capsules
     ua, ub = axis[ga, :, fi], axis[gb, :, fi]
     d = _segment_distance((ca - ua).T, (ca + ua).T, (cb - ub).T, (cb + ub).T)
-    near = d - cap.radius[ga] - cap.radius[gb] < margin
+    near = d - cap.radius[ga] - cap.radius[gb] < margin[pi]
     fi, pi = fi[near], pi[near]
     order = np.lexsort((pi, fi))
     return fi[order], pi[order]
@@ -533,9 +540,9 @@ def _pair_capsule() -> np.ndarray:
     return np.array([[where[int(g)] for g in row] for row in arm_pairs()], int).reshape(-1, 2)
 
 
-def _closeness_at(pos, rot, col, frames, pairs, margin: float) -> Closeness:
+def _closeness_at(pos, rot, col, frames, pairs, margin) -> Closeness:
     """:func:`closeness` on kinematics ``pos``, ``rot`` (:func:`_fk`) whose column ``col`` (R,)
-    holds each row's frame ``frames`` (R,)."""
+    holds each row's frame ``frames`` (R,); ``margin`` as :func:`_candidates_at`'s."""
     m, d = collision.self_collision_model(), _scratch()
     cap = _capsules()
     geoms = arm_pairs()[pairs]  # (R, 2)
@@ -549,14 +556,15 @@ def _closeness_at(pos, rot, col, frames, pairs, margin: float) -> Closeness:
     fromto = np.zeros(6)
     # MuJoCo's arrays and the per-row inputs bound once: the loop only copies and calls
     xpos, xmat, distance = d.geom_xpos, d.geom_xmat, mujoco.mj_geomDistance
+    limit = _pair_margin_array(margin)[pairs]  # (R,)
     pa, pb = poses[0][0], poses[1][0]
     ma, mb = poses[0][1].reshape(n, 9), poses[1][1].reshape(n, 9)
     for r, (g1, g2) in enumerate(geoms.tolist()):
         xpos[g1], xpos[g2] = pa[r], pb[r]
         xmat[g1], xmat[g2] = ma[r], mb[r]
-        dist[r] = distance(m, d, g1, g2, margin, fromto)
+        dist[r] = distance(m, d, g1, g2, limit[r], fromto)
         ft[r] = fromto
-    keep = dist < margin
+    keep = dist < limit
     pa, pb = ft[keep, :3], ft[keep, 3:]
     sep = pb - pa
     length = np.linalg.norm(sep, axis=1, keepdims=True)
@@ -702,18 +710,30 @@ def resolve_arm_collisions(
     if not margin > 0:
         raise ValueError(f"margin must be > 0 [m], got {margin!r}")
     q0 = np.asarray(joint_pos, dtype=float)
-    # candidates, closeness and Jacobian rows of each round share one kinematics (_detect);
-    # pairs within ACTIVATION_M beyond the margin come too: the step must not close them
-    reach = margin + ACTIVATION_M
     pair_margin = pair_margins(float(margin))  # (P,)
-    near, rows = _detect(q0, reach, max_rounds > 0)
-    if not np.any(near.dist < pair_margin[near.pair]):
+
+    def constraints(frames: np.ndarray) -> tuple[Closeness, np.ndarray] | None:
+        """The rows of the frames of ``frames`` with a pair closer than its margin: every pair
+        within ACTIVATION_M beyond its margin (the step must not close those either), with
+        their Jacobian rows; None when no frame has a contact. Candidates, closeness and
+        Jacobian rows share one kinematics per call (_detect)."""
+        close, _ = _detect(q[frames], pair_margin, False)
+        if not len(close.frame):
+            return None
+        hit = frames[np.unique(close.frame)]
+        near, rows = _detect(q[hit], pair_margin + ACTIVATION_M, True)
+        near.frame = hit[near.frame]
+        return near, rows
+
+    q = q0
+    found = constraints(np.arange(len(q0))) if max_rounds > 0 else None
+    if found is None:
         return q0
     lo, hi = bounds[ARM_JOINTS, 0], bounds[ARM_JOINTS, 1]
     required = np.zeros((len(q0), len(ARM_JOINTS)))
     corr = np.zeros_like(required)
-    q = q0
     for r in range(max_rounds):
+        near, rows = found
         m_row = pair_margin[near.pair]
         target = m_row + (STEP_TARGET_M - MARGIN_M)
         dq, at = _solve(rows, target - near.dist, near.frame, near.dist < m_row)
@@ -721,9 +741,9 @@ def resolve_arm_collisions(
         corr = _spread(required, fps, smooth)
         q = q0.copy()
         q[:, ARM_JOINTS] = np.clip(q0[:, ARM_JOINTS] + corr, lo, hi)
-        changed = np.flatnonzero(np.any(corr != 0, axis=1))
-        near, rows = _detect(q[changed], reach, r + 1 < max_rounds)
-        near.frame = changed[near.frame]
-        if not np.any(near.dist < pair_margin[near.pair]):
+        if r + 1 == max_rounds:
+            break
+        found = constraints(np.flatnonzero(np.any(corr != 0, axis=1)))
+        if found is None:
             break
     return q
