@@ -156,7 +156,7 @@ def human_stance(foot_pos: np.ndarray, floor_z: float, fps: float) -> np.ndarray
 
 
 def human_flight_height(foot_pos: np.ndarray, floor_z: float, stance: np.ndarray) -> np.ndarray:
-    """(T,) how high [m] the human's lower foot is above its stance level (0 in stance).
+    """(T,) how high [m] the human's lower foot is above its stance level (about 0 in stance).
 
     ``foot_pos`` (T, 2, 3): the human's foot joints, height-scaled as the features [m];
     ``floor_z`` the clip's floor [m]; ``stance`` (T, 2) bool (:func:`human_stance`). A foot
@@ -360,11 +360,11 @@ def clean_up(
         # raw feet
         feet = smooth(human_foot_pos) if smooth is not None else human_foot_pos
         floor = human_floor_z if lift_floor_z is None else lift_floor_z
-        swing_stance = human_stance(feet, floor, fps)
+        smooth_stance = human_stance(feet, floor, fps)
     if o.lift_swing:
-        clearance = legik.human_swing_clearance(feet, floor, swing_stance)
+        clearance = legik.human_swing_clearance(feet, floor, smooth_stance)
         joint_pos = legik.lift_swing_feet(
-            root_pos, root_quat, joint_pos, swing_stance, clearance, bounds, smooth
+            root_pos, root_quat, joint_pos, smooth_stance, clearance, bounds, smooth
         )
     if o.ground or o.lock_feet:
         stance = human_stance(human_foot_pos, human_floor_z, fps)
@@ -378,7 +378,7 @@ def clean_up(
             root_pos[:, :2] += lock_stance_feet_xy(qpos, stance, smooth, poses)
     if o.pin_feet:
         joint_pos = legik.pin_stance_feet(
-            root_pos, root_quat, joint_pos, swing_stance, fps, bounds, smooth
+            root_pos, root_quat, joint_pos, smooth_stance, fps, bounds, smooth
         )
         if o.ground:
             qpos = np.concatenate([root_pos, root_quat, joint_pos], axis=1)
