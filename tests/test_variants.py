@@ -99,3 +99,15 @@ def test_robustness_runs_a_variant_and_records_it(tmp_path):
     with pytest.raises(variants.VariantError, match="direct-raw"):
         nr.run("builtin", [], out, motions=["wave_short"], scale=0.5, progress=False,
                variants=[variants.parse("direct-raw=direct")])  # fmt: skip
+
+
+def test_cli_robustness_takes_variants(tmp_path):
+    out = tmp_path / "rob"
+    args = ["robustness", "--retargeters", "direct", "--variant",
+            "direct-raw=direct:ground_align=false", "--motions", "wave_short", "--out", str(out),
+            "--noise-scale", "0.5", "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    rows = pd.read_csv(out / "rows.csv")
+    assert sorted(rows.retargeter) == ["direct", "direct-raw"]
+    info = json.loads((out / nr.INFO_FILE).read_text())
+    assert "--variant direct-raw=direct:ground_align=false" in info["commands"][-1]
