@@ -49,6 +49,29 @@ def test_soft_margin_clears_the_benchmark_near_limit_margin_on_wide_joints():
     margin = 0.5 * (1 - post.JOINT_RANGE_FACTOR) * (RANGES[:, 1] - RANGES[:, 0])
     wide = RANGES[:, 1] - RANGES[:, 0] > 1.0 + 1e-9
     assert np.all(margin[wide] > LIMIT_MARGIN_RAD)
+    assert not np.all(margin > LIMIT_MARGIN_RAD)  # the narrow joints need the limit margin
+
+
+def test_limit_margin_keeps_every_joint_clear_of_the_benchmark_margin():
+    from benchmark.metrics import LIMIT_MARGIN_RAD
+
+    m = post.JOINT_LIMIT_MARGIN_RAD
+    r = post.soft_range(RANGES, post.JOINT_RANGE_FACTOR, m)
+    assert np.all(r[:, 0] >= RANGES[:, 0] + m - 1e-12) and np.all(
+        r[:, 1] <= RANGES[:, 1] - m + 1e-12
+    )
+    assert np.all(r[:, 0] - RANGES[:, 0] > LIMIT_MARGIN_RAD)
+    # the wide joints keep the soft range (their 5 % is more than the margin)
+    wide = 0.5 * (1 - post.JOINT_RANGE_FACTOR) * (RANGES[:, 1] - RANGES[:, 0]) >= m
+    np.testing.assert_array_equal(r[wide], post.soft_range(RANGES)[wide])
+    ankle = spec.JOINT_NAMES.index("left_ankle_roll_joint")
+    assert not wide[ankle]
+    out = post.clip_to_soft_range(np.tile(RANGES[:, 1] + 1.0, (2, 1)), RANGES, margin=m)
+    np.testing.assert_allclose(out[0, ankle], RANGES[ankle, 1] - m)
+    with pytest.raises(ValueError, match="ankle_roll"):
+        post.soft_range(RANGES, 1.0, 0.3)
+    with pytest.raises(ValueError, match="joint_limit_margin"):
+        post.CleanUp(joint_limit_margin=-0.01)
 
 
 # ---------------------------------------------------------------- stance
@@ -212,7 +235,7 @@ def test_options_ground_and_clip_the_output(ckpt):
     a, b = raw.retarget(h), clean.retarget(h)
     assert clean.options()["ground"] is True
     assert clean.options()["joint_range_factor"] == post.JOINT_RANGE_FACTOR
-    soft = post.soft_range(RANGES)
+    soft = post.soft_range(RANGES, post.JOINT_RANGE_FACTOR, post.JOINT_LIMIT_MARGIN_RAD)
     assert np.all(b.joint_pos >= soft[:, 0] - 1e-9) and np.all(b.joint_pos <= soft[:, 1] + 1e-9)
     assert np.any(a.joint_pos < soft[:, 0]) or np.any(a.joint_pos > soft[:, 1])
     assert lowest_point_z_of_qpos(b.qpos).min() >= -1e-6
@@ -239,7 +262,7 @@ def test_clean_up_options_are_validated_and_release_switches_every_step_off():
 
     assert dataclasses.asdict(post.CleanUp.release()) == {
         "joint_range_factor": 1.0, "ground": False, "lock_feet": False, "pin_feet": False,
-        "lift_swing": False, "resolve_collisions": False,
+        "lift_swing": False, "resolve_collisions": False, "joint_limit_margin": 0.0,
     }  # fmt: skip
     assert post.SHIPPED_CLEAN_UP == post.CleanUp()
     with pytest.raises(ValueError, match="joint_range_factor"):

@@ -62,6 +62,15 @@ from retargeters.nmr.legik import LIFT_SWING, PIN_FEET
 #: Joints are clipped to this fraction of their range about its middle: the tracking MDP's soft
 #: joint-limit factor (joints outside it are penalised when tracked).
 JOINT_RANGE_FACTOR = spec.SOFT_JOINT_LIMIT_FACTOR
+#: Every joint is also kept at least this far inside the model's range [rad]: the soft range's
+#: 5 % is less than the benchmark's near-limit margin (0.05 rad) on the narrow joints (ankle
+#: roll: 0.026 rad of its 0.52 rad range), where a saturated network output then sits at the
+#: limit for the metric (on the real-clip suite, up to 22 % of a running clip's frames). 0.06
+#: rad is what gmr-safe and the leg IK (``legik.IK_LIMIT_MARGIN_RAD``) keep.
+JOINT_LIMIT_MARGIN_RAD = 0.06
+#: ``joint_limit_margin`` must be below this [rad] (the G1's narrowest range, ankle roll, spans
+#: 0.52 rad).
+MAX_MARGIN = 0.2
 #: A human foot joint (height-scaled as the features) at most this high above the clip's floor
 #: can be in stance [m]. SMPL's foot joint sits a few cm above the sole (medians 0.1-6.6 cm on
 #: eight held-out clips), so 0.06 m admits flat-foot and toe stance and rejects a lifted foot.
@@ -92,20 +101,41 @@ HUMAN_FOOT_JOINTS: tuple[str, str] = ("left_foot", "right_foot")
 HUMAN_FOOT_INDEX = np.array([SMPL_JOINT_NAMES.index(n) for n in HUMAN_FOOT_JOINTS])
 
 
-def soft_range(ranges: np.ndarray, factor: float = JOINT_RANGE_FACTOR) -> np.ndarray:
-    """(29, 2) the middle ``factor`` of each joint range (29, 2) [rad]."""
+def soft_range(
+    ranges: np.ndarray, factor: float = JOINT_RANGE_FACTOR, margin: float = 0.0
+) -> np.ndarray:
+    """(29, 2) the middle ``factor`` of each joint range (29, 2) [rad], and at least ``margin``
+    [rad] inside each end of the range."""
     if not 0.0 < factor <= 1.0:
         raise ValueError(f"joint range factor must be in (0, 1], got {factor!r}")
     mid = 0.5 * (ranges[:, 0] + ranges[:, 1])
     half = 0.5 * (ranges[:, 1] - ranges[:, 0]) * factor
-    return np.stack([mid - half, mid + half], axis=1)
+    out = np.stack([mid - half, mid + half], axis=1)
+    if margin > 0.0:
+        out = np.stack(
+            [
+                np.maximum(out[:, 0], ranges[:, 0] + margin),
+                np.minimum(out[:, 1], ranges[:, 1] - margin),
+            ],
+            axis=1,
+        )
+        if np.any(out[:, 0] > out[:, 1]):
+            j = int(np.argmax(out[:, 0] - out[:, 1]))
+            raise ValueError(
+                f"joint limit margin {margin!r} rad leaves no range for joint {j} "
+                f"({spec.JOINT_NAMES[j]}, range {ranges[j, 1] - ranges[j, 0]:.3f} rad)"
+            )
+    return out
 
 
 def clip_to_soft_range(
-    joint_pos: np.ndarray, ranges: np.ndarray, factor: float = JOINT_RANGE_FACTOR
+    joint_pos: np.ndarray,
+    ranges: np.ndarray,
+    factor: float = JOINT_RANGE_FACTOR,
+    margin: float = 0.0,
 ) -> np.ndarray:
     """``joint_pos`` (T, 29) clipped to :func:`soft_range` of ``ranges`` (29, 2)."""
-    r = soft_range(ranges, factor)
+    r = soft_range(ranges, factor, margin)
     return np.clip(joint_pos, r[:, 0], r[:, 1])
 
 
@@ -283,7 +313,8 @@ class CleanUp:
     model's range); ``ground``: root height on the human's stance, nothing below the floor;
     ``lock_feet``: root xy holding stance feet; ``pin_feet``: stance feet held by leg IK;
     ``lift_swing``: swing feet lifted to the human's clearance by leg IK;
-    ``resolve_collisions``: hands and forearms moved out of self-collision by the arms.
+    ``resolve_collisions``: hands and forearms moved out of self-collision by the arms;
+    ``joint_limit_margin`` [rad]: every joint at least this far inside the model's range.
     :meth:`release` is NMR as released (every step off).
     """
 
@@ -293,6 +324,7 @@ class CleanUp:
     pin_feet: bool = PIN_FEET
     lift_swing: bool = LIFT_SWING
     resolve_collisions: bool = RESOLVE_COLLISIONS
+    joint_limit_margin: float = JOINT_LIMIT_MARGIN_RAD
 
     def __post_init__(self) -> None:
         f = self.joint_range_factor
@@ -301,11 +333,17 @@ class CleanUp:
         object.__setattr__(self, "joint_range_factor", float(f))
         for name in ("ground", "lock_feet", "pin_feet", "lift_swing", "resolve_collisions"):
             object.__setattr__(self, name, _check_flag(name, getattr(self, name)))
+        m = self.joint_limit_margin
+        if not (
+            isinstance(m, int | float | np.floating) and np.isfinite(m) and 0.0 <= m < MAX_MARGIN
+        ):
+            raise ValueError(f"joint_limit_margin must be in [0, {MAX_MARGIN}) rad, got {m!r}")
+        object.__setattr__(self, "joint_limit_margin", float(m))
 
     @classmethod
     def release(cls) -> CleanUp:
         """No clean-up: the NMR release's output (the model's full joint range)."""
-        return cls(1.0, False, False, False, False, False)
+        return cls(1.0, False, False, False, False, False, 0.0)
 
 
 #: The shipped pipeline's clean-up (every default).
@@ -349,9 +387,9 @@ def clean_up(
     Root rotation is never changed.
     """
     o = options
-    joint_pos = clip_to_soft_range(joint_pos, ranges, o.joint_range_factor)
+    joint_pos = clip_to_soft_range(joint_pos, ranges, o.joint_range_factor, o.joint_limit_margin)
     root_pos = np.array(root_pos, dtype=float, copy=True)
-    bounds = soft_range(ranges, o.joint_range_factor)
+    bounds = soft_range(ranges, o.joint_range_factor, o.joint_limit_margin)
     if o.lift_swing or o.pin_feet:
         # the lift and the pinning change joints, so they read the human's stance from the
         # low-passed feet over the robust floor: the jitter of an estimated clip flips raw

@@ -23,6 +23,7 @@ from retargeters.base import Retargeter, register
 from retargeters.nmr.checkpoint import SHIPPED, NmrCheckpointError, load_checkpoint
 from retargeters.nmr.inference import BATCH_WINDOWS, retarget_batch
 from retargeters.nmr.post import (
+    JOINT_LIMIT_MARGIN_RAD,
     JOINT_RANGE_FACTOR,
     LIFT_SWING,
     LOCK_FEET,
@@ -69,6 +70,10 @@ class NMRRetargeter(Retargeter):
             (every checked pair at least its margin, ``collide.pair_margins``, apart) by
             changing the arm joints only (default
             ``collide.RESOLVE_COLLISIONS``). See :mod:`retargeters.nmr.collide`.
+        joint_limit_margin: every joint is also kept at least this far inside the model's
+            range [rad] (default ``post.JOINT_LIMIT_MARGIN_RAD``, 0.06; 0: the soft range
+            alone). It matters on the narrow joints (ankle roll), where the soft range's 5 %
+            is less than the benchmark's near-limit margin.
     """
 
     def __init__(
@@ -85,6 +90,7 @@ class NMRRetargeter(Retargeter):
         pin_feet: bool = PIN_FEET,
         lift_swing: bool = LIFT_SWING,
         resolve_collisions: bool = RESOLVE_COLLISIONS,
+        joint_limit_margin: float = JOINT_LIMIT_MARGIN_RAD,
     ):
         import torch
 
@@ -93,7 +99,13 @@ class NMRRetargeter(Retargeter):
         if int(batch_windows) < 1:
             raise ValueError(f"batch_windows must be >= 1, got {batch_windows}")
         self.clean = CleanUp(
-            joint_range_factor, ground, lock_feet, pin_feet, lift_swing, resolve_collisions
+            joint_range_factor,
+            ground,
+            lock_feet,
+            pin_feet,
+            lift_swing,
+            resolve_collisions,
+            joint_limit_margin,
         )  # validated here, before the checkpoint loads
         path = Path(checkpoint) if checkpoint is not None else SHIPPED
         try:
