@@ -252,16 +252,22 @@ def ground_root_height(
     return offset, low + offset
 
 
-def raise_above_floor(qpos: np.ndarray, smooth=None) -> np.ndarray:
+def raise_above_floor(
+    qpos: np.ndarray, smooth=None, frames: np.ndarray | None = None
+) -> np.ndarray:
     """Root z offset (T,) >= 0 [m] that lifts every collision point of ``qpos`` (T, 36) to the
     floor or above: the depth of the lowest point below z = 0, smoothed by ``smooth`` (None:
-    none) and then raised again where the smoothing lowered it below the depth.
+    none) and then raised again where the smoothing lowered it below the depth. ``frames``:
+    only these frames are measured (the others are known to be clear of the floor).
 
-    The grounding step guarantees this for its own pose; the stance-foot pinning that follows
-    it (``pin_feet``) moves the legs, and a blended-in foot or its toe can end below the floor.
+    The grounding step guarantees this for its own pose; the steps after it move limbs: the
+    stance-foot pinning (``pin_feet``) can put a blended-in foot or its toe below the floor,
+    the collision step (``resolve_collisions``) a hand (a clip of a fall).
     """
-    low = lowest_point_z(*collision_geom_poses(qpos))  # (T,)
-    depth = np.maximum(-low, 0.0)
+    depth = np.zeros(len(qpos))
+    at = np.arange(len(qpos)) if frames is None else np.asarray(frames, dtype=int)
+    if len(at):
+        depth[at] = np.maximum(-lowest_point_z(*collision_geom_poses(qpos[at])), 0.0)
     if not depth.any():
         return depth
     lift = np.maximum(smooth(depth), 0.0) if smooth is not None else depth
@@ -383,7 +389,8 @@ def clean_up(
     :mod:`retargeters.nmr.legik`), the root then raised where a pinned leg went below the floor
     (:func:`raise_above_floor`, with ``ground``); arm self-collisions removed by
     the arm joints (``resolve_collisions``, :mod:`retargeters.nmr.collide`), last, so it sees
-    the final legs.
+    the final legs, the root then raised where a moved arm went below the floor (with
+    ``ground``).
     Root rotation is never changed.
     """
     o = options
@@ -422,5 +429,10 @@ def clean_up(
             qpos = np.concatenate([root_pos, root_quat, joint_pos], axis=1)
             root_pos[:, 2] += raise_above_floor(qpos, smooth)
     if o.resolve_collisions:
-        joint_pos = collide.resolve_arm_collisions(joint_pos, fps, bounds, smooth)
+        moved_arms = collide.resolve_arm_collisions(joint_pos, fps, bounds, smooth)
+        if o.ground:
+            moved = np.flatnonzero(np.any(moved_arms != joint_pos, axis=1))
+            qpos = np.concatenate([root_pos, root_quat, moved_arms], axis=1)
+            root_pos[:, 2] += raise_above_floor(qpos, smooth, moved)
+        joint_pos = moved_arms
     return root_pos, joint_pos
