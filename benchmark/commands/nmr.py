@@ -36,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--stage", type=int, choices=(1, 2), default=1)
     t.add_argument("--init", metavar="CKPT", help="start from this checkpoint (stage 2: required)")
     t.add_argument(
-        "--preset", default="small", help="network size: small (default), paper or tiny (tests)"
+        "--preset",
+        default="small",
+        help="network size: small (default), medium, paper or tiny (tests)",
     )
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--batch-size", type=int, default=32)

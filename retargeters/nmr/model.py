@@ -57,12 +57,15 @@ class NMRConfig:
         return cls(**d)
 
 
-#: Named presets: ``small`` trains on a 2-core CPU and ships (< 20 MB); ``paper`` is the
-#: released network's size (width 512, 8 layers, 8 heads, SwiGLU 1536; 41.25M parameters, as
-#: the release's inference network), for GPUs; ``tiny`` is for tests and smoke runs.
+#: Named presets: ``small`` trains on a 2-core CPU and ships (< 20 MB); ``medium`` (width 192,
+#: 4 layers) is the next size up, still trainable on a CPU in under an hour (the capacity
+#: check of the model card); ``paper`` is the released network's size (width 512, 8 layers, 8
+#: heads, SwiGLU 1536; 41.25M parameters, as the release's inference network), for GPUs;
+#: ``tiny`` is for tests and smoke runs.
 PRESETS: dict[str, NMRConfig] = {
     "tiny": NMRConfig(width=32, enc_depth=1, enc_heads=2, layers=1, heads=2, ffn_hidden=64),
     "small": NMRConfig(),
+    "medium": NMRConfig(width=192, layers=4, heads=6, ffn_hidden=576),
     "paper": NMRConfig(width=512, layers=8, heads=8, ffn_hidden=1536, enc_heads=4),
 }
 
