@@ -8,7 +8,8 @@
 Torch runs on ``--threads`` threads (default 1: the machine is shared). ``--balance-poses EXP``
 draws training windows with probability ~ count(pose bin) ** -EXP, the bin being the target's
 left/right shoulder elevation (side-symmetric), so raised and one-armed poses are seen more often
-(0, the default: uniform, as the paper).
+(0, the default: uniform, as the paper). ``--stitch`` joins the overlapping chunks of a clip so
+that windows are cropped at any offset, not only on the 3.5-s chunk grid.
 
 ``nmr-bench nmr pairs SUITE --out DIR --retargeter gmr`` retargets a suite (a manifest CSV such
 as ``benchmark/manifests/nmr_heldout.csv``, a folder, or ``builtin``) at 30 fps and writes
@@ -53,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--balance-poses", type=float, default=0.0, metavar="EXP",
         help="pose-balanced sampling: draw windows ~ count(shoulder-elevation bin) ** -EXP "
         "(0: uniform, the default and the paper; 1: every pose bin equally often)",
+    )  # fmt: skip
+    t.add_argument(
+        "--stitch", action="store_true",
+        help="join overlapping chunks of one clip (CEPR's 4-s chunks every 3.5 s) and crop "
+        "training windows at any offset of the joined stretch (default: each chunk is one "
+        "window, as the paper)",
     )  # fmt: skip
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--save-every", type=int, default=500, metavar="STEPS")
@@ -100,6 +107,7 @@ def _train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay, warmup_steps=args.warmup_steps, window=args.window,
         mirror_prob=args.mirror_prob, noise_prob=args.noise_prob,
         noise_variants=args.noise_variants, balance_poses=args.balance_poses, seed=args.seed,
+        stitch=args.stitch,
         save_every=args.save_every,
         eval_every=args.eval_every, heldout=tuple(args.heldout), init=args.init,
         device=args.device, limit_pairs=args.limit_pairs, max_steps=args.max_steps,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -61,6 +62,9 @@ class PairArrays:
     #: noisy[k] holds the k-th noisy copy of each human as (pos (T, 22, 3), pelvis (T, 4), floor)
     noisy: list[list[tuple[np.ndarray, np.ndarray, float]]] = field(default_factory=list)
     pair_ids: list[str] = field(default_factory=list)
+    #: slots[i]: how many dataset pairs entry i holds (1; more where :func:`load_pairs` stitched
+    #: overlapping chunks of one clip); an epoch draws entry i that many times
+    slots: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.human_pos)
@@ -74,6 +78,71 @@ def _noise_seed(seed: int, index: int, variant: int) -> int:
     return int(np.random.SeedSequence([seed, index, variant]).generate_state(1)[0])
 
 
+#: Largest difference [m, rad] between two chunks' shared frames for :func:`load_pairs` to stitch
+#: them: the chunks of one CEPR clip are slices of one retargeted motion, so their overlap is
+#: bit-identical; physics rollouts of neighbouring chunks are not and stay apart.
+STITCH_TOL = 1e-5
+
+
+def _frames(row) -> tuple[int, int] | None:
+    """(start, stop) source frames of a manifest row, None without the columns."""
+    try:
+        start, stop = int(row["start_frame"]), int(row["stop_frame"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return start, stop
+
+
+def _join(a, b, overlap: int):
+    """Motion ``a`` followed by ``b`` without its first ``overlap`` frames (either motion type)."""
+    fields = a._POSITION_FIELDS + a._ROTATION_FIELDS
+    return a.replace(
+        **{f: np.concatenate([getattr(a, f), getattr(b, f)[overlap:]]) for f in fields}
+    )
+
+
+def _shares_frames(prev: list[Any], row, human: HumanMotion, robot) -> int:
+    """Frames the chunk (row, human, robot) shares with the joined entry ``prev`` (0: none).
+
+    ``prev`` is [human, robot, id, slots, source, (start, stop)] (see :func:`_stitched`).
+    """
+    h0, r0, _, _, source, span = prev
+    frames = _frames(row)
+    if frames is None or span is None or str(row.get("human_source", "")) != source:
+        return 0
+    (s0, e0), (s, e) = span, frames
+    overlap = e0 - s
+    if not (s0 < s <= e0 < e and overlap <= human.n_frames and math.isclose(h0.fps, human.fps)):
+        return 0
+    same_human = np.allclose(
+        h0.joint_pos[h0.n_frames - overlap :], human.joint_pos[:overlap], atol=STITCH_TOL, rtol=0
+    )
+    same_robot = np.allclose(
+        r0.qpos[r0.n_frames - overlap :], robot.qpos[:overlap], atol=STITCH_TOL, rtol=0
+    )
+    return overlap if same_human and same_robot else 0
+
+
+def _stitched(entries: list[tuple[Any, HumanMotion, Any, str]]) -> list[tuple[Any, ...]]:
+    """Join consecutive (row, human, robot, id) entries that are overlapping slices of one clip.
+
+    Two neighbours join when they come from the same ``human_source``, the second starts inside
+    the first (``start_frame`` in (start, stop] of the first) at the same rate, and the shared
+    frames agree to :data:`STITCH_TOL` in both the human joints and the robot qpos. Returns
+    (human, robot, id, slots) with slots the number of pairs joined.
+    """
+    out: list[list[Any]] = []  # [human, robot, id, slots, source, (start, stop) or None]
+    for row, human, robot, pid in entries:
+        overlap = _shares_frames(out[-1], row, human, robot) if out else 0
+        if overlap:
+            h0, r0, first, k, source, (s0, _) = out[-1]
+            joined = [_join(h0, human, overlap), _join(r0, robot, overlap), first, k + 1]
+            out[-1] = [*joined, source, (s0, _frames(row)[1])]
+        else:
+            out.append([human, robot, pid, 1, str(row.get("human_source", "")), _frames(row)])
+    return [tuple(e[:4]) for e in out]
+
+
 def load_pairs(
     paths: list[str | os.PathLike],
     *,
@@ -82,15 +151,22 @@ def load_pairs(
     only_success: bool = True,
     limit: int | None = None,
     progress: bool = False,
+    stitch: bool = False,
 ) -> PairArrays:
     """Read pair datasets into memory at the network's rate (``NMR_FPS``).
 
     Args:
         paths: PairDataset folders.
         noise_variants: seeded noisy copies of each human to make (0: none).
-        seed: seeds the noise (copy k of pair i uses a seed derived from (seed, i, k)).
+        seed: seeds the noise (copy k of entry i uses a seed derived from (seed, i, k)).
         only_success: skip pairs whose manifest says ``success`` is False.
         limit: read at most this many pairs (tests, quick runs).
+        stitch: join overlapping chunks of one clip into one longer entry (:func:`_stitched`),
+            so that training crops windows at any offset of the joined stretch rather than only
+            at the chunk grid (CEPR cuts 4-s chunks every 3.5 s: without stitching each chunk is
+            exactly one 120-frame window, the same frames every epoch). The entry keeps the
+            number of pairs it joined as its ``slots`` (its share of each epoch); the noise is
+            drawn on the joined human, so a sinking window can span a former chunk edge.
     """
     from nmr_gym.suite.noise import add_noise
 
@@ -103,15 +179,22 @@ def load_pairs(
         from tqdm import tqdm
 
         bar = tqdm(total=total if limit is None else min(total, limit), desc="load pairs")
+    read = 0
     for ds in datasets:
+        entries = []
         for i in range(len(ds)):
-            if limit is not None and len(out) >= limit:
+            if limit is not None and read >= limit:
                 break
             row = ds.manifest.iloc[i]
             if only_success and str(row["success"]).lower() in ("false", "0"):
                 continue
             pair = ds[i]
-            human, robot = pair.human, pair.robot
+            entries.append((row, pair.human, pair.robot, f"{ds.path.name}:{row['pair_id']}"))
+            read += 1
+            if bar is not None:
+                bar.update(1)
+        joined = _stitched(entries) if stitch else [(h, r, p, 1) for _, h, r, p in entries]
+        for human, robot, pid, slots in joined:
             if not math.isclose(human.fps, NMR_FPS):
                 human, robot = human.resample(NMR_FPS), robot.resample(NMR_FPS)
             _append(out, human, robot.qpos, model)
@@ -121,9 +204,8 @@ def load_pairs(
                 out.noisy[k].append(
                     (pos, noisy.joint_quat[:, 0].astype(np.float32), float(pos[..., 2].min()))
                 )
-            out.pair_ids.append(f"{ds.path.name}:{row['pair_id']}")
-            if bar is not None:
-                bar.update(1)
+            out.pair_ids.append(pid)
+            out.slots.append(slots)
     if bar is not None:
         bar.close()
     if not len(out):
@@ -150,6 +232,7 @@ def pairs_from_motions(pairs: list[tuple[HumanMotion, np.ndarray]]) -> PairArray
     for k, (human, qpos) in enumerate(pairs):
         _append(out, human, qpos, model)
         out.pair_ids.append(str(k))
+        out.slots.append(1)
     return out
 
 
@@ -291,19 +374,36 @@ EPOCH_SEED_OFFSET = 1_000_000
 
 
 def epoch_order(
-    n: int, seed: int, stage: int, epoch: int, probs: np.ndarray | None = None
+    n: int,
+    seed: int,
+    stage: int,
+    epoch: int,
+    probs: np.ndarray | None = None,
+    slots: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(n,) pair indices drawn for one epoch, seeded by (seed, stage, epoch).
+    """Pair indices drawn for one epoch, seeded by (seed, stage, epoch).
 
     ``probs`` None: a permutation (every pair once, the uniform sampling of the NMR paper).
-    Otherwise n draws with replacement with these probabilities (:func:`pose_balance_probs`).
+    Otherwise draws with replacement with these probabilities (:func:`pose_balance_probs`).
+    ``slots`` (n,) ints: entry i stands for slots[i] pairs (stitched chunks) and is drawn that
+    many times per epoch (with ``probs``: with probability ~ probs[i] * slots[i]); the epoch then
+    has sum(slots) draws. None (or all ones): n draws, exactly as without stitching.
     """
     rng = np.random.default_rng([seed, stage, EPOCH_SEED_OFFSET + epoch])
+    if slots is not None:
+        slots = np.asarray(slots, dtype=int)
+        if slots.shape != (n,) or (slots < 1).any():
+            raise NmrDataError(f"epoch_order: slots must be {n} ints >= 1, got {slots!r}")
+        if (slots == 1).all():
+            slots = None
     if probs is None:
-        return rng.permutation(n)
+        return rng.permutation(n if slots is None else np.repeat(np.arange(n), slots))
     if len(probs) != n:
         raise NmrDataError(f"epoch_order: {len(probs)} probabilities for {n} pairs")
-    return rng.choice(n, size=n, replace=True, p=probs)
+    if slots is None:
+        return rng.choice(n, size=n, replace=True, p=probs)
+    weighted = np.asarray(probs) * slots
+    return rng.choice(n, size=int(slots.sum()), replace=True, p=weighted / weighted.sum())
 
 
 @dataclass
@@ -343,16 +443,25 @@ def _stats(feats: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray]:
 def compute_normalizer(
     data: PairArrays, window: int, max_pairs: int = 2000, seed: int = 0
 ) -> Normalizer:
-    """Statistics over up to ``max_pairs`` pairs (a seeded subset), each clean and mirrored."""
+    """Statistics over up to ``max_pairs`` entries (a seeded subset), each clean and mirrored.
+
+    An entry of ``slots`` k (stitched chunks) gives k windows spread evenly over it, so its
+    frames count as much as the k chunks it joined; a plain pair gives its first window.
+    """
     rng = np.random.default_rng(seed)
     n = len(data)
     idx = np.sort(rng.choice(n, size=min(n, max_pairs), replace=False))
+    slots = np.asarray(data.slots if data.slots else [1] * n)
+    entry, start = [], []
+    for i in idx:
+        span = max(data.human_pos[i].shape[0] - window, 0)
+        entry.extend([i] * int(slots[i]))
+        start.extend(np.round(np.linspace(0, span, int(slots[i]))).astype(int).tolist())
+    entry, start = np.array(entry), np.array(start)
     xs, ys = [], []
-    for chunk in np.array_split(idx, max(1, len(idx) // 64)):
+    for chunk in np.array_split(np.arange(len(entry)), max(1, len(entry) // 64)):
         for mir in (False, True):
-            bt = make_batch(
-                data, chunk, np.zeros(len(chunk), int), window, np.full(len(chunk), mir)
-            )
+            bt = make_batch(data, entry[chunk], start[chunk], window, np.full(len(chunk), mir))
             xs.append(bt.x[bt.mask])
             ys.append(bt.y[bt.mask])
     in_mean, in_std = _stats(np.concatenate(xs), IN_GROUPS)

@@ -82,6 +82,9 @@ class TrainConfig:
     #: pose-balanced sampling exponent: draw pairs with probability ~ count(pose bin) ** -this;
     #: 0 = uniform (the paper), 1 = every pose bin equally often
     balance_poses: float = 0.0
+    #: join overlapping chunks of one clip and crop windows anywhere in them
+    #: (:func:`retargeters.nmr.data.load_pairs`); False: each chunk is its own pair (the paper)
+    stitch: bool = False
     seed: int = 0
     save_every: int = 500
     eval_every: int = 500
@@ -128,7 +131,7 @@ class TrainConfig:
 # The arguments that must match when a run is resumed (the others may change, e.g. max_steps).
 _RESUME_KEYS = ("data", "stage", "preset", "epochs", "batch_size", "lr", "weight_decay",
                 "warmup_steps", "window", "mirror_prob", "noise_prob", "noise_variants", "seed",
-                "init", "limit_pairs", "balance_poses")  # fmt: skip
+                "init", "limit_pairs", "balance_poses", "stitch")  # fmt: skip
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 
 
@@ -231,8 +234,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
 
     data = load_pairs(
         list(cfg.data), noise_variants=cfg.noise_variants, seed=cfg.seed,
-        limit=cfg.limit_pairs, progress=cfg.progress,
+        limit=cfg.limit_pairs, progress=cfg.progress, stitch=cfg.stitch,
     )  # fmt: skip
+    slots = np.asarray(data.slots)  # (N,) pairs each entry holds (all 1 without stitching)
     heldout = load_pairs(list(cfg.heldout), noise_variants=0) if cfg.heldout else None
     bins = pose_bins(data)
     probs = pose_balance_probs(bins, cfg.balance_poses)  # None: uniform
@@ -259,7 +263,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
         model.load_state_dict(init_model.state_dict())
     model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.peak_lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = math.ceil(len(data) / cfg.batch_size)
+    steps_per_epoch = math.ceil(int(slots.sum()) / cfg.batch_size)
     total = cfg.epochs * steps_per_epoch
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: cosine_lr(s, total, min(cfg.warmup_steps, total // 10))
@@ -292,7 +296,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
             "stage": cfg.stage,
             "kind": "kinematic" if cfg.stage == 1 else "physics",
             "data": [str(Path(d).resolve()) for d in cfg.data],
-            "pairs": len(data),
+            "pairs": int(slots.sum()),
+            "stitched_entries": len(data) if cfg.stitch else None,
             "frames": data.n_frames,
             "epochs_planned": cfg.epochs,
             "steps": done,
@@ -341,7 +346,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     while step < stop:
         epoch, k = divmod(step, steps_per_epoch)
         if epoch != perm_epoch:
-            perm = epoch_order(len(data), cfg.seed, cfg.stage, epoch, probs)
+            perm = epoch_order(len(data), cfg.seed, cfg.stage, epoch, probs, slots)
             perm_epoch = epoch
         idx = np.resize(perm[k * cfg.batch_size : (k + 1) * cfg.batch_size], cfg.batch_size)
         rng = np.random.default_rng([cfg.seed, cfg.stage, step])
