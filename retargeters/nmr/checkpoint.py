@@ -23,7 +23,7 @@ from retargeters.nmr.model import NMRConfig, NMRNet
 
 FORMAT = "nmr-gym/nmr-checkpoint-1"
 #: The checkpoint shipped as package data (``retargeters.make("nmr")`` loads it).
-SHIPPED = Path(__file__).parent / "checkpoints" / "nmr_small.pt"
+SHIPPED = Path(__file__).parent / "checkpoints" / "nmr_medium.pt"
 
 
 class NmrCheckpointError(NmrGymError, ValueError):

@@ -1,7 +1,7 @@
 """The ``nmr`` retargeter: the neural motion retargeter of the NMR paper, trained in nmr-gym.
 
 ``retargeters.make("nmr")`` loads the checkpoint shipped as package data
-(``retargeters/nmr/checkpoints/nmr_small.pt``, see the model card beside it);
+(``retargeters/nmr/checkpoints/nmr_medium.pt``, see the model card beside it);
 ``make("nmr", checkpoint=PATH)`` loads another. Inference is
 :func:`retargeters.nmr.inference.retarget_batch` (windows, crossfade, filter as the
 release), then the physical clean-up of :mod:`retargeters.nmr.post` (soft joint range,

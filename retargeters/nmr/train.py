@@ -304,7 +304,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
             "steps_planned": total,
             "epochs_done": round(done / steps_per_epoch, 3),
             "wall_s": round(wall_prev + time.monotonic() - t0, 1),
-            "config": cfg.to_dict(),
+            # with init the network is the init's: record its preset, not the unused argument
+            "config": {**cfg.to_dict(), "preset": history[0]["config"]["preset"]}
+            if history
+            else cfg.to_dict(),
             "pose_balance": pose_balance,
             "eval": dict(last),
         }
