@@ -98,6 +98,25 @@ def test_human_stance_needs_low_and_slow():
     assert not post.human_stance(foot, 0.0, NMR_FPS)[:, 0].any()
 
 
+def test_stance_speed_from_the_low_passed_feet_ignores_jitter_but_not_a_slide():
+    rng = np.random.default_rng(0)
+    n = 90
+    foot = np.zeros((n, 2, 3))
+    foot[:, :, 2] = 0.03
+    foot[:, 1, 0] = np.arange(n) * 0.5 / NMR_FPS  # right: sliding at 0.5 m/s
+    noisy = foot + rng.normal(0.0, 0.01, foot.shape)  # 1 cm of per-frame jitter
+    raw = post.human_stance(noisy, 0.0, NMR_FPS)
+    robust = post.human_stance(noisy, 0.0, NMR_FPS, post.stance_speed_lowpass(noisy, NMR_FPS))
+    assert raw[:, 0].mean() < 0.5  # central differences of the jitter: "moving" most frames
+    assert robust[:, 0].all() and not robust[:, 1].any()
+    # short clips pass through (no filter padding to fit) and a planted foot stays planted
+    short = post.stance_speed_lowpass(foot[:3], NMR_FPS)
+    assert short.shape == (3, 2, 3) and np.isfinite(short).all()
+    np.testing.assert_allclose(
+        post.stance_speed_lowpass(foot, NMR_FPS)[:, 0], foot[:, 0], atol=1e-9
+    )
+
+
 # ---------------------------------------------------------------- ground
 @pytest.mark.parametrize("shift", [-0.03, 0.05])
 def test_stance_feet_are_put_on_the_floor(shift):
