@@ -109,6 +109,13 @@ def test_stance_speed_from_the_low_passed_feet_ignores_jitter_but_not_a_slide():
     robust = post.human_stance(noisy, 0.0, NMR_FPS, post.stance_speed_lowpass(noisy, NMR_FPS))
     assert raw[:, 0].mean() < 0.5  # central differences of the jitter: "moving" most frames
     assert robust[:, 0].all() and not robust[:, 1].any()
+    # scipy's zero-phase filter as designed (STANCE_SPEED_CUTOFF_HZ, STANCE_FILTER_ORDER)
+    from scipy import signal
+
+    sos = signal.butter(post.STANCE_FILTER_ORDER, post.STANCE_SPEED_CUTOFF_HZ, fs=NMR_FPS,
+                        output="sos")  # fmt: skip
+    np.testing.assert_array_equal(post.stance_speed_lowpass(noisy, NMR_FPS),
+                                  signal.sosfiltfilt(sos, noisy, axis=0))  # fmt: skip
     # short clips pass through (no filter padding to fit) and a planted foot stays planted
     short = post.stance_speed_lowpass(foot[:3], NMR_FPS)
     assert short.shape == (3, 2, 3) and np.isfinite(short).all()

@@ -76,7 +76,7 @@ MAX_MARGIN = 0.2
 #: eight held-out clips), so 0.06 m admits flat-foot and toe stance and rejects a lifted foot.
 STANCE_HEIGHT_M = 0.06
 #: A human foot joint (height-scaled as the features) slower than this can be in stance
-#: [m/s] (3D speed, central differences).
+#: [m/s] (3D speed, central differences; the clean-up reads it from the 2 Hz feet below).
 STANCE_SPEED_MPS = 0.25
 #: Cutoff [Hz] of the zero-phase Butterworth low-pass (order :data:`STANCE_FILTER_ORDER`, run
 #: forward and backward) on the human's feet before their speed is read for the clean-up's
@@ -184,17 +184,26 @@ def robust_floor_z(joint_pos: np.ndarray, percentile: float = FLOOR_PERCENTILE) 
     return float(np.percentile(joint_pos[..., 2].min(axis=-1), percentile))
 
 
+@functools.lru_cache(maxsize=8)
+def _stance_sos(fps: float) -> np.ndarray:
+    """Second-order sections of the stance-speed low-pass at ``fps`` (designed once per rate)."""
+    from scipy import signal
+
+    return signal.butter(STANCE_FILTER_ORDER, STANCE_SPEED_CUTOFF_HZ, fs=fps, output="sos")
+
+
 def stance_speed_lowpass(foot_pos: np.ndarray, fps: float) -> np.ndarray:
     """``foot_pos`` (T, ...) low-passed along axis 0 at :data:`STANCE_SPEED_CUTOFF_HZ` (zero
-    phase; scipy's ``sosfiltfilt`` with its padding shortened to fit short clips)."""
+    phase: scipy's ``sosfiltfilt`` with its default padding, shortened to fit short clips)."""
     from scipy import signal
 
     foot_pos = np.asarray(foot_pos, dtype=float)
     n = foot_pos.shape[0]
     if n < 2 or STANCE_SPEED_CUTOFF_HZ >= fps / 2:
         return foot_pos.copy()
-    sos = signal.butter(STANCE_FILTER_ORDER, STANCE_SPEED_CUTOFF_HZ, fs=fps, output="sos")
-    return signal.sosfiltfilt(sos, foot_pos, axis=0, padlen=min(3 * (2 * len(sos) + 1), n - 1))
+    sos = _stance_sos(float(fps))
+    padlen = 3 * (2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum())))
+    return signal.sosfiltfilt(sos, foot_pos, axis=0, padlen=min(padlen, n - 1))
 
 
 def human_stance(
@@ -204,7 +213,7 @@ def human_stance(
 
     Stance: within :data:`STANCE_HEIGHT_M` of ``floor_z`` and slower than
     :data:`STANCE_SPEED_MPS` (central differences at ``fps``). ``speed_pos`` (T, 2, 3): the
-    positions whose speed is read (None: ``foot_pos``; the leg steps pass
+    positions whose speed is read (None: ``foot_pos``; the clean-up passes
     :func:`stance_speed_lowpass` of the feet).
     """
     if foot_pos.shape[0] < 2:
