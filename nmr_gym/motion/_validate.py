@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from nmr_gym.errors import MotionError
@@ -120,6 +122,20 @@ class FrameSeries:
         sl = slice(start, stop, step)
         fields = self._POSITION_FIELDS + self._ROTATION_FIELDS
         return self.replace(fps=self.fps / step, **{f: getattr(self, f)[sl] for f in fields})
+
+    def concat(self, other):
+        """This motion followed by ``other`` (same type, joints and rate) as one motion."""
+        if type(other) is not type(self):
+            raise TypeError(f"cannot join a {type(self).__name__} and a {type(other).__name__}")
+        if not math.isclose(self.fps, other.fps):
+            raise MotionError(f"cannot join motions at {self.fps:g} and {other.fps:g} fps",
+                              other.source)  # fmt: skip
+        if getattr(self, "joint_names", None) != getattr(other, "joint_names", None):
+            raise MotionError("cannot join motions on different joints", other.source)
+        fields = self._POSITION_FIELDS + self._ROTATION_FIELDS
+        return self.replace(
+            **{f: np.concatenate([getattr(self, f), getattr(other, f)]) for f in fields}
+        )
 
     def resample(self, fps: float):
         """The same motion at another frame rate: linear for positions, slerp for rotations."""

@@ -69,6 +69,10 @@ class PairArrays:
     def __len__(self) -> int:
         return len(self.human_pos)
 
+    def slot_counts(self) -> np.ndarray:
+        """(N,) int: the pairs each entry holds (``slots``; all 1 where it was not filled)."""
+        return np.asarray(self.slots, dtype=int) if self.slots else np.ones(len(self), int)
+
     @property
     def n_frames(self) -> int:
         return int(sum(p.shape[0] for p in self.human_pos))
@@ -93,54 +97,50 @@ def _frames(row) -> tuple[int, int] | None:
     return start, stop
 
 
-def _join(a, b, overlap: int):
-    """Motion ``a`` followed by ``b`` without its first ``overlap`` frames (either motion type)."""
-    fields = a._POSITION_FIELDS + a._ROTATION_FIELDS
-    return a.replace(
-        **{f: np.concatenate([getattr(a, f), getattr(b, f)[overlap:]]) for f in fields}
-    )
+@dataclass
+class _Stretch:
+    """Consecutive chunks of one clip joined so far (see :func:`_stitched`)."""
+
+    human: HumanMotion
+    robot: Any  # RobotMotion
+    pair_id: str  # the first chunk's
+    source: str  # the manifest's human_source
+    span: tuple[int, int] | None  # (start, stop) source frames; None: unknown (never joined)
+    slots: int = 1
+
+    def shared_frames(self, source: str, span, human: HumanMotion, robot) -> int:
+        """Frames the next chunk shares with this stretch (0: it does not continue it): the
+        same source, starting inside the stretch and ending after it, at the same rate, the
+        shared frames equal to :data:`STITCH_TOL` in the human joints and the robot qpos."""
+        if span is None or self.span is None or source != self.source:
+            return 0
+        (s0, e0), (s, e) = self.span, span
+        k = e0 - s
+        if not (
+            s0 < s <= e0 < e and k <= human.n_frames and math.isclose(self.human.fps, human.fps)
+        ):
+            return 0
+        tail_h, tail_r = self.human.joint_pos[-k:], self.robot.qpos[-k:]
+        same = np.allclose(tail_h, human.joint_pos[:k], atol=STITCH_TOL, rtol=0) and np.allclose(
+            tail_r, robot.qpos[:k], atol=STITCH_TOL, rtol=0
+        )
+        return k if same else 0
 
 
-def _shares_frames(prev: list[Any], row, human: HumanMotion, robot) -> int:
-    """Frames the chunk (row, human, robot) shares with the joined entry ``prev`` (0: none).
-
-    ``prev`` is [human, robot, id, slots, source, (start, stop)] (see :func:`_stitched`).
-    """
-    h0, r0, _, _, source, span = prev
-    frames = _frames(row)
-    if frames is None or span is None or str(row.get("human_source", "")) != source:
-        return 0
-    (s0, e0), (s, e) = span, frames
-    overlap = e0 - s
-    if not (s0 < s <= e0 < e and overlap <= human.n_frames and math.isclose(h0.fps, human.fps)):
-        return 0
-    same_human = np.allclose(
-        h0.joint_pos[h0.n_frames - overlap :], human.joint_pos[:overlap], atol=STITCH_TOL, rtol=0
-    )
-    same_robot = np.allclose(
-        r0.qpos[r0.n_frames - overlap :], robot.qpos[:overlap], atol=STITCH_TOL, rtol=0
-    )
-    return overlap if same_human and same_robot else 0
-
-
-def _stitched(entries: list[tuple[Any, HumanMotion, Any, str]]) -> list[tuple[Any, ...]]:
-    """Join consecutive (row, human, robot, id) entries that are overlapping slices of one clip.
-
-    Two neighbours join when they come from the same ``human_source``, the second starts inside
-    the first (``start_frame`` in (start, stop] of the first) at the same rate, and the shared
-    frames agree to :data:`STITCH_TOL` in both the human joints and the robot qpos. Returns
-    (human, robot, id, slots) with slots the number of pairs joined.
-    """
-    out: list[list[Any]] = []  # [human, robot, id, slots, source, (start, stop) or None]
+def _stitched(entries: list[tuple[Any, HumanMotion, Any, str]]) -> list[_Stretch]:
+    """Join consecutive (row, human, robot, id) entries that are overlapping slices of one clip
+    (:meth:`_Stretch.shared_frames`); each result's ``slots`` is the number of chunks joined."""
+    out: list[_Stretch] = []
     for row, human, robot, pid in entries:
-        overlap = _shares_frames(out[-1], row, human, robot) if out else 0
-        if overlap:
-            h0, r0, first, k, source, (s0, _) = out[-1]
-            joined = [_join(h0, human, overlap), _join(r0, robot, overlap), first, k + 1]
-            out[-1] = [*joined, source, (s0, _frames(row)[1])]
+        source, span = str(row.get("human_source", "")), _frames(row)
+        k = out[-1].shared_frames(source, span, human, robot) if out else 0
+        if k:
+            last = out[-1]
+            last.human, last.robot = last.human.concat(human[k:]), last.robot.concat(robot[k:])
+            last.span, last.slots = (last.span[0], span[1]), last.slots + 1
         else:
-            out.append([human, robot, pid, 1, str(row.get("human_source", "")), _frames(row)])
-    return [tuple(e[:4]) for e in out]
+            out.append(_Stretch(human, robot, pid, source, span))
+    return out
 
 
 def load_pairs(
@@ -193,7 +193,11 @@ def load_pairs(
             read += 1
             if bar is not None:
                 bar.update(1)
-        joined = _stitched(entries) if stitch else [(h, r, p, 1) for _, h, r, p in entries]
+        joined = (
+            [(j.human, j.robot, j.pair_id, j.slots) for j in _stitched(entries)]
+            if stitch
+            else [(h, r, p, 1) for _, h, r, p in entries]
+        )
         for human, robot, pid, slots in joined:
             if not math.isclose(human.fps, NMR_FPS):
                 human, robot = human.resample(NMR_FPS), robot.resample(NMR_FPS)
@@ -451,7 +455,7 @@ def compute_normalizer(
     rng = np.random.default_rng(seed)
     n = len(data)
     idx = np.sort(rng.choice(n, size=min(n, max_pairs), replace=False))
-    slots = np.asarray(data.slots if data.slots else [1] * n)
+    slots = data.slot_counts()
     entry, start = [], []
     for i in idx:
         span = max(data.human_pos[i].shape[0] - window, 0)

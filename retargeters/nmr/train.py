@@ -236,7 +236,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
         list(cfg.data), noise_variants=cfg.noise_variants, seed=cfg.seed,
         limit=cfg.limit_pairs, progress=cfg.progress, stitch=cfg.stitch,
     )  # fmt: skip
-    slots = np.asarray(data.slots)  # (N,) pairs each entry holds (all 1 without stitching)
+    slots = data.slot_counts()  # (N,) pairs each entry holds (all 1 without stitching)
     heldout = load_pairs(list(cfg.heldout), noise_variants=0) if cfg.heldout else None
     bins = pose_bins(data)
     probs = pose_balance_probs(bins, cfg.balance_poses)  # None: uniform
