@@ -44,7 +44,7 @@ def test_detect_is_candidates_then_closeness_then_jacobian(monkeypatch, chunk):
     ref = collide.closeness(q, f, p, collide.MARGIN_M)
     assert len(ref.frame) > 10 and len(np.unique(ref.frame)) > 5  # the test exercises rows
     _assert_same_closeness(close, ref)
-    ref_rows = collide._arm_jacobian_rows(q, ref)
+    ref_rows = collide._jacobian_rows(q, ref)
     assert rows.dtype == ref_rows.dtype and np.array_equal(rows, ref_rows)
     assert collide._detect(q, collide.MARGIN_M, False)[1] is None
 

@@ -260,3 +260,120 @@ def test_solve_keeps_nearby_pairs_apart():
     mu = np.linalg.solve(gram, [0.01, 0.004])
     assert np.all(mu >= 0)
     np.testing.assert_allclose(dq2[0], free.T @ mu)
+
+
+# ----------------------------------------------------------------------------------- legs
+LEG = collide.LEG_JOINTS
+NON_LEG = np.setdiff1d(np.arange(29), LEG)
+LEFT_LEG = LEG[collide.LEG_JOINT_SIDE == 0]
+RIGHT_LEG = LEG[collide.LEG_JOINT_SIDE == 1]
+
+
+def _knees_together(n: int, adduct: float = 0.15) -> np.ndarray:
+    """(n, 29) both hips rolled in by ``adduct`` [rad]: at 0.15 the legs overlap by ~0.8 cm."""
+    q = np.zeros((n, 29))
+    q[:, J.index("left_hip_roll_joint")] = -adduct
+    q[:, J.index("right_hip_roll_joint")] = adduct
+    return q
+
+
+def _leg_min_clearance(joint_pos: np.ndarray, reach: float = 0.05) -> np.ndarray:
+    """(T,) smallest signed distance minus the pair's margin [m] over the leg pairs."""
+    g = collide.leg_group()
+    f, p = collide.candidates(joint_pos, reach, g)
+    close = collide.closeness(joint_pos, f, p, reach, g)
+    out = np.full(len(joint_pos), reach)
+    np.minimum.at(out, close.frame, close.dist - collide.pair_margins(group=g)[close.pair])
+    return out
+
+
+def test_leg_pairs_are_between_the_two_legs_and_apart_from_the_arm_pairs():
+    m = collision.self_collision_model()
+    names = [[m.body(m.geom_bodyid[g]).name for g in pair] for pair in collide.leg_pairs()]
+    assert len(names) > 20
+    for a, b in names:
+        assert a.split("_", 1)[0] != b.split("_", 1)[0], (a, b)
+        for n in (a, b):
+            assert n.split("_", 1)[-1].startswith(collide.LEG_LINK_PREFIXES), n
+    assert ["left_knee_link", "right_knee_link"] in names
+    arm = {tuple(sorted(p)) for p in collide.arm_pairs().tolist()}
+    assert not arm & {tuple(sorted(p)) for p in collide.leg_pairs().tolist()}
+    assert [spec.JOINT_NAMES[j] for j in LEG] == ["left_hip_roll_joint", "right_hip_roll_joint"]
+
+
+@pytest.mark.parametrize("group", ["arms", "legs"])
+def test_jacobian_rows_match_finite_differences(group):
+    """Each row predicts how its pair's distance changes with the group's joints (exact to
+    first order for separated convex geoms, whose witness points move smoothly). The legs'
+    group is taken with MuJoCo's witness directions (its own rows use the lateral axis)."""
+    import dataclasses
+
+    g = collide.arm_group() if group == "arms" else collide.leg_group()
+    if g.normal is not None:
+        g = dataclasses.replace(g, normal=None)
+    if group == "legs":
+        q = _knees_together(4, 0.12) + np.linspace(0, 0.02, 4)[:, None] * (np.arange(29) < 12)
+    else:
+        q = np.repeat(_hand_in_thigh()[None], 4, axis=0)
+        q[:, J.index("left_hip_pitch_joint")] = np.linspace(-0.2, -0.3, 4)
+    f, p = collide.candidates(q, 0.03, g)
+    close = collide.closeness(q, f, p, 0.03, g)
+    sep = close.dist > 0.002  # separated: the distance is smooth there
+    fr, pr = close.frame[sep], close.pair[sep]
+    assert len(fr) >= 3
+    rows = collide._jacobian_rows(q, close, g)[sep]
+
+    def dist(qq: np.ndarray) -> np.ndarray:
+        out = collide.closeness(qq, fr, pr, 0.5, g)
+        assert np.array_equal(out.frame, fr) and np.array_equal(out.pair, pr)
+        return out.dist
+
+    h = 1e-6
+    for k, j in enumerate(g.joints):
+        dq = np.zeros_like(q)
+        dq[:, j] = h
+        fd = (dist(q + dq) - dist(q - dq)) / (2 * h)
+        np.testing.assert_allclose(rows[:, k], fd, atol=2e-3)
+    assert np.abs(rows).max() > 0.05  # the rows are not trivially zero
+
+
+def test_knees_pushed_together_are_spread_by_the_hips_only():
+    q = _knees_together(15)
+    assert _leg_min_clearance(q).min() < -0.01
+    out = collide.resolve_leg_collisions(q, FPS, BOUNDS, lowpass)
+    assert _leg_min_clearance(out).min() >= 0.0
+    np.testing.assert_array_equal(out[:, NON_LEG], q[:, NON_LEG])
+    assert np.all(out[:, J.index("left_hip_roll_joint")] > q[:, J.index("left_hip_roll_joint")])
+    assert np.all(out[:, J.index("right_hip_roll_joint")] < q[:, J.index("right_hip_roll_joint")])
+    assert np.all(out[:, LEG] >= BOUNDS[LEG, 0]) and np.all(out[:, LEG] <= BOUNDS[LEG, 1])
+    # the arm step leaves them alone: it moves arms only
+    assert np.array_equal(collide.resolve_arm_collisions(q, FPS, BOUNDS, lowpass), q)
+
+
+def test_a_stance_leg_moves_less_than_the_swing_leg():
+    q = _knees_together(15)
+    both = np.abs(collide.resolve_leg_collisions(q, FPS, BOUNDS, lowpass) - q)
+    # the pose is left-right symmetric, so without stance the two legs share the work
+    np.testing.assert_allclose(both[:, LEFT_LEG].max(), both[:, RIGHT_LEG].max(), rtol=0.1)
+    for side in (0, 1):
+        stance = np.zeros((15, 2), bool)
+        stance[:, side] = True
+        out = collide.resolve_leg_collisions(q, FPS, BOUNDS, lowpass, stance=stance)
+        assert _leg_min_clearance(out).min() >= 0.0
+        d = np.abs(out - q)
+        held, free = (LEFT_LEG, RIGHT_LEG) if side == 0 else (RIGHT_LEG, LEFT_LEG)
+        assert d[:, held].max() < 0.5 * d[:, free].max()
+
+
+def test_leg_step_validates_stance_and_runs_in_the_clean_up():
+    q = _knees_together(20)
+    with pytest.raises(ValueError, match=r"stance must be \(T, 2\)"):
+        collide.resolve_leg_collisions(q, FPS, BOUNDS, stance=np.zeros((20, 3), bool))
+    n = len(q)
+    kw = dict(ground=False, lock_feet=False, pin_feet=False, lift_swing=False)
+    args = (np.zeros((n, 3)), np.tile([1.0, 0, 0, 0], (n, 1)), q, np.zeros((n, 2, 3)), 0.0, FPS)
+    ranges = joint_ranges(kinematic_model())
+    on = post.clean_up(*args, ranges, post.CleanUp(**kw, resolve_collisions=True), smooth=lowpass)
+    off = post.clean_up(*args, ranges, post.CleanUp(**kw, resolve_collisions=False), smooth=lowpass)
+    assert _leg_min_clearance(off[1]).min() < 0.0
+    assert _leg_min_clearance(on[1]).min() >= 0.0

@@ -1,16 +1,25 @@
-"""Self-collision removal for NMR's output, by moving the arm joints only.
+"""Self-collision removal for NMR's output, by moving the arm joints, and the hip roll joints.
 
-NMR's network knows nothing of the G1's volumes; on the held-out clips its self-collisions are
+NMR's network knows nothing of the G1's volumes. On the held-out clips its self-collisions are
 almost all a hand (wrist roll / pitch / yaw link) against the same side's thigh (hip roll / hip
-pitch / hip yaw link), and for other checkpoints an upper arm swung into the torso.
-:func:`resolve_arm_collisions` separates every such pair by at least its margin
-(:data:`MARGIN_M`; :data:`UPPER_ARM_MARGIN_M` for the upper arm), changing only the 14 arm
-joints (shoulder, elbow, wrist) of the frames near a contact: legs, waist and root stay, so the
-feet and the ground contact are not touched.
+pitch / hip yaw link), and for other checkpoints an upper arm swung into the torso; on the
+real-clip suite's narrow gaits one shin or foot against the other (knee, ankle pitch and roll
+links). Two groups of pairs (:class:`LimbGroup`), each with the joints that move it apart:
+
+- :func:`resolve_arm_collisions` (:func:`arm_group`): every arm pair separated by at least its
+  margin (:data:`MARGIN_M`; :data:`UPPER_ARM_MARGIN_M` for the upper arm), changing only the
+  14 arm joints (shoulder, elbow, wrist) of the frames near a contact: legs, waist and root
+  stay, so the feet and the ground contact are not touched.
+- :func:`resolve_leg_collisions` (:func:`leg_group`): every pair between the two legs
+  separated by :data:`MARGIN_M`, changing only the two hip roll joints (the legs spread
+  sideways; knees and ankles keep the feet's height), a stance leg's at :data:`STANCE_COST`.
+  Each pair's separating direction is the pelvis frame's lateral axis, not MuJoCo's witness
+  direction (:func:`leg_group`).
 
 Self-collision is the definition of :mod:`nmr_gym.g1.collision` (the metric's): the geom pairs
 checked are those of :func:`nmr_gym.g1.collision.self_collision_pairs` with a geom on an arm and
-the other on another limb or the trunk (:func:`arm_pairs`). Collisions are independent of the
+the other on another limb or the trunk (:func:`arm_pairs`), or a geom on each leg
+(:func:`leg_pairs`). Collisions are independent of the
 root pose, so everything here is computed in the pelvis frame.
 
 Detection, two stages:
@@ -101,6 +110,32 @@ ARM_JOINTS = np.array(
 )
 
 
+#: A leg link's name (one side, without its prefix) starts with one of these.
+LEG_LINK_PREFIXES: tuple[str, ...] = ("hip", "knee", "ankle")
+#: The joints that move the legs apart (one side, without its prefix): hip roll spreads the
+#: legs sideways; knees and ankles stay, so the feet keep their height and the ground contact
+#: its shape. (Hip yaw as well was tried: with the witness directions it turned the hips by up
+#: to 0.8 rad on a narrow-gait clip; with the lateral direction of :func:`leg_group` it has
+#: nothing to add, a yaw barely moves a straight leg sideways.)
+LEG_RESOLVE_JOINTS: tuple[str, ...] = ("hip_roll_joint",)
+#: Indices of the leg joints moved (left leg, then right) among the 29.
+LEG_JOINTS = np.array(
+    [
+        spec.JOINT_NAMES.index(f"{side}_{j}")
+        for side in ("left", "right")
+        for j in LEG_RESOLVE_JOINTS
+    ]
+)
+#: 0 (left) or 1 (right): the leg each of :data:`LEG_JOINTS` belongs to.
+LEG_JOINT_SIDE = np.array([0 if spec.JOINT_NAMES[j].startswith("left_") else 1 for j in LEG_JOINTS])
+#: Weight of a stance leg's joint change against a swing leg's in the leg step (its square
+#: root is how much less a stance hip turns for the same opening): turning a stance hip slides
+#: the foot on the floor. On the real-clip suite (105 clips) 1, 25 and 100 gave the same mean
+#: foot skating to 1e-4 m/s (the corrections are small, 0.03-0.06 rad, and ``lock_feet``
+#: holds a stance foot after the step); 25 resolved one more clip's last contacts.
+STANCE_COST = 25.0
+
+
 @dataclass(frozen=True)
 class _Kinematics:
     """The reference G1's tree below the pelvis, read once from the collision model."""
@@ -115,8 +150,7 @@ class _Kinematics:
     axis_pair: np.ndarray  # (B, 2) the other two axes, in cyclic order after the hinge's
     joint: np.ndarray  # (B,) the hinge's index among the 29 joints
     slot_of_body: np.ndarray  # (nbody,) slot of each body (B: the pelvis, -1: the world)
-    arm_ancestor: np.ndarray  # (B + 1, 14) bool: arm joint k moves body slot b
-    arm_slot: np.ndarray  # (14,) slot of the body each arm joint rotates
+    ancestor: np.ndarray  # (B + 1, B) bool: slot a is slot b or one of its ancestors
 
 
 def _quat_mat(q: np.ndarray) -> np.ndarray:
@@ -147,7 +181,6 @@ def _kinematics() -> _Kinematics:
         raise ValueError("every hinge must turn about a body axis (x, y or z)")
     offset_rot = np.array([_quat_mat(q) for q in m.body_quat[body]])
     joint = np.array(m.jnt_qposadr[jnt]) - 7
-    arm_slot = np.array([int(np.flatnonzero(joint == j)[0]) for j in ARM_JOINTS])
     anc = np.zeros((len(body) + 1, len(body)), bool)  # anc[b, a]: slot a is b or an ancestor
     for b in range(len(body)):
         a = b
@@ -165,8 +198,7 @@ def _kinematics() -> _Kinematics:
         axis_pair=np.stack([(which + 1) % 3, (which + 2) % 3], axis=1),
         joint=joint,
         slot_of_body=slot_of_body,
-        arm_ancestor=anc[:, arm_slot],
-        arm_slot=arm_slot,
+        ancestor=anc,
     )
 
 
@@ -334,41 +366,120 @@ def arm_pairs() -> np.ndarray:
     return out
 
 
-@functools.lru_cache(maxsize=8)
-def pair_margins(margin: float = MARGIN_M) -> np.ndarray:
-    """(P,) the margin [m] of each pair of :func:`arm_pairs`: ``margin``, or at most
-    :data:`UPPER_ARM_MARGIN_M` for a pair with an upper-arm link and no forearm or hand link."""
+@dataclass(frozen=True, eq=False)
+class LimbGroup:
+    """Geom pairs kept apart and the joints moved to do it, with what the detection and the
+    Jacobian read of them (built once per group: :func:`arm_group`, :func:`leg_group`)."""
+
+    name: str
+    joints: np.ndarray  # (J,) indices among the 29 joints
+    pairs: np.ndarray  # (P, 2) geom ids, from collision.self_collision_pairs()
+    margin_cap: np.ndarray  # (P,) largest margin of each pair [m] (inf: the margin asked for)
+    slot: np.ndarray  # (J,) body slot each joint rotates
+    moves: np.ndarray  # (B + 1, J) bool: joint j moves body slot b
+    capsule: np.ndarray  # (P, 2) positions of each pair's two geoms in _capsules()
+    reach: np.ndarray  # (P,) sum of both capsules' half lengths and radii [m]
+    used: np.ndarray  # (U,) positions in _capsules() of the geoms of the pairs
+    fk_bodies: np.ndarray | None  # (B,) bool: the bodies detection and Jacobian need; None: all
+    normal: np.ndarray | None = None  # (P, 3) fixed separating direction of each pair; None:
+    # MuJoCo's witness direction (Closeness.normal)
+
+
+def _limb_group(
+    name: str, joints: np.ndarray, pairs: np.ndarray, margin_cap, normal=None
+) -> LimbGroup:
+    k, cap = _kinematics(), _capsules()
+    where = {int(g): i for i, g in enumerate(cap.geom)}
+    capsule = np.array([[where[int(g)] for g in row] for row in pairs], int).reshape(-1, 2)
+    a, b = capsule[:, 0], capsule[:, 1]
+    slot = np.array([int(np.flatnonzero(k.joint == j)[0]) for j in joints], int)
+    used = np.union1d(a, b)
+    need = _with_ancestors(np.concatenate([cap.slot[used], slot]))
+    for arr in (joints, pairs, capsule, slot, used):
+        arr.flags.writeable = False
+    return LimbGroup(
+        name=name,
+        joints=joints,
+        pairs=pairs,
+        margin_cap=np.broadcast_to(np.asarray(margin_cap, dtype=float), (len(pairs),)),
+        slot=slot,
+        moves=k.ancestor[:, slot],
+        capsule=capsule,
+        reach=cap.half[a] + cap.radius[a] + cap.half[b] + cap.radius[b],
+        used=used,
+        fk_bodies=None if need.all() else need,
+        normal=normal,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def arm_group() -> LimbGroup:
+    """The arms: the pairs of :func:`arm_pairs`, moved by the 14 arm joints; a pair with an
+    upper-arm link and no forearm or hand link has at most :data:`UPPER_ARM_MARGIN_M`."""
     m = collision.self_collision_model()
+    pairs = arm_pairs()
     upper_only = np.array(
         [
             not any(m.body(m.geom_bodyid[g]).name.split("_", 1)[-1] in RESOLVED_ARM_LINKS
                     for g in pair)
-            for pair in arm_pairs()
+            for pair in pairs
         ],
         bool,
     )  # fmt: skip
-    out = np.where(upper_only, min(margin, UPPER_ARM_MARGIN_M), margin)
+    return _limb_group(
+        "arms", ARM_JOINTS.copy(), pairs, np.where(upper_only, UPPER_ARM_MARGIN_M, np.inf)
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def leg_pairs() -> np.ndarray:
+    """(P, 2) geom ids: the pairs of :func:`nmr_gym.g1.collision.self_collision_pairs` between
+    the two legs (a hip, knee or ankle link of each side; pairs within one leg are left to its
+    joint ranges)."""
+    m = collision.self_collision_model()
+    pairs = collision.self_collision_pairs()
+    keep = []
+    for pair in pairs:
+        names = [m.body(m.geom_bodyid[g]).name for g in pair]
+        side = [n.split("_", 1)[0] for n in names]
+        legs = all(n.split("_", 1)[-1].startswith(LEG_LINK_PREFIXES) for n in names)
+        keep.append(legs and side[0] != side[1])
+    out = pairs[np.array(keep, bool)]
     out.flags.writeable = False
     return out
 
 
-@dataclass(frozen=True)
-class _PairTable:
-    """The pairs of :func:`arm_pairs` as positions of their geoms in :func:`_capsules`."""
-
-    a: np.ndarray  # (P,)
-    b: np.ndarray  # (P,)
-    reach: np.ndarray  # (P,) sum of both capsules' half lengths and radii [m]
-
-
 @functools.lru_cache(maxsize=1)
-def _pair_table() -> _PairTable:
-    cap = _capsules()
-    where = {int(g): i for i, g in enumerate(cap.geom)}
-    pairs = arm_pairs()
-    a = np.array([where[int(g)] for g in pairs[:, 0]])
-    b = np.array([where[int(g)] for g in pairs[:, 1]])
-    return _PairTable(a, b, cap.half[a] + cap.radius[a] + cap.half[b] + cap.radius[b])
+def leg_group() -> LimbGroup:
+    """The legs: the pairs of :func:`leg_pairs`, moved by :data:`LEG_JOINTS`, each pair's
+    separating direction the pelvis frame's lateral axis (the left leg's geom to the left):
+    MuJoCo's witness direction of two feet side by side is often vertical (a sole sphere over
+    the other foot's edge), which hip roll cannot open, and the step then turned the hips by
+    up to 0.8 rad on a narrow-gait clip (cmu/bvh11__131_02) where 0.05-0.1 rad spreads them."""
+    m = collision.self_collision_model()
+    pairs = leg_pairs()
+    left_second = np.array([m.body(m.geom_bodyid[b]).name.startswith("left_") for _, b in pairs])
+    normal = np.zeros((len(pairs), 3))
+    normal[:, 1] = np.where(left_second, 1.0, -1.0)
+    normal.flags.writeable = False
+    return _limb_group("legs", LEG_JOINTS.copy(), pairs, np.inf, normal)
+
+
+def _group(group: LimbGroup | None) -> LimbGroup:
+    return arm_group() if group is None else group
+
+
+@functools.lru_cache(maxsize=16)
+def _margins(margin: float, group: LimbGroup) -> np.ndarray:
+    out = np.minimum(margin, group.margin_cap)
+    out.flags.writeable = False
+    return out
+
+
+def pair_margins(margin: float = MARGIN_M, group: LimbGroup | None = None) -> np.ndarray:
+    """(P,) the margin [m] of each pair of ``group`` (None: the arms): ``margin``, or the
+    pair's cap where it is lower (the arms' upper-arm pairs, :data:`UPPER_ARM_MARGIN_M`)."""
+    return _margins(float(margin), _group(group))
 
 
 def _segment_distance(p1, q1, p2, q2) -> np.ndarray:
@@ -393,20 +504,24 @@ def _segment_distance(p1, q1, p2, q2) -> np.ndarray:
     return np.sqrt(np.einsum("in,in->n", gap, gap))
 
 
-def candidates(joint_pos: np.ndarray, margin: float = MARGIN_M) -> tuple[np.ndarray, np.ndarray]:
-    """Frames (M,) and pair indices into :func:`arm_pairs` (M,), sorted by frame, whose
-    enclosing capsules are closer than ``margin`` [m] at joint angles ``joint_pos`` (N, 29):
-    every (frame, pair) closer than ``margin`` is among them (the capsules contain the geoms).
+def candidates(
+    joint_pos: np.ndarray, margin: float = MARGIN_M, group: LimbGroup | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frames (M,) and pair indices into ``group.pairs`` (M,; None: the arms, :func:`arm_pairs`),
+    sorted by frame, whose enclosing capsules are closer than ``margin`` [m] at joint angles
+    ``joint_pos`` (N, 29): every (frame, pair) closer than ``margin`` is among them (the
+    capsules contain the geoms).
 
     Three stages, each on what the last kept: per block of :data:`BLOCK_FRAMES` frames, a sphere
     about each capsule that holds it in every frame of the block (all pairs); per frame, the
     capsules' bounding spheres; the capsules (segment to segment distance). Frames are taken
     :data:`CHUNK_FRAMES` at a time (the arrays then stay in the CPU's cache)."""
+    group = _group(group)
     step = _chunk_step()
     parts = []
     for s in range(0, len(joint_pos), step):
         chunk = joint_pos[s : s + step]
-        parts.append(_candidates_at(*_chunk_fk(chunk), len(chunk), margin))
+        parts.append(_candidates_at(*_chunk_fk(chunk, group), len(chunk), margin, group))
     frames = np.concatenate([p[0] + i * step for i, p in enumerate(parts)] + [np.zeros(0, int)])
     pair = np.concatenate([p[1] for p in parts] + [np.zeros(0, int)])
     return frames, pair
@@ -417,32 +532,25 @@ def _chunk_step() -> int:
     return CHUNK_FRAMES - CHUNK_FRAMES % BLOCK_FRAMES
 
 
-@functools.lru_cache(maxsize=1)
-def _detect_bodies() -> np.ndarray | None:
-    """(B,) bool: the bodies the detection and the Jacobian need (the capsules' bodies, the arm
-    joints' bodies, their ancestors); None when that is all of them."""
-    k, cap, tab = _kinematics(), _capsules(), _pair_table()
-    need = _with_ancestors(np.concatenate([cap.slot[np.union1d(tab.a, tab.b)], k.arm_slot]))
-    return None if need.all() else need
+def _chunk_fk(joint_pos: np.ndarray, group: LimbGroup):
+    """:func:`_fk` of the bodies ``group.fk_bodies`` (the capsules' bodies, the moved joints'
+    bodies, their ancestors; every body's values are those of a full :func:`_fk`: each body is
+    computed from its ancestors only)."""
+    return _fk(joint_pos, group.fk_bodies)
 
 
-def _chunk_fk(joint_pos: np.ndarray):
-    """:func:`_fk` of the bodies of :func:`_detect_bodies` (every body's values are those of a
-    full :func:`_fk`: each body is computed from its ancestors only)."""
-    return _fk(joint_pos, _detect_bodies())
+def _pair_margin_array(margin, group: LimbGroup) -> np.ndarray:
+    """(P,) a margin [m] per pair of ``group`` from one margin or a (P,) array."""
+    return np.broadcast_to(np.asarray(margin, dtype=float), (len(group.pairs),))
 
 
-def _pair_margin_array(margin) -> np.ndarray:
-    """(P,) a margin [m] per pair of :func:`arm_pairs` from one margin or a (P,) array."""
-    return np.broadcast_to(np.asarray(margin, dtype=float), (len(arm_pairs()),))
-
-
-def _candidates_at(pos, rot, n: int, margin) -> tuple[np.ndarray, np.ndarray]:
+def _candidates_at(pos, rot, n: int, margin, group: LimbGroup) -> tuple[np.ndarray, np.ndarray]:
     """The prefilter's stages on the kinematics ``pos``, ``rot`` (:func:`_fk`) of ``n`` frames;
-    ``margin`` [m]: one for every pair or (P,), one per pair of :func:`arm_pairs`."""
-    cap, tab = _capsules(), _pair_table()
-    margin = _pair_margin_array(margin)
-    used = _used_geoms()
+    ``margin`` [m]: one for every pair or (P,), one per pair of ``group``."""
+    cap = _capsules()
+    tab_a, tab_b = group.capsule[:, 0], group.capsule[:, 1]
+    margin = _pair_margin_array(margin, group)
+    used = group.used
     # every used capsule at once: the same products and sums, in the same order, as
     # ``pos + _rotate(rot, centre)`` and ``_rotate(rot, axis) * half`` one geom at a time
     slot = cap.slot[used]
@@ -465,8 +573,8 @@ def _candidates_at(pos, rot, n: int, margin) -> tuple[np.ndarray, np.ndarray]:
     blk_c = centre[:, :, mid]  # (G, 3, n_blk)
     drift = np.linalg.norm(centre - blk_c[:, :, block], axis=1)  # (G, N)
     blk_r = np.maximum.reduceat(drift, np.arange(0, n, BLOCK_FRAMES), axis=1) + reach[:, None]
-    gap = blk_c[tab.a] - blk_c[tab.b]  # (P, 3, n_blk)
-    lim = blk_r[tab.a] + blk_r[tab.b] + margin[:, None]
+    gap = blk_c[tab_a] - blk_c[tab_b]  # (P, 3, n_blk)
+    lim = blk_r[tab_a] + blk_r[tab_b] + margin[:, None]
     pi, bi = np.nonzero(np.einsum("pin,pin->pn", gap, gap) < lim * lim)
     if not len(pi):
         return np.zeros(0, int), np.zeros(0, int)
@@ -476,9 +584,9 @@ def _candidates_at(pos, rot, n: int, margin) -> tuple[np.ndarray, np.ndarray]:
     pi = np.repeat(pi, size)
     fi = np.repeat(start - np.cumsum(size) + size, size) + np.arange(size.sum())
     # stage 2: per frame, bounding spheres
-    ga, gb = tab.a[pi], tab.b[pi]
+    ga, gb = tab_a[pi], tab_b[pi]
     ca, cb = centre[ga, :, fi], centre[gb, :, fi]  # (M, 3)
-    lim = tab.reach[pi] + margin[pi]
+    lim = group.reach[pi] + margin[pi]
     near = np.einsum("mi,mi->m", ca - cb, ca - cb) < lim * lim
     pi, fi, ga, gb, ca, cb = pi[near], fi[near], ga[near], gb[near], ca[near], cb[near]
     # stage 3: capsules
@@ -490,13 +598,6 @@ def _candidates_at(pos, rot, n: int, margin) -> tuple[np.ndarray, np.ndarray]:
     return fi[order], pi[order]
 
 
-@functools.lru_cache(maxsize=1)
-def _used_geoms() -> np.ndarray:
-    """Positions in :func:`_capsules` of the geoms of :func:`arm_pairs`."""
-    tab = _pair_table()
-    return np.union1d(tab.a, tab.b)
-
-
 @dataclass
 class Closeness:
     """Pairs closer than a margin, one row each: (R,) frame, (R,) index into :func:`arm_pairs`,
@@ -505,7 +606,7 @@ class Closeness:
     away from the first increases the distance."""
 
     frame: np.ndarray
-    pair: np.ndarray
+    pair: np.ndarray  # index into the group's pairs
     dist: np.ndarray
     point_a: np.ndarray
     point_b: np.ndarray
@@ -525,32 +626,29 @@ def _geom_poses(pos, rot, slots, geom_pos, geom_rot, cols):
 
 
 def closeness(
-    joint_pos: np.ndarray, frames: np.ndarray, pairs: np.ndarray, margin: float = MARGIN_M
+    joint_pos: np.ndarray,
+    frames: np.ndarray,
+    pairs: np.ndarray,
+    margin: float = MARGIN_M,
+    group: LimbGroup | None = None,
 ) -> Closeness:
     """MuJoCo's signed distance (``mj_geomDistance``) of each (frame, pair) of ``frames`` (R,)
-    and ``pairs`` (R,) (indices into :func:`arm_pairs`) at joint angles ``joint_pos`` (N, 29);
-    the rows closer than ``margin`` [m] are returned. One call per row (MuJoCo has no batched
-    distance); the geom poses come from the batched kinematics."""
+    and ``pairs`` (R,) (indices into ``group.pairs``; None: the arms) at joint angles
+    ``joint_pos`` (N, 29); the rows closer than ``margin`` [m] are returned. One call per row
+    (MuJoCo has no batched distance); the geom poses come from the batched kinematics."""
     uniq, col = np.unique(frames, return_inverse=True)
-    return _closeness_at(*_fk(joint_pos[uniq]), col, frames, pairs, margin)
+    return _closeness_at(*_fk(joint_pos[uniq]), col, frames, pairs, margin, _group(group))
 
 
-@functools.lru_cache(maxsize=1)
-def _pair_capsule() -> np.ndarray:
-    """(P, 2) positions in :func:`_capsules` of the two geoms of each pair of :func:`arm_pairs`."""
-    where = {int(g): i for i, g in enumerate(_capsules().geom)}
-    return np.array([[where[int(g)] for g in row] for row in arm_pairs()], int).reshape(-1, 2)
-
-
-def _closeness_at(pos, rot, col, frames, pairs, margin) -> Closeness:
+def _closeness_at(pos, rot, col, frames, pairs, margin, group: LimbGroup) -> Closeness:
     """:func:`closeness` on kinematics ``pos``, ``rot`` (:func:`_fk`) whose column ``col`` (R,)
     holds each row's frame ``frames`` (R,); ``margin`` as :func:`_candidates_at`'s."""
     m, d = collision.self_collision_model(), _scratch()
     cap = _capsules()
-    geoms = arm_pairs()[pairs]  # (R, 2)
+    geoms = group.pairs[pairs]  # (R, 2)
     poses = []
     for side in range(2):
-        ci = _pair_capsule()[pairs, side]
+        ci = group.capsule[pairs, side]
         poses.append(_geom_poses(pos, rot, cap.slot[ci], cap.geom_pos[ci], cap.geom_rot[ci], col))
     n = len(frames)
     dist = np.empty(n)
@@ -558,7 +656,7 @@ def _closeness_at(pos, rot, col, frames, pairs, margin) -> Closeness:
     fromto = np.zeros(6)
     # MuJoCo's arrays and the per-row inputs bound once: the loop only copies and calls
     xpos, xmat, distance = d.geom_xpos, d.geom_xmat, mujoco.mj_geomDistance
-    limit = _pair_margin_array(margin)[pairs]  # (R,)
+    limit = _pair_margin_array(margin, group)[pairs]  # (R,)
     pa, pb = poses[0][0], poses[1][0]
     ma, mb = poses[0][1].reshape(n, 9), poses[1][1].reshape(n, 9)
     for r, (g1, g2) in enumerate(geoms.tolist()):
@@ -581,51 +679,56 @@ def _closeness_at(pos, rot, col, frames, pairs, margin) -> Closeness:
     return Closeness(frames[keep], pairs[keep], dist[keep], pa, pb, normal)
 
 
-def _arm_jacobian_rows(joint_pos: np.ndarray, close: Closeness) -> np.ndarray:
-    """(R, 14) d(dist)/d(arm joints) [m/rad] of each row: ``n . (J_b(p_b) - J_a(p_a))`` with
-    hinge point Jacobians ``axis x (p - joint origin)`` in the pelvis frame."""
+def _jacobian_rows(
+    joint_pos: np.ndarray, close: Closeness, group: LimbGroup | None = None
+) -> np.ndarray:
+    """(R, J) d(dist)/d(the group's joints) [m/rad] of each row: ``n . (J_b(p_b) - J_a(p_a))``
+    with hinge point Jacobians ``axis x (p - joint origin)`` in the pelvis frame."""
     uniq, col = np.unique(close.frame, return_inverse=True)
-    return _jacobian_at(*_fk(joint_pos[uniq]), col, close)
+    return _jacobian_at(*_fk(joint_pos[uniq]), col, close, _group(group))
 
 
-def _jacobian_at(pos, rot, col, close: Closeness) -> np.ndarray:
-    """:func:`_arm_jacobian_rows` on kinematics ``pos``, ``rot`` (:func:`_fk`) whose column
+def _jacobian_at(pos, rot, col, close: Closeness, group: LimbGroup) -> np.ndarray:
+    """:func:`_jacobian_rows` on kinematics ``pos``, ``rot`` (:func:`_fk`) whose column
     ``col`` (R,) holds each row's frame."""
     k, cap = _kinematics(), _capsules()
-    jslot = k.arm_slot  # (14,)
+    jslot = group.slot  # (J,)
     which = np.abs(k.axis[jslot]).argmax(axis=1)
-    omega = rot[jslot, which][:, :, col] * k.axis_sign[jslot][:, None, None]  # (14, 3, R)
-    origin = pos[jslot][:, :, col]  # (14, 3, R)
+    omega = rot[jslot, which][:, :, col] * k.axis_sign[jslot][:, None, None]  # (J, 3, R)
+    origin = pos[jslot][:, :, col]  # (J, 3, R)
     rows = np.zeros((len(close.frame), len(jslot)))
     for side, point, sign in ((0, close.point_a, -1.0), (1, close.point_b, 1.0)):
-        slot = cap.slot[_pair_capsule()[close.pair, side]]
-        moved = k.arm_ancestor[slot]  # (R, 14)
-        lever = point.T[None] - origin  # (14, 3, R)
-        v = np.cross(omega, lever, axis=1)  # (14, 3, R)
-        rows += sign * moved * np.einsum("jir,ri->rj", v, close.normal)
+        slot = cap.slot[group.capsule[close.pair, side]]
+        moved = group.moves[slot]  # (R, J)
+        lever = point.T[None] - origin  # (J, 3, R)
+        v = np.cross(omega, lever, axis=1)  # (J, 3, R)
+        normal = close.normal if group.normal is None else group.normal[close.pair]
+        rows += sign * moved * np.einsum("jir,ri->rj", v, normal)
     return rows
 
 
 def _detect(
-    joint_pos: np.ndarray, margin: float, jacobian: bool
+    joint_pos: np.ndarray, margin: float, jacobian: bool, group: LimbGroup | None = None
 ) -> tuple[Closeness, np.ndarray | None]:
     """:func:`closeness` of the :func:`candidates` of all frames of ``joint_pos`` (N, 29) and,
-    when ``jacobian``, their :func:`_arm_jacobian_rows`: the same values, with the kinematics
-    computed once per chunk of frames and shared by the three (instead of once each)."""
+    when ``jacobian``, their :func:`_jacobian_rows` (``group``, None: the arms): the same
+    values, with the kinematics computed once per chunk of frames and shared by the three
+    (instead of once each)."""
+    group = _group(group)
     step = _chunk_step()
     parts, rows = [], []
     if not len(joint_pos):
-        pos, rot = _chunk_fk(joint_pos)
+        pos, rot = _chunk_fk(joint_pos, group)
         none = np.zeros(0, int)
-        close = _closeness_at(pos, rot, none, none, none, margin)
-        return close, _jacobian_at(pos, rot, none, close) if jacobian else None
+        close = _closeness_at(pos, rot, none, none, none, margin, group)
+        return close, _jacobian_at(pos, rot, none, close, group) if jacobian else None
     for s in range(0, len(joint_pos), step):
         chunk = joint_pos[s : s + step]
-        pos, rot = _chunk_fk(chunk)
-        fi, pi = _candidates_at(pos, rot, len(chunk), margin)
-        close = _closeness_at(pos, rot, fi, fi, pi, margin)
+        pos, rot = _chunk_fk(chunk, group)
+        fi, pi = _candidates_at(pos, rot, len(chunk), margin, group)
+        close = _closeness_at(pos, rot, fi, fi, pi, margin, group)
         if jacobian:
-            rows.append(_jacobian_at(pos, rot, close.frame, close))
+            rows.append(_jacobian_at(pos, rot, close.frame, close, group))
         close.frame = close.frame + s
         parts.append(close)
     if len(parts) == 1:
@@ -636,11 +739,17 @@ def _detect(
 
 
 def _solve(
-    rows: np.ndarray, need: np.ndarray, frame: np.ndarray, active: np.ndarray | None = None
+    rows: np.ndarray,
+    need: np.ndarray,
+    frame: np.ndarray,
+    active: np.ndarray | None = None,
+    scale: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame with an ``active`` row (all rows when None), the smallest arm change (F, 14)
-    [rad] with ``rows`` (R, 14) . dq >= ``need`` (R,) [m] for every row of that frame; and the
-    frames (F,).
+    """Per frame with an ``active`` row (all rows when None), the smallest joint change (F, J)
+    [rad] with ``rows`` (R, J) . dq >= ``need`` (R,) [m] for every row of that frame; and the
+    frames (F,). ``scale`` (R, J), the same on every row of a frame: each joint's change is
+    weighted by ``1 / scale**2`` in the norm (None: all 1), i.e. the problem is solved for
+    ``z = dq / scale`` (a stance leg's joints get a small scale: they move little).
 
     The damped problem ``min |dq|^2`` subject to ``A dq >= b`` is solved through its dual:
     ``dq = A^T mu`` with ``mu >= 0`` minimising ``mu^T G mu / 2 - b^T mu``, ``G = A A^T +
@@ -652,9 +761,12 @@ def _solve(
     if active is not None:
         keep = np.isin(frame, frame[active])
         rows, need, frame = rows[keep], need[keep], frame[keep]
+        scale = None if scale is None else scale[keep]
     uniq, col, count = np.unique(frame, return_inverse=True, return_counts=True)
     if not len(uniq):
         return np.zeros((0, rows.shape[1])), uniq
+    if scale is not None:
+        rows = rows * scale
     slot = np.arange(len(frame)) - np.repeat(np.cumsum(count) - count, count)
     a = np.zeros((len(uniq), count.max(), rows.shape[1]))
     b = np.zeros((len(uniq), count.max()))
@@ -666,12 +778,14 @@ def _solve(
         chol = np.linalg.cholesky(gram[f, :k, :k])
         mu[f, :k] = optimize.nnls(chol.T, linalg.solve_triangular(chol, b[f, :k], lower=True))[0]
     dq = np.einsum("fri,fr->fi", a, mu)
+    if scale is not None:
+        dq = dq * scale[np.cumsum(count) - count]  # each frame's first row's scale
     big = np.abs(dq).max(axis=1, keepdims=True)
     return dq * np.minimum(1.0, MAX_STEP_RAD / np.maximum(big, 1e-12)), uniq
 
 
 def _spread(required: np.ndarray, fps: float, smooth) -> np.ndarray:
-    """(T, 14) correction from the per-frame required ones (T, 14): for each joint, the required
+    """(T, J) correction from the per-frame required ones (T, J): for each joint, the required
     value of largest magnitude within :data:`SPREAD_S` (a running max of each sign), then
     ``smooth`` (a zero-phase low-pass of each column on its own, applied to the non-zero
     columns only, :func:`retargeters.nmr.legik.smooth_changed_columns`; None: a moving average
@@ -697,33 +811,80 @@ def resolve_arm_collisions(
     margin: float = MARGIN_M,
     max_rounds: int = MAX_ROUNDS,
 ) -> np.ndarray:
-    """Joint angles (T, 29) [rad] with the pairs of :func:`arm_pairs` at least ``margin`` [m]
-    apart where the arms' ``bounds`` allow; only the 14 arm joints change (module docstring).
+    """Joint angles (T, 29) [rad] with the pairs of :func:`arm_pairs` at least their margin
+    (:func:`pair_margins` of ``margin`` [m]) apart where the arms' ``bounds`` allow; only the
+    14 arm joints change (module docstring).
 
     Args:
         joint_pos: (T, 29) joint angles [rad] at ``fps`` [Hz].
-        bounds: (29, 2) the range the changed arm joints must stay in [rad] (the soft range).
+        bounds: (29, 2) the range the changed joints must stay in [rad] (the soft range).
         smooth: the zero-phase low-pass applied to the spread correction (the release's 5 Hz
             filter; None: a moving average).
         margin: the separation to reach [m]; max_rounds: rounds of check, solve and spread.
 
-    A motion with no pair closer than ``margin`` is returned unchanged (the same values).
+    A motion with no pair closer than its margin is returned unchanged (the same values).
     """
+    return _resolve(arm_group(), joint_pos, fps, bounds, smooth, margin, max_rounds, None)
+
+
+def resolve_leg_collisions(
+    joint_pos: np.ndarray,
+    fps: float,
+    bounds: np.ndarray,
+    smooth=None,
+    *,
+    stance: np.ndarray | None = None,
+    margin: float = MARGIN_M,
+    max_rounds: int = MAX_ROUNDS,
+) -> np.ndarray:
+    """Joint angles (T, 29) [rad] with the pairs of :func:`leg_pairs` (a knee or ankle against
+    the other leg) at least ``margin`` [m] apart where ``bounds`` allow, by the hip roll
+    joints (:data:`LEG_JOINTS`) only: the legs spread apart, knees, ankles, waist and
+    root stay. ``stance`` (T, 2) bool, left and right (None: no foot in stance): a stance
+    leg's joints cost :data:`STANCE_COST` times a swing leg's in each frame's step, since
+    turning them slides the foot on the floor; the swing leg then does the work where it can.
+    Other arguments as :func:`resolve_arm_collisions`.
+    """
+    cost = None
+    if stance is not None:
+        stance = np.asarray(stance, dtype=bool)
+        if stance.shape != (len(joint_pos), 2):
+            raise ValueError(
+                f"stance must be (T, 2) = ({len(joint_pos)}, 2) bool, got shape {stance.shape}"
+            )
+        cost = np.where(stance[:, LEG_JOINT_SIDE], STANCE_COST, 1.0)  # (T, J)
+    return _resolve(leg_group(), joint_pos, fps, bounds, smooth, margin, max_rounds, cost)
+
+
+def _resolve(
+    group: LimbGroup,
+    joint_pos: np.ndarray,
+    fps: float,
+    bounds: np.ndarray,
+    smooth,
+    margin: float,
+    max_rounds: int,
+    cost: np.ndarray | None,
+) -> np.ndarray:
+    """The check, solve and spread rounds of one group (module docstring); ``cost`` (T, J): the
+    weight of each joint's change in each frame's step (None: all 1)."""
     if not margin > 0:
         raise ValueError(f"margin must be > 0 [m], got {margin!r}")
     q0 = np.asarray(joint_pos, dtype=float)
-    pair_margin = pair_margins(float(margin))  # (P,)
+    pair_margin = pair_margins(float(margin), group)  # (P,)
+    scale = None if cost is None else 1.0 / np.sqrt(cost)  # (T, J)
+    joints = group.joints
 
     def constraints(frames: np.ndarray) -> tuple[Closeness, np.ndarray] | None:
         """The rows of the frames of ``frames`` with a pair closer than its margin: every pair
         within ACTIVATION_M beyond its margin (the step must not close those either), with
         their Jacobian rows; None when no frame has a contact. Candidates, closeness and
         Jacobian rows share one kinematics per call (_detect)."""
-        close, _ = _detect(q[frames], pair_margin, False)
+        close, _ = _detect(q[frames], pair_margin, False, group)
         if not len(close.frame):
             return None
         hit = frames[np.unique(close.frame)]
-        near, rows = _detect(q[hit], pair_margin + ACTIVATION_M, True)
+        near, rows = _detect(q[hit], pair_margin + ACTIVATION_M, True, group)
         near.frame = hit[near.frame]
         return near, rows
 
@@ -731,18 +892,19 @@ def resolve_arm_collisions(
     found = constraints(np.arange(len(q0))) if max_rounds > 0 else None
     if found is None:
         return q0
-    lo, hi = bounds[ARM_JOINTS, 0], bounds[ARM_JOINTS, 1]
-    required = np.zeros((len(q0), len(ARM_JOINTS)))
+    lo, hi = bounds[joints, 0], bounds[joints, 1]
+    required = np.zeros((len(q0), len(joints)))
     corr = np.zeros_like(required)
     for r in range(max_rounds):
         near, rows = found
         m_row = pair_margin[near.pair]
         target = m_row + (STEP_TARGET_M - MARGIN_M)
-        dq, at = _solve(rows, target - near.dist, near.frame, near.dist < m_row)
+        row_scale = None if scale is None else scale[near.frame]
+        dq, at = _solve(rows, target - near.dist, near.frame, near.dist < m_row, row_scale)
         required[at] = corr[at] + dq
         corr = _spread(required, fps, smooth)
         q = q0.copy()
-        q[:, ARM_JOINTS] = np.clip(q0[:, ARM_JOINTS] + corr, lo, hi)
+        q[:, joints] = np.clip(q0[:, joints] + corr, lo, hi)
         if r + 1 == max_rounds:
             break
         found = constraints(np.flatnonzero(np.any(corr != 0, axis=1)))

@@ -35,10 +35,11 @@ the joint ranges. Three cheap, deterministic steps after the release's filter:
 
 4. (option ``pin_feet``) stance feet pinned by leg IK, :mod:`retargeters.nmr.legik`.
 
-5. (option ``resolve_collisions``) self-collisions of the arms (forearm, hand, upper arm)
-   removed by moving the arm joints only, :mod:`retargeters.nmr.collide`; last, so it sees the
-   final legs, and legs, waist and root (so the feet and the ground contact) are left as they
-   are.
+5. (option ``resolve_collisions``) self-collisions removed, :mod:`retargeters.nmr.collide`:
+   the two legs' (a shin or foot against the other leg) by the hip roll joints, after the
+   swing lift and before grounding and locking, which then see the final legs; the arms'
+   (forearm, hand, upper arm) by the arm joints only, last, so it sees the final legs, and legs,
+   waist and root (so the feet and the ground contact) are left as they are.
 """
 
 from __future__ import annotations
@@ -358,7 +359,8 @@ class CleanUp:
     model's range); ``ground``: root height on the human's stance, nothing below the floor;
     ``lock_feet``: root xy holding stance feet; ``pin_feet``: stance feet held by leg IK;
     ``lift_swing``: swing feet lifted to the human's clearance by leg IK;
-    ``resolve_collisions``: hands and forearms moved out of self-collision by the arms;
+    ``resolve_collisions``: arms moved out of self-collision by the arm joints, the two legs
+    apart by the hip roll joints;
     ``joint_limit_margin`` [rad]: every joint at least this far inside the model's range.
     :meth:`release` is NMR as released (every step off).
     """
@@ -423,7 +425,9 @@ def clean_up(
 
     Order: joints clipped to the soft range; swing feet lifted to the human's clearance by leg
     IK (``lift_swing``, :func:`retargeters.nmr.legik.lift_swing_feet`; measured between the
-    feet, so before grounding); one ``mj_kinematics`` pass; root z grounded (``ground``) and
+    feet, so before grounding); the legs' self-collisions removed by the hip roll joints
+    (``resolve_collisions``, :func:`retargeters.nmr.collide.resolve_leg_collisions`, with the
+    human's stance); one ``mj_kinematics`` pass; root z grounded (``ground``) and
     root xy shifted (``lock_feet``); stance feet pinned by leg IK (``pin_feet``,
     :mod:`retargeters.nmr.legik`), the root then raised where a pinned leg went below the floor
     (:func:`raise_above_floor`, with ``ground``); arm self-collisions removed by
@@ -436,7 +440,7 @@ def clean_up(
     joint_pos = clip_to_soft_range(joint_pos, ranges, o.joint_range_factor, o.joint_limit_margin)
     root_pos = np.array(root_pos, dtype=float, copy=True)
     bounds = soft_range(ranges, o.joint_range_factor, o.joint_limit_margin)
-    if o.lift_swing or o.pin_feet:
+    if o.lift_swing or o.pin_feet or o.resolve_collisions:
         # the lift and the pinning change joints, so they read the human's stance from the
         # low-passed feet over the robust floor: the jitter of an estimated clip flips raw
         # stance flags frame by frame (noise-robustness joint deviation on the held-out clips:
@@ -451,6 +455,12 @@ def clean_up(
         clearance = legik.human_swing_clearance(feet, floor, smooth_stance)
         joint_pos = legik.lift_swing_feet(
             root_pos, root_quat, joint_pos, smooth_stance, clearance, bounds, smooth
+        )
+    if o.resolve_collisions:
+        # the legs apart (hip roll) before grounding and locking, which then see the
+        # final legs: locking holds a stance foot the spread moved
+        joint_pos = collide.resolve_leg_collisions(
+            joint_pos, fps, bounds, smooth, stance=smooth_stance
         )
     if o.ground or o.lock_feet:
         stance = human_stance(
@@ -471,10 +481,10 @@ def clean_up(
             qpos = np.concatenate([root_pos, root_quat, joint_pos], axis=1)
             root_pos[:, 2] += raise_above_floor(qpos, smooth)
     if o.resolve_collisions:
-        moved_arms = collide.resolve_arm_collisions(joint_pos, fps, bounds, smooth)
+        moved_all = collide.resolve_arm_collisions(joint_pos, fps, bounds, smooth)
         if o.ground:
-            moved = np.flatnonzero(np.any(moved_arms != joint_pos, axis=1))
-            qpos = np.concatenate([root_pos, root_quat, moved_arms], axis=1)
+            moved = np.flatnonzero(np.any(moved_all != joint_pos, axis=1))
+            qpos = np.concatenate([root_pos, root_quat, moved_all], axis=1)
             root_pos[:, 2] += raise_above_floor(qpos, smooth, moved)
-        joint_pos = moved_arms
+        joint_pos = moved_all
     return root_pos, joint_pos

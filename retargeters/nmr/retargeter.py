@@ -5,7 +5,7 @@
 ``make("nmr", checkpoint=PATH)`` loads another. Inference is
 :func:`retargeters.nmr.inference.retarget_batch` (windows, crossfade, filter as the
 release), then the physical clean-up of :mod:`retargeters.nmr.post` (soft joint range,
-grounding, foot locking, arm self-collision removal).
+grounding, foot locking, arm and leg self-collision removal).
 """
 
 from __future__ import annotations
@@ -68,8 +68,8 @@ class NMRRetargeter(Retargeter):
             :func:`retargeters.nmr.legik.lift_swing_feet`.
         resolve_collisions: move the forearms, hands and upper arms out of self-collision
             (every checked pair at least its margin, ``collide.pair_margins``, apart) by
-            changing the arm joints only (default
-            ``collide.RESOLVE_COLLISIONS``). See :mod:`retargeters.nmr.collide`.
+            changing the arm joints only, and the two legs apart by the hip roll joints
+            (default ``collide.RESOLVE_COLLISIONS``). See :mod:`retargeters.nmr.collide`.
         joint_limit_margin: every joint is also kept at least this far inside the model's
             range [rad] (default ``post.JOINT_LIMIT_MARGIN_RAD``, 0.06; 0: the soft range
             alone). It matters on the narrow joints (ankle roll), where the soft range's 5 %
