@@ -98,6 +98,12 @@ def test_mirrored_training_windows_are_the_mirror_of_the_features():
     np.testing.assert_allclose(b1.x, x_m, atol=1e-5)
     np.testing.assert_allclose(b1.y, y_m, atol=1e-5)
     assert np.abs(b1.x - b0.x).max() > 0.3  # wave_short is one-armed: the mirror differs
+    # the library's feature maps (the mirror-averaged inference's) are the same maps
+    np.testing.assert_allclose(m.mirror_input_features(b0.x), b1.x, atol=1e-5)
+    np.testing.assert_allclose(m.mirror_output_features(b0.y), b1.y, atol=1e-5)
+    for f in (m.mirror_input_features, m.mirror_output_features):
+        z = b0.x if f is m.mirror_input_features else b0.y
+        assert np.array_equal(f(f(z)), z)  # an involution, bit for bit
 
 
 def test_teacher_retargets_the_mirrored_wave_to_the_mirrored_robot():

@@ -218,9 +218,36 @@ def test_nmr_release_is_the_network_without_the_clean_up(ckpt):
     assert {k: rel.options()[k] for k in dataclasses.asdict(CleanUp())} == dataclasses.asdict(
         CleanUp.release()
     )
-    manual = retargeters.make("nmr", checkpoint=ckpt, **dataclasses.asdict(CleanUp.release()))
+    assert rel.options()["mirror_average"] is False
+    manual = retargeters.make(
+        "nmr", checkpoint=ckpt, mirror_average=False, **dataclasses.asdict(CleanUp.release())
+    )
     a, b = rel.retarget(h), manual.retarget(h)
     np.testing.assert_array_equal(a.qpos, b.qpos)
     assert not np.array_equal(a.qpos, retargeters.make("nmr", checkpoint=ckpt).retarget(h).qpos)
     with pytest.raises(TypeError):
         retargeters.make("nmr-release", ground=True)  # the clean-up is not an option here
+
+
+def test_mirror_average_makes_the_output_left_right_equivariant(ckpt):
+    """With ``mirror_average`` the retargeted mirror image of a clip is the mirror image of its
+    retargeting (the network's part: windows, crossfade, filter); one pass alone is not."""
+    import dataclasses
+
+    from retargeters.nmr import mirror
+    from retargeters.nmr.post import CleanUp
+
+    h = get_clip("wave_short").motion()[:150]  # one-armed: its mirror is another motion
+    pm, qm = mirror.mirror_human(h.joint_pos, h.joint_quat)
+    hm = h.replace(joint_pos=pm, joint_quat=qm)
+    release = dataclasses.asdict(CleanUp.release())
+    gap = {}
+    for avg in (False, True):
+        r = retargeters.make("nmr", checkpoint=ckpt, mirror_average=avg, **release)
+        assert r.options()["mirror_average"] is avg
+        gap[avg] = np.abs(r.retarget(hm).qpos - mirror.mirror_qpos(r.retarget(h).qpos)).max()
+    assert gap[True] < 1e-4 and gap[False] > 100 * gap[True], gap
+    with pytest.raises(ValueError, match="mirror_average"):
+        retargeters.make("nmr", checkpoint=ckpt, mirror_average="yes")
+    with pytest.raises(ValueError, match="not part of the NMR release"):
+        retargeters.make("nmr-release", checkpoint=ckpt, mirror_average=True)

@@ -80,3 +80,47 @@ def mirror_qpos(qpos: np.ndarray) -> np.ndarray:
 def mirror_body_pos(body_pos: np.ndarray) -> np.ndarray:
     """Mirror G1 body positions (..., 30, 3) (depth-first order)."""
     return mirror_pos(body_pos, BODY_PERM)
+
+
+# ------------------------------------------------------------------- features (inference)
+# The mirror as a map on the network's canonical features, for the mirror-averaged inference
+# (``mirror_average``): a window's canonical frame is equivariant under the mirror (heading
+# -yaw, origin mirrored), so the features of the mirrored window are these maps of the
+# window's features (tested against make_batch, which mirrors the world-frame window first).
+#: Sign of each 6D entry (the first two columns of R, row-major) under R -> M R M.
+_SIGN_6D = np.array([1.0, -1.0, -1.0, 1.0, 1.0, -1.0])
+_SIGN_XYZ = np.array([1.0, -1.0, 1.0])
+
+
+def _mirror_points(x: np.ndarray, sl: slice, perm: np.ndarray) -> None:
+    v = x[..., sl].reshape(*x.shape[:-1], len(perm), 3)
+    x[..., sl] = (v[..., perm, :] * _SIGN_XYZ).reshape(*x.shape[:-1], -1)
+
+
+def mirror_input_features(x: np.ndarray) -> np.ndarray:
+    """Mirror input features (..., 140): root velocity, 6D root rotation, 22 joint positions
+    and velocities (left and right swapped)."""
+    from retargeters.nmr.features import IN_SLICES, NUM_HUMAN_JOINTS
+
+    out = np.array(x, copy=True)
+    out[..., IN_SLICES["root_vel_xy"].start + 1] *= -1.0
+    out[..., IN_SLICES["root_rot_6d"]] *= _SIGN_6D.astype(out.dtype)
+    perm = SMPL_PERM[:NUM_HUMAN_JOINTS]  # the 22 body joints mirror among themselves
+    for group in ("joint_pos", "joint_vel"):
+        _mirror_points(out, IN_SLICES[group], perm)
+    return out
+
+
+def mirror_output_features(y: np.ndarray) -> np.ndarray:
+    """Mirror output features (..., 217): root velocity, 6D root rotation, 30 body positions
+    and velocities, 29 joint angles (swapped, roll and yaw hinges negated)."""
+    from retargeters.nmr.features import OUT_SLICES
+
+    out = np.array(y, copy=True)
+    out[..., OUT_SLICES["root_vel_xy"].start + 1] *= -1.0
+    out[..., OUT_SLICES["root_rot_6d"]] *= _SIGN_6D.astype(out.dtype)
+    for group in ("body_pos", "body_vel"):
+        _mirror_points(out, OUT_SLICES[group], BODY_PERM)
+    jp = OUT_SLICES["joint_pos"]
+    out[..., jp] = y[..., jp][..., JOINT_PERM] * JOINT_SIGN.astype(out.dtype)
+    return out
