@@ -37,6 +37,7 @@ from nmr_gym.errors import MotionError
 from nmr_gym.g1 import joint_ranges, kinematic_model
 from nmr_gym.motion import HumanMotion, RobotMotion
 from nmr_gym.skeleton import SMPL_JOINT_NAMES
+from retargeters.nmr.collide import ARM_JOINTS
 from retargeters.nmr.data import Normalizer
 from retargeters.nmr.features import (
     NMR_FPS,
@@ -68,9 +69,16 @@ FILTER_CUTOFF_HZ = 5.0
 BATCH_WINDOWS = 256
 #: Default of the ``mirror_average`` option of ``nmr`` (:func:`run_network`): on the 29
 #: held-out clips it lowered foot skating 0.347 -> 0.321 m/s, float 0.33 -> 0.28 % of frames,
-#: W-MPJPE 0.196 -> 0.190 m and MPJPE 0.1098 -> 0.1090 m (no metric worse), for a second
+#: W-MPJPE 0.196 -> 0.190 m and MPJPE 0.1098 -> 0.1088 m (no metric worse), for a second
 #: network pass (0.35 s more for those 29 clips on 2 threads). ``nmr-release`` runs one pass.
 MIRROR_AVERAGE = True
+#: Output columns the mirror average leaves to the plain pass: the 14 arm joints. Two passes
+#: can put an arm on two different paths (a sword slash across the body), and their mean then
+#: goes through the torso: averaging them too left 8.2 % of a real clip's frames
+#: (bandai_namco/dataset-1_slash_normal_001) in self-collision after the clean-up (one pass:
+#: 0), and the real-clip suite's mean 0.045 -> 0.117 %; without the arms 0.041 %, with the
+#: same held-out gains.
+_PLAIN_PASS_COLUMNS = OUT_SLICES["joint_pos"].start + ARM_JOINTS
 
 _SOS = signal.butter(FILTER_ORDER, FILTER_CUTOFF_HZ, fs=NMR_FPS, output="sos")
 #: scipy's default padding of sosfiltfilt for this filter [frames].
@@ -199,11 +207,14 @@ def run_network(
     """Denormalised network output (N, W, 217) of input features (N, W, 140), ``batch``
     windows per forward. ``mirror_average``: the mean of the output and the mirrored output of
     the mirrored input (:func:`retargeters.nmr.mirror.mirror_input_features`), which makes the
-    prediction exactly left-right equivariant."""
+    prediction left-right equivariant, except the arm joints, which stay the plain pass's
+    (:data:`_PLAIN_PASS_COLUMNS`)."""
     y = _forward(model, norm, x, mask, device, batch)
     if mirror_average:
         y_m = _forward(model, norm, mirror_input_features(x), mask, device, batch)
-        y = 0.5 * (y + mirror_output_features(y_m))
+        avg = 0.5 * (y + mirror_output_features(y_m))
+        avg[..., _PLAIN_PASS_COLUMNS] = y[..., _PLAIN_PASS_COLUMNS]
+        y = avg
     return y
 
 

@@ -481,7 +481,14 @@ def clean_up(
             qpos = np.concatenate([root_pos, root_quat, joint_pos], axis=1)
             root_pos[:, 2] += raise_above_floor(qpos, smooth)
     if o.resolve_collisions:
-        moved_all = collide.resolve_arm_collisions(joint_pos, fps, bounds, smooth)
+        moved_all = joint_pos
+        if o.pin_feet:
+            # pinning moved the stance legs: their contacts again (a no-op where none is left;
+            # real-clip suite with pinning: legs in contact on 3 more clips without this)
+            moved_all = collide.resolve_leg_collisions(
+                joint_pos, fps, bounds, smooth, stance=smooth_stance
+            )
+        moved_all = collide.resolve_arm_collisions(moved_all, fps, bounds, smooth)
         if o.ground:
             moved = np.flatnonzero(np.any(moved_all != joint_pos, axis=1))
             qpos = np.concatenate([root_pos, root_quat, moved_all], axis=1)

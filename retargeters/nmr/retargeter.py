@@ -52,9 +52,10 @@ class NMRRetargeter(Retargeter):
         filter: apply the release's zero-phase 5 Hz Butterworth filter (default True).
         batch_windows: windows per network call.
         mirror_average: also run the network on the left-right mirrored clip and average its
-            output, mirrored back, with the plain one (default ``inference.MIRROR_AVERAGE``,
-            True; test-time augmentation, not in the paper; twice the network's cost; False:
-            one pass, as the release). The model card has its effect on the held-out clips.
+            output, mirrored back, with the plain one, the arm joints excepted (default
+            ``inference.MIRROR_AVERAGE``, True; test-time augmentation, not in the paper;
+            twice the network's cost; False: one pass, as the release). The model card has its
+            effect on the held-out clips.
         joint_range_factor: joints are clipped to this middle fraction of each joint range
             (default 0.9: the tracking MDP's soft range, ``spec.SOFT_JOINT_LIMIT_FACTOR``;
             1.0: the model's range, the NMR release's behaviour).
