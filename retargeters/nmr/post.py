@@ -474,12 +474,15 @@ def clean_up(
         if o.lock_feet:
             root_pos[:, :2] += lock_stance_feet_xy(qpos, stance, smooth, poses)
     if o.pin_feet:
-        joint_pos = legik.pin_stance_feet(
+        pinned = legik.pin_stance_feet(
             root_pos, root_quat, joint_pos, smooth_stance, fps, bounds, smooth
         )
         if o.ground:
-            qpos = np.concatenate([root_pos, root_quat, joint_pos], axis=1)
-            root_pos[:, 2] += raise_above_floor(qpos, smooth)
+            # only the frames the pinning changed: grounding left the others above the floor
+            moved = np.flatnonzero(np.any(pinned != joint_pos, axis=1))
+            qpos = np.concatenate([root_pos, root_quat, pinned], axis=1)
+            root_pos[:, 2] += raise_above_floor(qpos, smooth, moved)
+        joint_pos = pinned
     if o.resolve_collisions:
         moved_all = joint_pos
         if o.pin_feet:
