@@ -98,17 +98,20 @@ def test_human_stance_needs_low_and_slow():
     assert not post.human_stance(foot, 0.0, NMR_FPS)[:, 0].any()
 
 
-def test_stance_speed_from_the_low_passed_feet_ignores_jitter_but_not_a_slide():
+def test_stance_speed_from_the_low_passed_feet_ignores_jitter_but_not_a_slide(monkeypatch):
     rng = np.random.default_rng(0)
     n = 90
     foot = np.zeros((n, 2, 3))
     foot[:, :, 2] = 0.03
     foot[:, 1, 0] = np.arange(n) * 0.5 / NMR_FPS  # right: sliding at 0.5 m/s
     noisy = foot + rng.normal(0.0, 0.01, foot.shape)  # 1 cm of per-frame jitter
-    raw = post.human_stance(noisy, 0.0, NMR_FPS)
     robust = post.human_stance(noisy, 0.0, NMR_FPS, post.stance_speed_lowpass(noisy, NMR_FPS))
-    assert raw[:, 0].mean() < 0.5  # central differences of the jitter: "moving" most frames
     assert robust[:, 0].all() and not robust[:, 1].any()
+    hysteresis = post.human_stance(noisy, 0.0, NMR_FPS)
+    monkeypatch.setattr(post, "STANCE_EXIT_SPEED_MPS", post.STANCE_SPEED_MPS)
+    raw = post.human_stance(noisy, 0.0, NMR_FPS)
+    assert raw[:, 0].mean() < 0.5  # central differences of the jitter: "moving" most frames
+    assert raw[:, 0].mean() < hysteresis[:, 0].mean() < 1.0  # hysteresis alone: part of it
     # scipy's zero-phase filter as designed (STANCE_SPEED_CUTOFF_HZ, STANCE_FILTER_ORDER)
     from scipy import signal
 
@@ -301,3 +304,40 @@ def test_clean_up_options_are_validated_and_release_switches_every_step_off():
         post.CleanUp(joint_range_factor=0.0)
     with pytest.raises(ValueError, match="lift_swing must be True or False"):
         post.CleanUp(lift_swing=1)
+
+
+def test_stance_hysteresis_holds_a_run_and_needs_an_entry():
+    """A low foot enters stance below STANCE_SPEED_MPS and stays while slower than
+    STANCE_EXIT_SPEED_MPS; a run that never drops below the entry speed is not stance."""
+    lo, hi = post.STANCE_SPEED_MPS, post.STANCE_EXIT_SPEED_MPS
+    mid, fast = 0.5 * (lo + hi), hi + 0.2
+    # per frame speeds of the left foot: enter, hold, leave, a mid-speed run without entry
+    speeds = np.array([0.1] * 10 + [mid] * 10 + [fast] * 10 + [mid] * 10)
+    foot = np.zeros((len(speeds), 2, 3))
+    foot[:, :, 2] = 0.02
+    foot[:, 0, 0] = np.cumsum(speeds) / NMR_FPS
+    st = post.human_stance(foot, 0.0, NMR_FPS)[:, 0]
+    assert st[1:19].all()  # the entry run and the mid-speed frames that follow it
+    assert not st[21:29].any()  # too fast
+    assert not st[31:].any()  # mid speed, but no entry in this run
+    foot[:, 0, 2] = post.STANCE_HEIGHT_M + 0.01  # too high: never stance
+    assert not post.human_stance(foot, 0.0, NMR_FPS)[:, 0].any()
+
+
+def test_speed_clearance_rises_with_the_swing_foot_speed_and_leaves_stance_alone():
+    from retargeters.nmr import legik
+
+    n = 60
+    feet = np.zeros((n, 2, 3))
+    speed = np.linspace(0.0, 2.0, n)  # the left foot speeds up
+    feet[:, 0, 0] = np.cumsum(speed) / NMR_FPS
+    stance = np.zeros((n, 2), bool)
+    stance[:10, 0] = True
+    stance[:, 1] = True
+    clearance = np.full((n, 2), 0.005)
+    out = legik.speed_clearance(clearance, feet, NMR_FPS, stance)
+    np.testing.assert_array_equal(out[stance], clearance[stance])
+    v = np.linalg.norm(np.gradient(feet[:, 0, :2], 1.0 / NMR_FPS, axis=0), axis=-1)
+    want = np.maximum(0.005, np.minimum(legik.LIFT_PER_SPEED_S * v, legik.LIFT_SPEED_CLEARANCE_M))
+    np.testing.assert_allclose(out[10:, 0], want[10:])
+    assert out[-1, 0] == legik.LIFT_SPEED_CLEARANCE_M and out[10, 0] < out[30, 0]
