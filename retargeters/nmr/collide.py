@@ -345,25 +345,34 @@ UPPER_ARM_LINKS: tuple[str, ...] = ("shoulder_roll_link", "shoulder_yaw_link")
 UPPER_ARM_MARGIN_M = 0.004
 
 
+def _select_pairs(rule) -> np.ndarray:
+    """(P, 2) the pairs of :func:`nmr_gym.g1.collision.self_collision_pairs` for which
+    ``rule(side, link)`` holds: the two bodies' name prefixes ("left", "right", ...) and the
+    rest of their names (the link without its side), each a list of two."""
+    m = collision.self_collision_model()
+    pairs = collision.self_collision_pairs()
+    keep = []
+    for pair in pairs:
+        names = [m.body(m.geom_bodyid[g]).name for g in pair]
+        keep.append(rule([n.split("_", 1)[0] for n in names], [n.split("_", 1)[-1] for n in names]))
+    out = pairs[np.array(keep, bool)]
+    out.flags.writeable = False
+    return out
+
+
 @functools.lru_cache(maxsize=1)
 def arm_pairs() -> np.ndarray:
     """(P, 2) geom ids: the pairs of :func:`nmr_gym.g1.collision.self_collision_pairs` that are
     resolved: a geom on a forearm or hand link (:data:`RESOLVED_ARM_LINKS`) or on the upper arm
     (:data:`UPPER_ARM_LINKS`) against one on the trunk, a leg or the other arm (pairs within one
     arm are left to its joint ranges)."""
-    m = collision.self_collision_model()
-    pairs = collision.self_collision_pairs()
-    keep = []
-    for pair in pairs:
-        names = [m.body(m.geom_bodyid[g]).name for g in pair]
-        side = [n.split("_", 1)[0] for n in names]
-        link = [n.split("_", 1)[-1] for n in names]
+
+    def rule(side: list[str], link: list[str]) -> bool:
         lower = any(x in RESOLVED_ARM_LINKS + UPPER_ARM_LINKS for x in link)
         same_arm = side[0] == side[1] and all(x in ARM_LINKS for x in link)
-        keep.append(lower and not same_arm)
-    out = pairs[np.array(keep, bool)]
-    out.flags.writeable = False
-    return out
+        return lower and not same_arm
+
+    return _select_pairs(rule)
 
 
 @dataclass(frozen=True, eq=False)
@@ -436,17 +445,9 @@ def leg_pairs() -> np.ndarray:
     """(P, 2) geom ids: the pairs of :func:`nmr_gym.g1.collision.self_collision_pairs` between
     the two legs (a hip, knee or ankle link of each side; pairs within one leg are left to its
     joint ranges)."""
-    m = collision.self_collision_model()
-    pairs = collision.self_collision_pairs()
-    keep = []
-    for pair in pairs:
-        names = [m.body(m.geom_bodyid[g]).name for g in pair]
-        side = [n.split("_", 1)[0] for n in names]
-        legs = all(n.split("_", 1)[-1].startswith(LEG_LINK_PREFIXES) for n in names)
-        keep.append(legs and side[0] != side[1])
-    out = pairs[np.array(keep, bool)]
-    out.flags.writeable = False
-    return out
+    return _select_pairs(
+        lambda side, link: side[0] != side[1] and all(x.startswith(LEG_LINK_PREFIXES) for x in link)
+    )
 
 
 @functools.lru_cache(maxsize=1)
