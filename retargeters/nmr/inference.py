@@ -68,9 +68,12 @@ FILTER_CUTOFF_HZ = 5.0
 #: Windows per network call (bounds memory: ~0.1 MB of activations per window for ``small``).
 BATCH_WINDOWS = 256
 #: Default of the ``mirror_average`` option of ``nmr`` (:func:`run_network`): on the 29
-#: held-out clips it lowered foot skating 0.347 -> 0.321 m/s, float 0.33 -> 0.28 % of frames,
-#: W-MPJPE 0.196 -> 0.190 m and MPJPE 0.1098 -> 0.1088 m (no metric worse), for a second
-#: network pass (0.35 s more for those 29 clips on 2 threads). ``nmr-release`` runs one pass.
+#: held-out clips (pinning off, session 8's first measurement) it lowered foot skating 0.347 ->
+#: 0.321 m/s, float 0.33 -> 0.28 % of frames, W-MPJPE 0.196 -> 0.190 m and MPJPE 0.1098 ->
+#: 0.1088 m (no metric worse); with every final default 0.189 -> 0.169 m/s, 0.44 -> 0.30 %,
+#: root force of inverse dynamics 23.5 -> 18.1 N (``leaderboards/nmr_cleanup_ablation``,
+#: ``nmr-one-pass``). The cost is a second network pass (about 0.75 s of the held-out job on
+#: one thread). ``nmr-release`` runs one pass.
 MIRROR_AVERAGE = True
 #: Output columns the mirror average leaves to the plain pass: the 14 arm joints. Two passes
 #: can put an arm on two different paths (a sword slash across the body), and their mean then

@@ -61,15 +61,16 @@ IK_LIMIT_MARGIN_RAD = 0.06
 #: the correction is capped, the foot only partly held, rather than twisting the leg.
 PIN_MAX_SHIFT_M = 0.10
 PIN_MAX_TURN_RAD = 0.35
-#: Default of the ``pin_feet`` option: on since 2026-12-07 (session 8). It lowers foot
-#: skating on the 29 held-out clips (every other default) 0.321 -> 0.236 m/s, on the 105
-#: real clips 0.434 -> 0.361 m/s, without penetration (the root is raised where a pinned leg
-#: goes below the floor). It turns the network's root noise into leg motion: under the noisy
-#: suite's input noise the joint deviation rises 0.016 -> 0.021 rad, still below every
-#: baseline's (``direct`` 0.022 on noise seeds 1-3 at scale 1; 0.041 vs 0.045 at scale 2). It
-#: was off while that rise crossed ``direct`` (0.020 -> 0.031 rad, before the stance speed
-#: was read from the 2 Hz feet and before the mirror average), and it costs about 0.3 s of
-#: the end-to-end job on the held-out clips (``perf/results/nmr_speed.md``).
+#: Default of the ``pin_feet`` option: on since 2026-12-07 (session 8). With every other
+#: default it lowers foot skating on the 29 held-out clips 0.282 -> 0.169 m/s (0.321 -> 0.236
+#: before the stance hysteresis and the speed lift), on the 105 real clips 0.434 -> 0.361 m/s
+#: (before those), without penetration (the root is raised where a pinned leg goes below the
+#: floor). It turns the network's root noise into leg motion: under the noisy suite's input
+#: noise the joint deviation rises 0.0174 -> 0.0205 rad, still below every baseline's
+#: (``direct`` 0.0224-0.0227 on noise seeds 1-3 at scale 1; 0.0423 vs 0.0446 at scale 2). It
+#: was off while that rise crossed ``direct`` (0.020 -> 0.031 rad, before the stance speed was
+#: read from the 2 Hz feet and before the mirror average), and it costs about 0.4 s of the
+#: end-to-end job on the held-out clips (``perf/results/nmr_speed.md``).
 PIN_FEET = True
 #: Default of the ``lift_swing`` option (:func:`lift_swing_feet`).
 LIFT_SWING = True
