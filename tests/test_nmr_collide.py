@@ -377,3 +377,24 @@ def test_leg_step_validates_stance_and_runs_in_the_clean_up():
     off = post.clean_up(*args, ranges, post.CleanUp(**kw, resolve_collisions=False), smooth=lowpass)
     assert _leg_min_clearance(off[1]).min() < 0.0
     assert _leg_min_clearance(on[1]).min() >= 0.0
+
+
+def test_pinned_legs_of_a_narrow_gait_keep_their_margin():
+    """Pinning (after the first leg step) moves the stance legs back towards each other on a
+    narrow gait; the clean-up checks the legs once more (without that: 124 of this clip's
+    1,247 frames beyond the margin)."""
+    from pathlib import Path
+
+    import retargeters
+    from benchmark.suites import load_suite
+    from nmr_gym.paths import shared_motions_dir
+
+    if shared_motions_dir() is None:
+        pytest.skip("real motion data not found: ../shared/motions is absent")
+    manifest = Path(__file__).resolve().parents[1] / "benchmark" / "manifests" / "real_clips.csv"
+    clip = next(m for m in load_suite(manifest) if m.name == "cmu/bvh11__131_02")
+    nmr = retargeters.make("nmr")
+    assert nmr.options()["pin_feet"] is True
+    out = nmr.retarget(clip.load())
+    # the output is at the clip's 120 fps, interpolated from the clean-up's 30 fps: 2 mm slack
+    assert not (_leg_min_clearance(out.joint_pos) < -0.002).any()
