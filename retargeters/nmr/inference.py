@@ -246,16 +246,17 @@ def retarget_batch(
     filter: bool = True,  # noqa: A002
     clean: CleanUp = SHIPPED_CLEAN_UP,
     metadata: dict | None = None,
-    mirror_average: bool = False,
+    mirror_average: bool = MIRROR_AVERAGE,
 ) -> list[RobotMotion]:
     """Retarget clips with one network pass over all their windows; one RobotMotion per clip.
 
     ``clean``: the inference clean-up's steps (:class:`retargeters.nmr.post.CleanUp`; the
     default is the shipped pipeline, ``CleanUp.release()`` the NMR release's output).
     ``mirror_average``: a second pass on the left-right mirrored windows, whose output,
-    mirrored back, is averaged with the first (test-time augmentation, not in the paper: the
-    network was trained on mirrored windows, so both passes are its predictions of the same
-    motion; twice the network's cost).
+    mirrored back, is averaged with the first, the arm joints excepted (:func:`run_network`;
+    test-time augmentation, not in the paper: the network was trained on mirrored windows, so
+    both passes are its predictions of the same motion; twice the network's cost; default
+    :data:`MIRROR_AVERAGE`, False for the release's one pass).
     """
     clips = [_prepare(h) for h in humans]
     win_clip, win_start, hp, pq, hh, fz, mask = [], [], [], [], [], [], []

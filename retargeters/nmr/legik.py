@@ -83,9 +83,10 @@ LIFT_MAX_CLEARANCE_M = 0.10
 #: still low at toe-off and heel-strike while it moves at ~1 m/s, so a lift that only follows
 #: the human's height left NMR's swing sole within the metric's 2 cm contact height there (on
 #: a held-out walk 303 of 473 contact samples, at a mean 1.0 m/s). A foot sliding over the
-#: floor is a scuff for a tracked robot. Training real clips (84): foot skating 0.379 ->
-#: 0.348 m/s (no stance hysteresis); with hysteresis 0.3587 -> 0.3249, and 0.3230 / 0.3247
-#: for (0.08 s, 0.06 m) / (0.12 s, 0.08 m): the smallest was kept.
+#: floor is a scuff for a tracked robot. Training real clips (84), pinning on: foot skating
+#: 0.379 -> 0.348 m/s with a (0.08 s, 0.06 m) lift and no stance hysteresis; with the
+#: hysteresis 0.359 without a lift, 0.325 / 0.323 / 0.325 with (0.04 s, 0.04 m) / (0.08 s,
+#: 0.06 m) / (0.12 s, 0.08 m): the smallest was kept.
 LIFT_PER_SPEED_S = 0.04
 #: The cap of the speed-based clearance [m].
 LIFT_SPEED_CLEARANCE_M = 0.04

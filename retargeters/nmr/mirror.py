@@ -22,6 +22,7 @@ import numpy as np
 from nmr_gym import rotations as rot
 from nmr_gym.g1 import spec
 from nmr_gym.skeleton import SMPL_JOINT_NAMES
+from retargeters.nmr.features import IN_SLICES, NUM_HUMAN_JOINTS, OUT_SLICES
 
 _HALF_TURN_Z = np.array([0.0, 0.0, 0.0, 1.0])
 _FLIP_Q = np.array([1.0, -1.0, 1.0, -1.0])
@@ -89,19 +90,17 @@ def mirror_body_pos(body_pos: np.ndarray) -> np.ndarray:
 # window's features (tested against make_batch, which mirrors the world-frame window first).
 #: Sign of each 6D entry (the first two columns of R, row-major) under R -> M R M.
 _SIGN_6D = np.array([1.0, -1.0, -1.0, 1.0, 1.0, -1.0])
-_SIGN_XYZ = np.array([1.0, -1.0, 1.0])
 
 
 def _mirror_points(x: np.ndarray, sl: slice, perm: np.ndarray) -> None:
+    """Mirror, in place, the flattened points (..., 3 len(perm)) of ``x[..., sl]``."""
     v = x[..., sl].reshape(*x.shape[:-1], len(perm), 3)
-    x[..., sl] = (v[..., perm, :] * _SIGN_XYZ).reshape(*x.shape[:-1], -1)
+    x[..., sl] = mirror_pos(v, perm).reshape(*x.shape[:-1], -1)
 
 
 def mirror_input_features(x: np.ndarray) -> np.ndarray:
     """Mirror input features (..., 140): root velocity, 6D root rotation, 22 joint positions
     and velocities (left and right swapped)."""
-    from retargeters.nmr.features import IN_SLICES, NUM_HUMAN_JOINTS
-
     out = np.array(x, copy=True)
     out[..., IN_SLICES["root_vel_xy"].start + 1] *= -1.0
     out[..., IN_SLICES["root_rot_6d"]] *= _SIGN_6D.astype(out.dtype)
@@ -114,8 +113,6 @@ def mirror_input_features(x: np.ndarray) -> np.ndarray:
 def mirror_output_features(y: np.ndarray) -> np.ndarray:
     """Mirror output features (..., 217): root velocity, 6D root rotation, 30 body positions
     and velocities, 29 joint angles (swapped, roll and yaw hinges negated)."""
-    from retargeters.nmr.features import OUT_SLICES
-
     out = np.array(y, copy=True)
     out[..., OUT_SLICES["root_vel_xy"].start + 1] *= -1.0
     out[..., OUT_SLICES["root_rot_6d"]] *= _SIGN_6D.astype(out.dtype)

@@ -83,10 +83,10 @@ STANCE_SPEED_MPS = 0.25
 #: A foot in stance stays in stance while slower than this [m/s] (and within STANCE_HEIGHT_M):
 #: hysteresis, so a planted foot whose speed wavers about STANCE_SPEED_MPS (input noise, a
 #: rolling heel) is one stance run, not several. Chosen on the 84 NMR training clips of the
-#: real-clip suite (with the speed-based swing lift, ``legik.LIFT_PER_SPEED_S``): foot
-#: skating 0.348 m/s without hysteresis, 0.333 / 0.323 / 0.314 at 0.35 / 0.45 / 0.6 m/s; 0.6
-#: holds a visibly moving foot (toe-off) as stance, which grounding, locking and pinning then
-#: hold to the floor. On the held-out clips' noisy variants it lowered the pinned joint
+#: real-clip suite (pinning on, a (0.08 s, 0.06 m) speed-based swing lift,
+#: ``legik.LIFT_PER_SPEED_S``): foot skating 0.348 m/s without hysteresis, 0.333 / 0.323 /
+#: 0.314 at 0.35 / 0.45 / 0.6 m/s; 0.6 holds a visibly moving foot (toe-off) as stance, which
+#: grounding, locking and pinning then hold to the floor. On the held-out clips' noisy variants it lowered the pinned joint
 #: deviation 0.0222 -> 0.0206 rad (seed 1): the clean and noisy stance agree more.
 STANCE_EXIT_SPEED_MPS = 0.45
 #: Cutoff [Hz] of the zero-phase Butterworth low-pass (order :data:`STANCE_FILTER_ORDER`, run
