@@ -86,8 +86,9 @@ STANCE_SPEED_MPS = 0.25
 #: real-clip suite (pinning on, a (0.08 s, 0.06 m) speed-based swing lift,
 #: ``legik.LIFT_PER_SPEED_S``): foot skating 0.348 m/s without hysteresis, 0.333 / 0.323 /
 #: 0.314 at 0.35 / 0.45 / 0.6 m/s; 0.6 holds a visibly moving foot (toe-off) as stance, which
-#: grounding, locking and pinning then hold to the floor. On the held-out clips' noisy variants it lowered the pinned joint
-#: deviation 0.0222 -> 0.0206 rad (seed 1): the clean and noisy stance agree more.
+#: grounding, locking and pinning then hold to the floor. On the held-out clips' noisy
+#: variants it lowered the pinned joint deviation 0.0222 -> 0.0206 rad (seed 1): the clean
+#: and noisy stance agree more.
 STANCE_EXIT_SPEED_MPS = 0.45
 #: Cutoff [Hz] of the zero-phase Butterworth low-pass (order :data:`STANCE_FILTER_ORDER`, run
 #: forward and backward) on the human's feet before their speed is read for the clean-up's
