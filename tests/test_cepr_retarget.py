@@ -181,3 +181,63 @@ def test_cluster_count_larger_than_segments_is_one_line_error(done, capsys):
     code = main(["cepr", "cluster", "--out", str(out), "--k", str(n + 1), "--encoder-epochs", "1"])
     err = [x for x in capsys.readouterr().err.splitlines() if x.startswith("nmr-bench")]
     assert code == 2 and len(err) == 1 and "larger than the number" in err[0]
+
+
+def test_chunk_rows_ground_each_chunk_by_its_own_lowest_point():
+    """A clip whose first chunk floats 15 cm (the clip was grounded by a lower moment later):
+    without grounding the foot filter drops it, with grounding it is shifted down and kept."""
+    from nmr_gym.g1.geometry import lowest_point_z_of_qpos
+
+    fps, n = 30.0, 60
+    q = np.zeros((n, 36))
+    q[:, 3] = 1.0  # identity root orientation, default pose
+    q[:, 2] -= lowest_point_z_of_qpos(q[:1])[0]  # standing on the floor
+    q[:30, 2] += 0.15  # frames 0-29 float
+    s = metrics.scan(q)
+    foot = metrics.foot_heights(s).min(axis=(1, 2))
+    low = lowest_point_z_of_qpos(q)
+    chunks = [{"chunk": 0, "start_frame": 0, "stop_frame": 30}]
+    chunks.append({"chunk": 1, "start_frame": 30, "stop_frame": 60})
+    args = ("c", chunks, q, fps, s.collision, foot, low)
+    plain = retarget.chunk_rows(*args, ground_chunks=False)
+    grounded = retarget.chunk_rows(*args, ground_chunks=True)
+    assert [r["ground_shift_m"] for r in plain] == [0.0, 0.0]
+    assert not plain[0]["pass_foot_height"] and plain[1]["pass_foot_height"]
+    assert grounded[0]["ground_shift_m"] == pytest.approx(-0.15, abs=1e-9)
+    assert grounded[1]["ground_shift_m"] == pytest.approx(0.0, abs=1e-9)
+    assert grounded[0]["kept"] and grounded[1]["kept"]
+    assert grounded[0]["lowest_foot_mean_m"] == pytest.approx(plain[1]["lowest_foot_mean_m"])
+
+
+def test_grounded_pairs_touch_the_floor_and_keep_their_joint_angles(tmp_path):
+    """``ground_chunks`` on a retarget that is not on the floor (``gmr`` as solved): the same
+    chunks and joint angles as without it (the second run reads the first's cached motions),
+    each pair's robot shifted so that its lowest collision point over the chunk is at z = 0,
+    the shift in the manifest."""
+    from nmr_gym.g1.geometry import lowest_point_z_of_qpos
+
+    clips, _ = gather_sources(["builtin"])
+    curate.run_curate([c for c in clips if c.name in CLIPS], tmp_path)
+    opts = {"ground": "none"}
+    plain = retarget.run_retarget(
+        tmp_path, retargeter="gmr", options=opts, pairs_out=tmp_path / "a"
+    )
+    grounded = retarget.run_retarget(
+        tmp_path, retargeter="gmr", options=opts, pairs_out=tmp_path / "b", ground_chunks=True
+    )
+    assert (plain["ground_shift_m"] == 0).all() and (grounded["ground_shift_m"].abs() > 1e-3).all()
+    assert (grounded["lowest_foot_mean_m"] <= plain["lowest_foot_mean_m"] + 1e-9).all()
+    a, b = PairDataset(tmp_path / "a"), PairDataset(tmp_path / "b")
+    assert b.provenance["settings"]["ground_chunks"] is True
+    assert len(b) >= len(a) > 0
+    for i in range(len(b)):
+        assert np.min(lowest_point_z_of_qpos(b[i].robot.qpos)) == pytest.approx(0.0, abs=1e-5)
+    for i in range(len(a)):
+        j = int(
+            np.flatnonzero(
+                b.manifest["clip"].eq(a[i].row["clip"]) & b.manifest["chunk"].eq(a[i].row["chunk"])
+            )[0]
+        )
+        np.testing.assert_allclose(b[j].robot.joint_pos, a[i].robot.joint_pos, atol=1e-6)
+        dz = b[j].robot.root_pos[:, 2] - a[i].robot.root_pos[:, 2]
+        np.testing.assert_allclose(dz, b[j].row["ground_shift_m"], atol=1e-5)

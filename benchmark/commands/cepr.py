@@ -154,6 +154,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="write the kinematic pair dataset here instead of OUT/kinematic",
     )
+    p.add_argument(
+        "--ground-chunks",
+        action="store_true",
+        help="put each chunk on the floor by its own lowest collision point before the hard "
+        "filters and in the pairs (default: as the retargeter grounded the whole clip)",
+    )
     p = sub.add_parser("cluster", help="stage 3: motion encoder and cosine K-means")
     _out_jobs(p)
     _preset(p, "cpu")
@@ -250,6 +256,7 @@ def run(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             pairs_out=args.pairs_out,
             args={"motions": s["motions"], "exclude": s["exclude"]},
+            ground_chunks=args.ground_chunks,
         )
         kept = table[table["kept"]]
         print(
