@@ -298,6 +298,7 @@ def test_clean_up_options_are_validated_and_release_switches_every_step_off():
     assert dataclasses.asdict(post.CleanUp.release()) == {
         "joint_range_factor": 1.0, "ground": False, "lock_feet": False, "pin_feet": False,
         "lift_swing": False, "resolve_collisions": False, "joint_limit_margin": 0.0,
+        "short_stance": False,
     }  # fmt: skip
     assert post.SHIPPED_CLEAN_UP == post.CleanUp()
     with pytest.raises(ValueError, match="joint_range_factor"):
@@ -322,6 +323,69 @@ def test_stance_hysteresis_holds_a_run_and_needs_an_entry():
     assert not st[31:].any()  # mid speed, but no entry in this run
     foot[:, 0, 2] = post.STANCE_HEIGHT_M + 0.01  # too high: never stance
     assert not post.human_stance(foot, 0.0, NMR_FPS)[:, 0].any()
+
+
+def _running_foot(stance_frames: int, n_steps: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """A foot that swings 1.2 m at ~6 m/s, 8 cm up, then plants for ``stance_frames`` at the
+    floor (a run at 30 fps), ``n_steps`` times, then swings once more; (T, 2, 3) with the
+    other foot out of the way, and the (T,) planted mask."""
+    swing = 8
+    x, z, planted = [], [], []
+    for k in range(n_steps):
+        s = (np.arange(swing) + 0.5) / swing  # swing phase, strictly inside (0, 1)
+        x += list(1.2 * k + 1.2 * (s - np.sin(2 * np.pi * s) / (2 * np.pi)))
+        z += list(0.08 * np.sin(np.pi * s) ** 2)
+        planted += [False] * swing
+        x += [1.2 * (k + 1)] * stance_frames
+        z += [0.0] * stance_frames
+        planted += [True] * stance_frames
+    s = (np.arange(swing) + 0.5) / swing  # and a last swing (no stance at the clip end)
+    x += list(1.2 * n_steps + 1.2 * (s - np.sin(2 * np.pi * s) / (2 * np.pi)))
+    z += list(0.08 * np.sin(np.pi * s) ** 2)
+    planted += [False] * swing
+    foot = np.zeros((len(x), 2, 3))
+    foot[:, 0, 0], foot[:, 0, 2] = x, z
+    foot[:, 1, 2] = 0.5  # the other foot: out of the way
+    return foot, np.array(planted)
+
+
+def test_short_stance_enters_the_planted_frames_of_a_run():
+    """In a run the 2 Hz speed of a planted foot never drops to the entry speed, so only the
+    short-stance entry (5 Hz speed, :data:`post.SHORT_STANCE_HEIGHT_M`) finds the stance; the
+    swing stays swing."""
+    foot, planted = _running_foot(stance_frames=7)
+    slow = post.stance_speed_lowpass(foot, NMR_FPS)
+    plain = post.human_stance(foot, 0.0, NMR_FPS, slow)[:, 0]
+    short = post.human_stance(foot, 0.0, NMR_FPS, slow, short_pos=foot)[:, 0]
+    assert not plain.any()
+    inner = planted & np.roll(planted, 1) & np.roll(planted, -1)  # planted, not at the edges
+    assert short[inner].all()
+    assert not short[~planted].any() and not post.human_stance(foot, 0.0, NMR_FPS, slow)[:, 1].any()
+    # a foot hovering above the short-stance height is not entered that way
+    lifted = foot.copy()
+    lifted[..., 2] += post.SHORT_STANCE_HEIGHT_M + 0.005
+    assert not post.human_stance(lifted, 0.0, NMR_FPS, slow, short_pos=lifted)[:, 0].any()
+
+
+def test_clean_up_passes_short_stance_to_the_leg_steps(monkeypatch):
+    seen = []
+    real = post.human_stance
+
+    def spy(*a, **kw):
+        seen.append((a[4] if len(a) > 4 else kw.get("short_pos")) is not None)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(post, "human_stance", spy)
+    n = 40
+    q = np.zeros((n, 29))
+    root = np.tile([0.0, 0.0, 0.79], (n, 1))
+    quat = np.tile([1.0, 0.0, 0.0, 0.0], (n, 1))
+    feet = np.zeros((n, 2, 3))
+    ranges = np.tile([-3.0, 3.0], (29, 1))
+    for flag in (True, False):
+        seen.clear()
+        post.clean_up(root, quat, q, feet, 0.0, NMR_FPS, ranges, post.CleanUp(short_stance=flag))
+        assert seen == [flag, False]  # the leg steps' stance, then grounding's (never short)
 
 
 def test_speed_clearance_rises_with_the_swing_foot_speed_and_leaves_stance_alone():

@@ -29,6 +29,7 @@ from retargeters.nmr.post import (
     LOCK_FEET,
     PIN_FEET,
     RESOLVE_COLLISIONS,
+    SHORT_STANCE,
     CleanUp,
 )
 
@@ -79,6 +80,10 @@ class NMRRetargeter(Retargeter):
             range [rad] (default ``post.JOINT_LIMIT_MARGIN_RAD``, 0.06; 0: the soft range
             alone). It matters on the narrow joints (ankle roll), where the soft range's 5 %
             is less than the benchmark's near-limit margin.
+        short_stance: the leg steps (swing lift, legs' collision step, pinning) also detect
+            the human's short stances, as in a run, from the 5 Hz feet (default
+            ``post.SHORT_STANCE``; False: only the 2 Hz speed's stances). See
+            :data:`retargeters.nmr.post.SHORT_STANCE_HEIGHT_M`.
     """
 
     def __init__(
@@ -97,6 +102,7 @@ class NMRRetargeter(Retargeter):
         resolve_collisions: bool = RESOLVE_COLLISIONS,
         joint_limit_margin: float = JOINT_LIMIT_MARGIN_RAD,
         mirror_average: bool = MIRROR_AVERAGE,
+        short_stance: bool = SHORT_STANCE,
     ):
         import torch
 
@@ -114,6 +120,7 @@ class NMRRetargeter(Retargeter):
             lift_swing,
             resolve_collisions,
             joint_limit_margin,
+            short_stance,
         )  # validated here, before the checkpoint loads
         path = Path(checkpoint) if checkpoint is not None else SHIPPED
         try:
