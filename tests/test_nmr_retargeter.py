@@ -218,15 +218,51 @@ def test_nmr_release_is_the_network_without_the_clean_up(ckpt):
     assert {k: rel.options()[k] for k in dataclasses.asdict(CleanUp())} == dataclasses.asdict(
         CleanUp.release()
     )
-    assert rel.options()["mirror_average"] is False
+    assert rel.options()["mirror_average"] is False and rel.options()["robust_floor"] is False
     manual = retargeters.make(
-        "nmr", checkpoint=ckpt, mirror_average=False, **dataclasses.asdict(CleanUp.release())
+        "nmr",
+        checkpoint=ckpt,
+        mirror_average=False,
+        robust_floor=False,
+        **dataclasses.asdict(CleanUp.release()),
     )
     a, b = rel.retarget(h), manual.retarget(h)
     np.testing.assert_array_equal(a.qpos, b.qpos)
     assert not np.array_equal(a.qpos, retargeters.make("nmr", checkpoint=ckpt).retarget(h).qpos)
     with pytest.raises(TypeError):
         retargeters.make("nmr-release", ground=True)  # the clean-up is not an option here
+
+
+def test_robust_floor_keeps_a_moment_of_sinking_from_moving_the_whole_clip(ckpt):
+    """The human sinks 6 cm into the floor for 0.6 s near the end of a clip. With the clip's
+    lowest joint as the features' floor (the release) every input height of the clip changes
+    and so does the network's output far from the sinking; with the robust floor the early
+    frames stay as they were (the network's part only: the release's clean-up)."""
+    import dataclasses
+
+    from retargeters.nmr.post import CleanUp
+
+    h = get_clip("walk_short").motion()
+    t = np.arange(h.n_frames) / h.fps
+    sink = (t > h.duration - 1.0) & (t < h.duration - 0.4)
+    pos = h.joint_pos.copy()
+    pos[sink, :, 2] -= 0.06
+    hs = h.replace(joint_pos=pos)
+    early = t < 1.5  # only in the first network window, before its crossfade
+    release = dataclasses.asdict(CleanUp.release())
+    moved = {}
+    for robust in (False, True):
+        r = retargeters.make(
+            "nmr", checkpoint=ckpt, mirror_average=False, robust_floor=robust, **release
+        )
+        assert r.options()["robust_floor"] is robust
+        a, b = r.retarget(h), r.retarget(hs)
+        moved[robust] = np.abs(a.qpos[early] - b.qpos[early]).max()
+    assert moved[False] > 1e-4 and moved[True] < 0.01 * moved[False], moved
+    with pytest.raises(ValueError, match="robust_floor"):
+        retargeters.make("nmr", checkpoint=ckpt, robust_floor="yes")
+    with pytest.raises(ValueError, match="not part of the NMR release"):
+        retargeters.make("nmr-release", checkpoint=ckpt, robust_floor=True)
 
 
 def test_mirror_average_makes_the_output_left_right_equivariant(ckpt):

@@ -21,7 +21,7 @@ import numpy as np
 from nmr_gym.motion import HumanMotion, RobotMotion
 from retargeters.base import Retargeter, register
 from retargeters.nmr.checkpoint import SHIPPED, NmrCheckpointError, load_checkpoint
-from retargeters.nmr.inference import BATCH_WINDOWS, MIRROR_AVERAGE, retarget_batch
+from retargeters.nmr.inference import BATCH_WINDOWS, MIRROR_AVERAGE, ROBUST_FLOOR, retarget_batch
 from retargeters.nmr.post import (
     JOINT_LIMIT_MARGIN_RAD,
     JOINT_RANGE_FACTOR,
@@ -80,6 +80,10 @@ class NMRRetargeter(Retargeter):
             range [rad] (default ``post.JOINT_LIMIT_MARGIN_RAD``, 0.06; 0: the soft range
             alone). It matters on the narrow joints (ankle roll), where the soft range's 5 %
             is less than the benchmark's near-limit margin.
+        robust_floor: the input features' heights are measured above the human's robust floor
+            (the 25th percentile of its lowest joint over frames) instead of its lowest
+            joint (default ``inference.ROBUST_FLOOR``, True; False: the release's floor), so a
+            moment of sinking into the floor does not move the whole clip.
         short_stance: the leg steps (swing lift, legs' collision step, pinning) also detect
             the human's short stances, as in a run, from the 5 Hz feet (default
             ``post.SHORT_STANCE``; False: only the 2 Hz speed's stances). See
@@ -103,6 +107,7 @@ class NMRRetargeter(Retargeter):
         joint_limit_margin: float = JOINT_LIMIT_MARGIN_RAD,
         mirror_average: bool = MIRROR_AVERAGE,
         short_stance: bool = SHORT_STANCE,
+        robust_floor: bool = ROBUST_FLOOR,
     ):
         import torch
 
@@ -110,8 +115,9 @@ class NMRRetargeter(Retargeter):
             raise ValueError(f"fps must be a finite number > 0 or None, got {fps!r}")
         if int(batch_windows) < 1:
             raise ValueError(f"batch_windows must be >= 1, got {batch_windows}")
-        if not isinstance(mirror_average, (bool, np.bool_)):
-            raise ValueError(f"mirror_average must be True or False, got {mirror_average!r}")
+        for name, flag in (("mirror_average", mirror_average), ("robust_floor", robust_floor)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {flag!r}")
         self.clean = CleanUp(
             joint_range_factor,
             ground,
@@ -136,6 +142,7 @@ class NMRRetargeter(Retargeter):
         self.filter = bool(filter)
         self.batch_windows = int(batch_windows)
         self.mirror_average = bool(mirror_average)
+        self.robust_floor = bool(robust_floor)
 
     def options(self) -> dict[str, Any]:
         return {
@@ -145,6 +152,7 @@ class NMRRetargeter(Retargeter):
             "fps": self.fps,
             "filter": self.filter,
             "mirror_average": self.mirror_average,
+            "robust_floor": self.robust_floor,
             **dataclasses.asdict(self.clean),
         }
 
@@ -164,13 +172,15 @@ class NMRRetargeter(Retargeter):
             clean=self.clean,
             metadata={"retargeter": self.name, "options": self.options()},
             mirror_average=self.mirror_average,
+            robust_floor=self.robust_floor,
         )
 
 
 @register("nmr-release")
 class NMRReleaseRetargeter(NMRRetargeter):
     """NMR with the NMR release's inference only: the same network, windows, crossfade and
-    5 Hz zero-phase filter as ``nmr``, with one network pass (no ``mirror_average``) and
+    5 Hz zero-phase filter as ``nmr``, with one network pass (no ``mirror_average``), the
+    clip's lowest joint as the features' floor (no ``robust_floor``) and
     without this project's clean-up (:meth:`retargeters.nmr.post.CleanUp.release`: the model's
     full joint range, the network's root height and path, its legs and arms as predicted).
 
@@ -180,12 +190,14 @@ class NMRReleaseRetargeter(NMRRetargeter):
     """
 
     def __init__(self, **options: Any):
-        if options.get("mirror_average"):
-            raise ValueError(
-                "mirror_average is not part of the NMR release's inference; use 'nmr' "
-                "(make('nmr', mirror_average=True))"
-            )
+        for name in ("mirror_average", "robust_floor"):
+            if options.get(name):
+                raise ValueError(
+                    f"{name} is not part of the NMR release's inference; use 'nmr' "
+                    f"(make('nmr', {name}=True))"
+                )
         # a clean-up option given here is a TypeError (a keyword given twice)
         super().__init__(
-            **{**options, "mirror_average": False}, **dataclasses.asdict(CleanUp.release())
+            **{**options, "mirror_average": False, "robust_floor": False},
+            **dataclasses.asdict(CleanUp.release()),
         )
