@@ -198,9 +198,9 @@ def test_chunk_rows_ground_each_chunk_by_its_own_lowest_point():
     low = lowest_point_z_of_qpos(q)
     chunks = [{"chunk": 0, "start_frame": 0, "stop_frame": 30}]
     chunks.append({"chunk": 1, "start_frame": 30, "stop_frame": 60})
-    args = ("c", chunks, q, fps, s.collision, foot, low)
-    plain = retarget.chunk_rows(*args, ground_chunks=False)
-    grounded = retarget.chunk_rows(*args, ground_chunks=True)
+    arrays = {"qpos": q, "collision": s.collision, "lowest_foot_z": foot, "lowest_point_z": low}
+    plain = retarget.chunk_rows("c", chunks, arrays, fps, ground_chunks=False)
+    grounded = retarget.chunk_rows("c", chunks, arrays, fps, ground_chunks=True)
     assert [r["ground_shift_m"] for r in plain] == [0.0, 0.0]
     assert not plain[0]["pass_foot_height"] and plain[1]["pass_foot_height"]
     assert grounded[0]["ground_shift_m"] == pytest.approx(-0.15, abs=1e-9)

@@ -155,32 +155,31 @@ def check_retargeter(name: str, options: dict[str, Any] | None = None) -> None:
 def chunk_rows(
     clip_key: str,
     chunks: list[dict],
-    qpos: np.ndarray,
+    arrays: dict[str, np.ndarray],
     fps: float,
-    collision: np.ndarray,
-    lowest_foot_z: np.ndarray,
-    lowest_point_z: np.ndarray,
     ground_chunks: bool,
 ) -> list[dict[str, Any]]:
     """One row per chunk: its ground shift and hard-filter metrics.
 
     Args:
-        qpos: (T, 36) the clip's robot motion; collision: (T,) bool; lowest_foot_z,
-            lowest_point_z: (T,) heights [m] of the lowest sole point and the lowest collision
-            point (before any chunk shift).
+        arrays: the clip's cached per-frame series: ``qpos`` (T, 36) its robot motion,
+            ``collision`` (T,) bool, ``lowest_foot_z`` and ``lowest_point_z`` (T,) heights [m]
+            of the lowest sole point and the lowest collision point (before any chunk shift).
         ground_chunks: shift each chunk so that its lowest collision point is at z = 0
             (``ground_shift_m``, added to the foot heights); otherwise the shift is 0.
     """
+    joint_pos = np.asarray(arrays["qpos"], dtype=np.float64)[:, 7:]  # (T, 29)
     rows = []
     for ch in chunks:
         sl = slice(int(ch["start_frame"]), int(ch["stop_frame"]))
-        shift = -float(np.min(lowest_point_z[sl])) if ground_chunks else 0.0
+        shift = -float(np.min(arrays["lowest_point_z"][sl])) if ground_chunks else 0.0
+        foot = arrays["lowest_foot_z"][sl] + shift
         rows.append(
             {
                 "clip_key": clip_key,
                 "chunk": int(ch["chunk"]),
                 "ground_shift_m": shift,
-                **hard_filter_metrics(qpos[sl, 7:], fps, collision[sl], lowest_foot_z[sl] + shift),
+                **hard_filter_metrics(joint_pos[sl], fps, arrays["collision"][sl], foot),
             }
         )
     return rows
@@ -197,16 +196,7 @@ def _retarget_clip(
     if hit is not None:
         meta, arrays = hit
         if meta["status"] == "ok":
-            meta["rows"] = chunk_rows(
-                clip_key,
-                chunks,
-                arrays["qpos"].astype(np.float64),
-                fps,
-                arrays["collision"],
-                arrays["lowest_foot_z"],
-                arrays["lowest_point_z"],
-                ground_chunks,
-            )
+            meta["rows"] = chunk_rows(clip_key, chunks, arrays, fps, ground_chunks)
         return meta
     meta: dict[str, Any] = {"clip_key": clip_key}
     try:
@@ -232,16 +222,7 @@ def _retarget_clip(
     }
     meta.update(status="ok", error="")
     save_npz(cache, meta, **arrays)
-    meta["rows"] = chunk_rows(
-        clip_key,
-        chunks,
-        qpos.astype(np.float64),
-        fps,
-        arrays["collision"],
-        arrays["lowest_foot_z"],
-        arrays["lowest_point_z"],
-        ground_chunks,
-    )
+    meta["rows"] = chunk_rows(clip_key, chunks, arrays, fps, ground_chunks)
     return meta
 
 
