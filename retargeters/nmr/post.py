@@ -443,8 +443,14 @@ class CleanUp:
         if not (isinstance(f, int | float | np.floating) and np.isfinite(f) and 0.0 < f <= 1.0):
             raise ValueError(f"joint_range_factor must be in (0, 1], got {f!r}")
         object.__setattr__(self, "joint_range_factor", float(f))
-        flags = ("ground", "lock_feet", "pin_feet", "lift_swing", "resolve_collisions")
-        for name in (*flags, "short_stance"):
+        for name in (
+            "ground",
+            "lock_feet",
+            "pin_feet",
+            "lift_swing",
+            "resolve_collisions",
+            "short_stance",
+        ):
             object.__setattr__(self, name, _check_flag(name, getattr(self, name)))
         m = self.joint_limit_margin
         if not (

@@ -85,7 +85,7 @@ class NMRRetargeter(Retargeter):
             joint (default ``inference.ROBUST_FLOOR``, True; False: the release's floor), so a
             moment of sinking into the floor does not move the whole clip.
         short_stance: the leg steps (swing lift, legs' collision step, pinning) also detect
-            the human's short stances, as in a run, from the 5 Hz feet (default
+            the human's short stances, as in a run, from the feet low-passed at 3 Hz (default
             ``post.SHORT_STANCE``; False: only the 2 Hz speed's stances). See
             :data:`retargeters.nmr.post.SHORT_STANCE_HEIGHT_M`.
     """
