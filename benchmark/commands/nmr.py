@@ -9,7 +9,9 @@ Torch runs on ``--threads`` threads (default 1: the machine is shared). ``--bala
 draws training windows with probability ~ count(pose bin) ** -EXP, the bin being the target's
 left/right shoulder elevation (side-symmetric), so raised and one-armed poses are seen more often
 (0, the default: uniform, as the paper). ``--stitch`` joins the overlapping chunks of a clip so
-that windows are cropped at any offset, not only on the 3.5-s chunk grid.
+that windows are cropped at any offset, not only on the 3.5-s chunk grid. ``--fk-weight W`` adds
+W times a forward-kinematics loss [m] to the paper's L1: the bodies placed by the predicted root
+rotation and joint angles (what inference outputs) against the target's, pelvis-relative.
 
 ``nmr-bench nmr pairs SUITE --out DIR --retargeter gmr`` retargets a suite (a manifest CSV such
 as ``benchmark/manifests/nmr_heldout.csv``, a folder, or ``builtin``) at 30 fps and writes
@@ -61,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "training windows at any offset of the joined stretch (default: each chunk is one "
         "window, as the paper)",
     )  # fmt: skip
+    t.add_argument(
+        "--fk-weight", type=float, default=0.0, metavar="W",
+        help="weight [1/m] of a forward-kinematics loss beside the paper's L1: the mean distance "
+        "between the bodies placed by the predicted joint angles and the target's, "
+        "pelvis-relative (default 0: the paper's loss alone)",
+    )  # fmt: skip
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--save-every", type=int, default=500, metavar="STEPS")
     t.add_argument("--eval-every", type=int, default=500, metavar="STEPS")
@@ -107,7 +115,7 @@ def _train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay, warmup_steps=args.warmup_steps, window=args.window,
         mirror_prob=args.mirror_prob, noise_prob=args.noise_prob,
         noise_variants=args.noise_variants, balance_poses=args.balance_poses, seed=args.seed,
-        stitch=args.stitch,
+        stitch=args.stitch, fk_weight=args.fk_weight,
         save_every=args.save_every,
         eval_every=args.eval_every, heldout=tuple(args.heldout), init=args.init,
         device=args.device, limit_pairs=args.limit_pairs, max_steps=args.max_steps,

@@ -36,6 +36,7 @@ import torch
 
 from nmr_gym.errors import NmrGymError
 from nmr_gym.io.atomic import atomic_path
+from retargeters.nmr import torch_fk
 from retargeters.nmr.checkpoint import load_checkpoint, save_checkpoint
 from retargeters.nmr.data import (
     Normalizer,
@@ -85,6 +86,10 @@ class TrainConfig:
     #: join overlapping chunks of one clip and crop windows anywhere in them
     #: (:func:`retargeters.nmr.data.load_pairs`); False: each chunk is its own pair (the paper)
     stitch: bool = False
+    #: weight [1/m] of the forward-kinematics loss (:func:`fk_loss`, beyond the paper): the mean
+    #: distance between the bodies placed by the predicted root rotation and joint angles and the
+    #: target's bodies, pelvis-relative (what MPJPE measures); 0 = the paper's L1 alone
+    fk_weight: float = 0.0
     seed: int = 0
     save_every: int = 500
     eval_every: int = 500
@@ -114,6 +119,11 @@ class TrainConfig:
                 "balance_poses must be a finite number >= 0 (0: uniform, 1: every pose bin "
                 f"equally often), got {self.balance_poses}"
             )
+        if not (math.isfinite(self.fk_weight) and self.fk_weight >= 0.0):
+            raise TrainConfigError(
+                f"fk_weight must be a finite number >= 0 [1/m] (0: the paper's loss), "
+                f"got {self.fk_weight}"
+            )
         if not self.data:
             raise TrainConfigError("no training data (data folders)")
         preset(self.preset)  # an unknown name fails here, listing the presets
@@ -131,7 +141,7 @@ class TrainConfig:
 # The arguments that must match when a run is resumed (the others may change, e.g. max_steps).
 _RESUME_KEYS = ("data", "stage", "preset", "epochs", "batch_size", "lr", "weight_decay",
                 "warmup_steps", "window", "mirror_prob", "noise_prob", "noise_variants", "seed",
-                "init", "limit_pairs", "balance_poses", "stitch")  # fmt: skip
+                "init", "limit_pairs", "balance_poses", "stitch", "fk_weight")  # fmt: skip
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 
 
@@ -147,6 +157,35 @@ def masked_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> t
     """Mean |pred - target| over valid frames and all features (NMR paper Eq. 9)."""
     m = mask[..., None].to(pred.dtype)
     return ((pred - target).abs() * m).sum() / (m.sum() * pred.shape[-1]).clamp_min(1.0)
+
+
+class _Denorm:
+    """The normaliser's output statistics as tensors, to decode network outputs in training."""
+
+    def __init__(self, norm: Normalizer, device) -> None:
+        self.mean = torch.as_tensor(norm.out_mean, device=device)
+        self.std = torch.as_tensor(norm.out_std, device=device)
+
+    def __call__(self, y: torch.Tensor) -> torch.Tensor:
+        return y * self.std + self.mean
+
+
+def fk_body_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Distances (B, T, 30) [m] between the bodies of decoded outputs ``pred`` (B, T, 217)
+    placed by forward kinematics of its root rotation and joint angles, and the target's body
+    positions (decoded ``target``), both relative to the pelvis in the canonical axes."""
+    rel = torch_fk.body_pos_rel(
+        pred[..., OUT_SLICES["root_rot_6d"]], pred[..., OUT_SLICES["joint_pos"]]
+    )
+    tb = target[..., OUT_SLICES["body_pos"]].reshape(*target.shape[:-1], -1, 3)
+    tb = tb - tb[..., :1, :]  # x, y are pelvis-relative already; z was above the floor
+    return (rel - tb).norm(dim=-1)
+
+
+def fk_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean :func:`fk_body_error` [m] over valid frames and the 30 bodies."""
+    m = mask.to(pred.dtype)
+    return (fk_body_error(pred, target).mean(-1) * m).sum() / m.sum().clamp_min(1.0)
 
 
 def _to_torch(a: np.ndarray, device) -> torch.Tensor:
@@ -171,14 +210,17 @@ def evaluate(
     """Clean-input losses of pairs' first windows (no mirroring, no noise).
 
     Returns the L1 on normalised features (``loss``, the training objective), per output group,
-    and two numbers in physical units from the decoded output: ``joint_mae_deg`` (mean absolute
-    joint-angle error [deg]) and ``body_pos_mae_m`` (mean body-position error, root-relative xy
-    and height, canonical frame [m]).
+    and three numbers in physical units from the decoded output: ``joint_mae_deg`` (mean absolute
+    joint-angle error [deg]), ``body_pos_mae_m`` (mean error of the predicted body positions,
+    root-relative xy and height, canonical frame [m]) and ``fk_body_mae_m`` (mean error of the
+    bodies placed by the predicted root rotation and joint angles, pelvis-relative [m]: the
+    positions inference outputs, :func:`fk_body_error`).
     """
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     idx = np.arange(len(data)) if indices is None else np.asarray(indices)
+    denorm = _Denorm(norm, device)
     sums: dict[str, float] = {}
     n_valid = 0.0
     for chunk in np.array_split(idx, max(1, math.ceil(len(idx) / batch_size))):
@@ -203,6 +245,8 @@ def evaluate(
         sums["body_pos_mae_m"] = sums.get("body_pos_mae_m", 0.0) + float(
             np.linalg.norm(bpe, axis=-1).mean(1).sum()
         )
+        fke = fk_body_error(denorm(pred.double()), denorm(y.double())).mean(-1)
+        sums["fk_body_mae_m"] = sums.get("fk_body_mae_m", 0.0) + float((fke * mask).sum())
         n_valid += nv
     model.train(was_training)
     return {k: v / max(n_valid, 1.0) for k, v in sums.items()}
@@ -345,6 +389,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
 
         bar = tqdm(total=stop, initial=step, desc=f"nmr stage {cfg.stage}", unit="step")
     perm_epoch, perm = -1, None
+    denorm = _Denorm(norm, device)
     out.mkdir(parents=True, exist_ok=True)
     while step < stop:
         epoch, k = divmod(step, steps_per_epoch)
@@ -364,7 +409,13 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
         torch.manual_seed(
             int(np.random.SeedSequence([cfg.seed, cfg.stage, step]).generate_state(1)[0])
         )
-        loss = masked_l1(model(x, mask), y, mask)
+        pred = model(x, mask)
+        loss = masked_l1(pred, y, mask)
+        if cfg.fk_weight > 0.0:
+            loss_fk = fk_loss(denorm(pred), denorm(y), mask)
+            loss = loss + cfg.fk_weight * loss_fk
+            if writer is not None:
+                writer.add_scalar("train/fk_loss_m", loss_fk.item(), step + 1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
