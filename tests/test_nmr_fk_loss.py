@@ -1,5 +1,5 @@
-"""NMR's forward-kinematics training loss: torch FK against MuJoCo, the loss's invariants, and
-that a run with ``fk_weight`` trains, records the option and refuses to resume without it."""
+"""NMR's forward-kinematics training loss: torch FK against MuJoCo and the loss's invariants
+(a training run with the loss: ``tests/test_nmr_train.py``)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,14 @@ import mujoco
 import numpy as np
 import pytest
 import torch
-from _helpers import random_g1_qpos, tiny_train_config
+from _helpers import random_g1_qpos
 
-import retargeters
 from nmr_gym import rotations as rot
 from nmr_gym.g1 import kinematic_model, spec
 from nmr_gym.motion import forward_kinematics
-from nmr_gym.suite import get_clip
 from retargeters.nmr import torch_fk
-from retargeters.nmr.checkpoint import load_checkpoint
-from retargeters.nmr.data import write_pairs
 from retargeters.nmr.features import OUT_DIM, OUT_SLICES, robot_features
-from retargeters.nmr.train import TrainConfigError, fk_body_error, fk_loss, train
+from retargeters.nmr.train import fk_body_error, fk_loss
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -73,28 +69,3 @@ def test_fk_loss_gradient_reaches_the_joint_angles_and_the_root_rotation():
     assert float(g[..., OUT_SLICES["root_rot_6d"]].abs().sum()) > 0
     for name in ("root_vel_xy", "body_pos", "body_vel"):  # only the target side reads these
         assert float(g[..., OUT_SLICES[name]].abs().sum()) == 0
-
-
-@pytest.fixture(scope="module")
-def pairs(tmp_path_factory):
-    out = tmp_path_factory.mktemp("nmr_fk") / "pairs"
-    clips = [(c, get_clip(c).motion()) for c in ("walk_short", "wave_short")]
-    write_pairs(clips, retargeters.make("direct"), out, chunk_frames=60)
-    return out
-
-
-def test_a_run_with_the_fk_loss_trains_records_it_and_resumes_only_with_it(pairs, tmp_path):
-    with pytest.raises(TrainConfigError, match="fk_weight"):
-        tiny_train_config(pairs, tmp_path / "bad", fk_weight=-1.0)
-    train(tiny_train_config(pairs, tmp_path / "plain"))
-    train(tiny_train_config(pairs, tmp_path / "fk", fk_weight=1.0, max_steps=2))
-    with pytest.raises(TrainConfigError, match="changed arguments.*fk_weight"):
-        train(tiny_train_config(pairs, tmp_path / "fk"), resume=True)
-    train(tiny_train_config(pairs, tmp_path / "fk", fk_weight=1.0), resume=True)
-    plain, _, _ = load_checkpoint(tmp_path / "plain" / "model.pt")
-    fk, _, info = load_checkpoint(tmp_path / "fk" / "model.pt")
-    stage = info["stages"][0]
-    assert stage["config"]["fk_weight"] == 1.0
-    assert stage["eval"]["train_fk_body_mae_m"] > 0
-    a, b = plain.state_dict(), fk.state_dict()
-    assert any(not torch.equal(a[k], b[k]) for k in a)  # the loss changed the weights

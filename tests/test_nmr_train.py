@@ -112,3 +112,20 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
                  "--preset", "huge"]) == 2  # fmt: skip
     assert "valid NMR presets" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_run_with_the_fk_loss_trains_records_it_and_resumes_only_with_it(pairs, tmp_path):
+    with pytest.raises(TrainConfigError, match="fk_weight"):
+        _cfg(pairs, tmp_path / "bad", fk_weight=-1.0)
+    train(_cfg(pairs, tmp_path / "plain"))
+    train(_cfg(pairs, tmp_path / "fk", fk_weight=1.0, max_steps=2))
+    with pytest.raises(TrainConfigError, match="changed arguments.*fk_weight"):
+        train(_cfg(pairs, tmp_path / "fk"), resume=True)
+    train(_cfg(pairs, tmp_path / "fk", fk_weight=1.0), resume=True)
+    plain, _, _ = load_checkpoint(tmp_path / "plain" / "model.pt")
+    fk, _, info = load_checkpoint(tmp_path / "fk" / "model.pt")
+    stage = info["stages"][0]
+    assert stage["config"]["fk_weight"] == 1.0
+    assert stage["eval"]["train_fk_body_mae_m"] > 0
+    a, b = plain.state_dict(), fk.state_dict()
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # the loss changed the weights
