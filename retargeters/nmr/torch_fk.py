@@ -35,7 +35,7 @@ def _tree() -> dict[str, np.ndarray]:
     if parent[0] != -1 or np.any(parent[1:] < 0) or np.any(parent[1:] >= np.arange(1, len(ids))):
         raise ValueError("G1 bodies must be ordered parents first, the pelvis at slot 0")
     joint = np.full(len(ids), -1)
-    axis = np.zeros((len(ids), 3))
+    axis = np.zeros((len(ids), 3))  # the pelvis (slot 0) has no hinge
     for i, b in enumerate(ids[1:], start=1):
         j = int(m.body_jntadr[b])
         if m.body_jntnum[b] != 1 or m.jnt_type[j] != mujoco.mjtJoint.mjJNT_HINGE:
@@ -47,44 +47,35 @@ def _tree() -> dict[str, np.ndarray]:
     offset_rot = np.zeros((len(ids), 3, 3))
     for i, b in enumerate(ids):
         mujoco.mju_quat2Mat(offset_rot[i].reshape(9), m.body_quat[b])
+    # each hinge's rotation is I + sin(q) K + (1 - cos(q)) K^2 (Rodrigues), K = [axis]x
+    k = np.cross(axis[:, None, :], -np.eye(3)[None])  # (B, 3, 3): K v = axis x v
     return {
         "parent": parent,
         "joint": joint,
-        "axis": axis,
         "offset_pos": np.array(m.body_pos[ids]),
         "offset_rot": offset_rot,
+        "k": k,
+        "k2": k @ k,
     }
-
-
-def _axis_angle(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
-    """Rotation matrices (..., 3, 3) about the unit ``axis`` (3,) by ``angle`` (...) [rad]
-    (Rodrigues: I + sin K + (1 - cos) K^2)."""
-    x, y, z = axis
-    zero = torch.zeros((), dtype=axis.dtype)
-    k = torch.stack([torch.stack([zero, -z, y]), torch.stack([z, zero, -x]),
-                     torch.stack([-y, x, zero])])  # fmt: skip
-    k2 = k @ k
-    s, c = torch.sin(angle)[..., None, None], torch.cos(angle)[..., None, None]
-    return torch.eye(3, dtype=axis.dtype) + s * k + (1.0 - c) * k2
 
 
 def body_pos_from_joints(joint_pos: torch.Tensor) -> torch.Tensor:
     """Body origins (..., 30, 3) [m] in the pelvis frame, ``spec.BODY_NAMES`` order, from joint
     angles (..., 29) [rad] in Menagerie order; differentiable in ``joint_pos``."""
     t = _tree()
-    dt = joint_pos.dtype
-    offset_pos = torch.as_tensor(t["offset_pos"], dtype=dt)
-    offset_rot = torch.as_tensor(t["offset_rot"], dtype=dt)
-    axis = torch.as_tensor(t["axis"], dtype=dt)
+    dt, dev = joint_pos.dtype, joint_pos.device
+    const = {n: torch.as_tensor(t[n], dtype=dt, device=dev)
+             for n in ("offset_pos", "offset_rot", "k", "k2")}  # fmt: skip
+    eye = torch.eye(3, dtype=dt, device=dev)
     batch = joint_pos.shape[:-1]
-    eye = torch.eye(3, dtype=dt).expand(*batch, 3, 3)
-    pos = [torch.zeros(*batch, 3, dtype=dt)]
-    rot = [eye]
+    pos = [torch.zeros(*batch, 3, dtype=dt, device=dev)]
+    rot = [eye.expand(*batch, 3, 3)]
     for i in range(1, len(t["parent"])):
         p = int(t["parent"][i])
-        pos.append(pos[p] + (rot[p] @ offset_pos[i][:, None])[..., 0])
-        r = rot[p] @ offset_rot[i]
-        rot.append(r @ _axis_angle(axis[i], joint_pos[..., int(t["joint"][i])]))
+        pos.append(pos[p] + (rot[p] @ const["offset_pos"][i][:, None])[..., 0])
+        q = joint_pos[..., int(t["joint"][i]), None, None]
+        hinge = eye + torch.sin(q) * const["k"][i] + (1.0 - torch.cos(q)) * const["k2"][i]
+        rot.append(rot[p] @ const["offset_rot"][i] @ hinge)
     return torch.stack(pos, dim=-2)
 
 
