@@ -111,6 +111,10 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     assert main(["nmr", "train", "--data", str(tmp_path), "--out", str(tmp_path / "r"),
                  "--preset", "huge"]) == 2  # fmt: skip
     assert "valid NMR presets" in capsys.readouterr().err
+    assert main(["nmr", "train", "--data", str(tmp_path), "--out", str(tmp_path / "r"),
+                 "--fk-weight", "-1"]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fk_weight must be a finite number >= 0" in err[0] and "-1" in err[0]
     assert not (tmp_path / "r").exists()
 
 
