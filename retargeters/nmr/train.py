@@ -237,7 +237,8 @@ def evaluate(
             sums[f"loss_{name}"] = sums.get(f"loss_{name}", 0.0) + float(err[..., sl].sum()) / (
                 sl.stop - sl.start
             )
-        phys = (pred.cpu().numpy() * norm.out_std + norm.out_mean) - bt.y
+        decoded = denorm(pred)  # (B, T, 217), decoded once for both physical errors
+        phys = decoded.cpu().numpy() - bt.y
         valid = bt.mask
         jm = np.abs(phys[..., OUT_SLICES["joint_pos"]])[valid]
         bpe = phys[..., OUT_SLICES["body_pos"]].reshape(*phys.shape[:2], -1, 3)[valid]
@@ -245,7 +246,8 @@ def evaluate(
         sums["body_pos_mae_m"] = sums.get("body_pos_mae_m", 0.0) + float(
             np.linalg.norm(bpe, axis=-1).mean(1).sum()
         )
-        fke = fk_body_error(denorm(pred.double()), denorm(y.double())).mean(-1)
+        fke = fk_body_error(decoded.double(), torch.as_tensor(bt.y, device=device).double())
+        fke = fke.mean(-1)
         sums["fk_body_mae_m"] = sums.get("fk_body_mae_m", 0.0) + float((fke * mask).sum())
         n_valid += nv
     model.train(was_training)
