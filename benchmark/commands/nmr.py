@@ -12,6 +12,9 @@ left/right shoulder elevation (side-symmetric), so raised and one-armed poses ar
 that windows are cropped at any offset, not only on the 3.5-s chunk grid. ``--fk-weight W`` adds
 W times a forward-kinematics loss [m] to the paper's L1: the bodies placed by the predicted root
 rotation and joint angles (what inference outputs) against the target's, pelvis-relative.
+``--replay DIR...`` (stage 2) mixes kinematic pairs into the fine-tuning for the clips CEPR did
+not refine, drawn as ``--replay-share`` (default 0.75) of each epoch; the physics pairs get the
+rest (default: the physics pairs alone, as the paper).
 
 ``nmr-bench nmr pairs SUITE --out DIR --retargeter gmr`` retargets a suite (a manifest CSV such
 as ``benchmark/manifests/nmr_heldout.csv``, a folder, or ``builtin``) at 30 fps and writes
@@ -69,6 +72,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "between the bodies placed by the predicted joint angles and the target's, "
         "pelvis-relative (default 0: the paper's loss alone)",
     )  # fmt: skip
+    t.add_argument(
+        "--replay", nargs="+", default=[], metavar="DIR",
+        help="stage 2: kinematic pair folders mixed into the physics pairs, for the clips CEPR "
+        "did not refine (default: none, the paper's physics pairs alone)",
+    )  # fmt: skip
+    t.add_argument(
+        "--replay-share", type=float, default=0.75, metavar="S",
+        help="share of each epoch's draws taken from the --replay pairs, in (0, 1) "
+        "(default %(default)s)",
+    )  # fmt: skip
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--save-every", type=int, default=500, metavar="STEPS")
     t.add_argument("--eval-every", type=int, default=500, metavar="STEPS")
@@ -115,7 +128,8 @@ def _train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay, warmup_steps=args.warmup_steps, window=args.window,
         mirror_prob=args.mirror_prob, noise_prob=args.noise_prob,
         noise_variants=args.noise_variants, balance_poses=args.balance_poses, seed=args.seed,
-        stitch=args.stitch, fk_weight=args.fk_weight,
+        stitch=args.stitch, fk_weight=args.fk_weight, replay=tuple(args.replay),
+        replay_share=args.replay_share,
         save_every=args.save_every,
         eval_every=args.eval_every, heldout=tuple(args.heldout), init=args.init,
         device=args.device, limit_pairs=args.limit_pairs, max_steps=args.max_steps,

@@ -65,6 +65,8 @@ class PairArrays:
     #: slots[i]: how many dataset pairs entry i holds (1; more where :func:`load_pairs` stitched
     #: overlapping chunks of one clip); an epoch draws entry i that many times
     slots: list[int] = field(default_factory=list)
+    #: sources[i]: index (in the ``paths`` given to :func:`load_pairs`) of entry i's folder
+    sources: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.human_pos)
@@ -72,6 +74,10 @@ class PairArrays:
     def slot_counts(self) -> np.ndarray:
         """(N,) int: the pairs each entry holds (``slots``; all 1 where it was not filled)."""
         return np.asarray(self.slots, dtype=int) if self.slots else np.ones(len(self), int)
+
+    def source_index(self) -> np.ndarray:
+        """(N,) int: the folder each entry came from (``sources``; all 0 where not filled)."""
+        return np.asarray(self.sources, dtype=int) if self.sources else np.zeros(len(self), int)
 
     @property
     def n_frames(self) -> int:
@@ -180,7 +186,7 @@ def load_pairs(
 
         bar = tqdm(total=total if limit is None else min(total, limit), desc="load pairs")
     read = 0
-    for ds in datasets:
+    for source, ds in enumerate(datasets):
         entries = []
         for i in range(len(ds)):
             if limit is not None and read >= limit:
@@ -210,6 +216,7 @@ def load_pairs(
                 )
             out.pair_ids.append(pid)
             out.slots.append(slots)
+            out.sources.append(source)
     if bar is not None:
         bar.close()
     if not len(out):
@@ -370,6 +377,36 @@ def pose_balance_probs(bins: np.ndarray, exponent: float) -> np.ndarray | None:
     _, inverse, counts = np.unique(bins, return_inverse=True, return_counts=True)
     w = counts[inverse].astype(float) ** -float(exponent)
     return w / w.sum()
+
+
+def replay_probs(
+    is_replay: np.ndarray,
+    share: float,
+    probs: np.ndarray | None = None,
+    slots: np.ndarray | None = None,
+) -> np.ndarray:
+    """(N,) draw probabilities giving the replay entries ``share`` of an epoch's draws.
+
+    Within each group (replay, the rest) the draws keep the proportions they would have had
+    without mixing: ``probs`` (pose balance; None: uniform) times ``slots`` (stitched entries
+    stand for several pairs). For :func:`epoch_order` with the same ``slots``.
+    """
+    is_replay = np.asarray(is_replay, dtype=bool)
+    n = len(is_replay)
+    if not (math.isfinite(share) and 0.0 < share < 1.0):
+        raise NmrDataError(f"replay share must be in (0, 1), got {share}")
+    if is_replay.all() or not is_replay.any():
+        raise NmrDataError(
+            f"replay mixing needs entries of both kinds, got {int(is_replay.sum())} replay "
+            f"and {int((~is_replay).sum())} other entries"
+        )
+    base = np.full(n, 1.0 / n) if probs is None else np.asarray(probs, dtype=float)
+    slots = np.ones(n) if slots is None else np.asarray(slots, dtype=float)
+    draws = base * slots  # (N,) each entry's draw weight before mixing
+    group_share = np.where(is_replay, share, 1.0 - share)
+    group_total = np.where(is_replay, draws[is_replay].sum(), draws[~is_replay].sum())
+    p = group_share * draws / group_total / slots  # epoch_order multiplies the slots back
+    return p / p.sum()
 
 
 #: Offset of the epoch in the seed of the epoch's draws (kept from the first trainer: the

@@ -48,6 +48,7 @@ from retargeters.nmr.data import (
     pose_balance_probs,
     pose_bin_labels,
     pose_bins,
+    replay_probs,
     window_starts,
 )
 from retargeters.nmr.features import LAYOUT, OUT_SLICES
@@ -90,6 +91,15 @@ class TrainConfig:
     #: distance between the bodies placed by the predicted root rotation and joint angles and the
     #: target's bodies, pelvis-relative (what MPJPE measures); 0 = the paper's L1 alone
     fk_weight: float = 0.0
+    #: stage 2 only (beyond the paper): kinematic pair folders mixed into the fine-tuning, for
+    #: the clips CEPR did not refine. The paper's stage-2 set is the refined corpus; where the
+    #: physics pairs cover a small part of it, fine-tuning on them alone pulls the network
+    #: towards those few clips and away from the rest (measured in the model card). () = the
+    #: paper: the physics pairs alone
+    replay: tuple[str, ...] = ()
+    #: share of each epoch's draws taken from the ``replay`` pairs, in (0, 1); the physics pairs
+    #: get the rest (so a few physics pairs are drawn far more often than each replay pair)
+    replay_share: float = 0.75
     seed: int = 0
     save_every: int = 500
     eval_every: int = 500
@@ -124,6 +134,16 @@ class TrainConfig:
                 f"fk_weight must be a finite number >= 0 [1/m] (0: the paper's loss), "
                 f"got {self.fk_weight}"
             )
+        if self.replay and self.stage != 2:
+            raise TrainConfigError(
+                "replay mixes kinematic pairs into stage 2's physics pairs: it needs stage 2, "
+                f"got stage {self.stage}"
+            )
+        if not (math.isfinite(self.replay_share) and 0.0 < self.replay_share < 1.0):
+            raise TrainConfigError(
+                f"replay_share must be in (0, 1) (the replay pairs' share of the draws), "
+                f"got {self.replay_share}"
+            )
         if not self.data:
             raise TrainConfigError("no training data (data folders)")
         preset(self.preset)  # an unknown name fails here, listing the presets
@@ -135,14 +155,21 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["data"], d["heldout"] = list(self.data), list(self.heldout)
+        d["replay"] = list(self.replay)
         return d
 
 
 # The arguments that must match when a run is resumed (the others may change, e.g. max_steps).
 _RESUME_KEYS = ("data", "stage", "preset", "epochs", "batch_size", "lr", "weight_decay",
                 "warmup_steps", "window", "mirror_prob", "noise_prob", "noise_variants", "seed",
-                "init", "limit_pairs", "balance_poses", "stitch", "fk_weight")  # fmt: skip
+                "init", "limit_pairs", "balance_poses", "stitch", "fk_weight", "replay",
+                "replay_share")  # fmt: skip
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+
+
+def _listed(value: Any) -> Any:
+    """A tuple default as the list ``TrainConfig.to_dict`` writes (other values as they are)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def cosine_lr(step: int, total: int, warmup: int) -> float:
@@ -274,18 +301,22 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
         state = torch.load(state_path, map_location="cpu", weights_only=False)
         old = state["config"]
         # a key missing from an older run's state has its default (e.g. balance_poses 0)
-        changed = [k for k in _RESUME_KEYS if old.get(k, _DEFAULTS.get(k)) != cfg.to_dict().get(k)]
+        new = cfg.to_dict()
+        changed = [k for k in _RESUME_KEYS if _listed(old.get(k, _DEFAULTS.get(k))) != new.get(k)]
         if changed:
             raise TrainConfigError(f"{out}: cannot resume with changed arguments {changed}")
 
     data = load_pairs(
-        list(cfg.data), noise_variants=cfg.noise_variants, seed=cfg.seed,
+        [*cfg.data, *cfg.replay], noise_variants=cfg.noise_variants, seed=cfg.seed,
         limit=cfg.limit_pairs, progress=cfg.progress, stitch=cfg.stitch,
     )  # fmt: skip
     slots = data.slot_counts()  # (N,) pairs each entry holds (all 1 without stitching)
     heldout = load_pairs(list(cfg.heldout), noise_variants=0) if cfg.heldout else None
     bins = pose_bins(data)
     probs = pose_balance_probs(bins, cfg.balance_poses)  # None: uniform
+    is_replay = data.source_index() >= len(cfg.data)  # (N,) bool: entry from a replay folder
+    if cfg.replay:
+        probs = replay_probs(is_replay, cfg.replay_share, probs, slots)
     labels = pose_bin_labels()
     counts = np.bincount(bins, minlength=len(labels))  # (n_bins,) pairs per pose bin
     share = counts / len(bins) if probs is None else np.bincount(bins, probs, len(labels))
@@ -342,7 +373,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
             "stage": cfg.stage,
             "kind": "kinematic" if cfg.stage == 1 else "physics",
             "data": [str(Path(d).resolve()) for d in cfg.data],
-            "pairs": int(slots.sum()),
+            "pairs": int(slots[~is_replay].sum()),
+            "replay": [str(Path(d).resolve()) for d in cfg.replay],
+            "replay_pairs": int(slots[is_replay].sum()),
             "stitched_entries": len(data) if cfg.stitch else None,
             "frames": data.n_frames,
             "epochs_planned": cfg.epochs,
