@@ -153,10 +153,8 @@ class TrainConfig:
         return float(self.lr if self.lr is not None else STAGE_LR[self.stage])
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["data"], d["heldout"] = list(self.data), list(self.heldout)
-        d["replay"] = list(self.replay)
-        return d
+        """The arguments as JSON-friendly values (the folder tuples as lists)."""
+        return {k: _listed(v) for k, v in dataclasses.asdict(self).items()}
 
 
 # The arguments that must match when a run is resumed (the others may change, e.g. max_steps).
