@@ -385,7 +385,10 @@ def _g1_qpos(t: int, rng) -> np.ndarray:
     return qpos
 
 
-def test_robot_fk_and_collision_poses_equal_mujoco_called_directly():
+@pytest.mark.parametrize("chunk", [4096, 7])
+def test_robot_fk_and_collision_poses_equal_mujoco_called_directly(monkeypatch, chunk):
+    # chunk 7: the 25 frames in four passes of collision_geom_poses (the last one short)
+    monkeypatch.setattr(geometry, "POSE_CHUNK_FRAMES", chunk)
     model = kinematic_model()
     qpos = _g1_qpos(25, _rng(9))
     coll = geometry.collision_geometry().coll

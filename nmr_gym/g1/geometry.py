@@ -125,6 +125,10 @@ def collision_geometry() -> CollisionGeometry:
     )
 
 
+#: Frames per pass of :func:`collision_geom_poses` (bounds its scratch memory on long clips).
+POSE_CHUNK_FRAMES = 4096
+
+
 def collision_geom_poses(qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Centres (T, G, 3) [m] and third rotation-matrix rows (T, G, 3) of the collision geoms
     of the reference G1 for each frame of ``qpos`` (T, 36) (one ``mj_kinematics`` per frame).
@@ -135,11 +139,18 @@ def collision_geom_poses(qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     model = kinematic_model()
     geo = collision_geometry()
-    n, ng = np.shape(qpos)[0], model.ngeom
-    all_pos, all_mat = kinematics_per_frame(model, qpos, "geom_xpos", "geom_xmat")
+    n, ng, nc = np.shape(qpos)[0], model.ngeom, len(geo.coll)
     pos_cols, zrow_cols = _collision_columns(ng)
-    pos = np.take(all_pos.reshape(n, ng * 3), pos_cols, axis=1).reshape(n, len(geo.coll), 3)
-    zrow = np.take(all_mat.reshape(n, ng * 9), zrow_cols, axis=1).reshape(n, len(geo.coll), 3)
+    pos, zrow = np.empty((n, nc, 3)), np.empty((n, nc, 3))
+    # in chunks of frames: every geom's pose is 12 floats a frame (6.8 kB for the G1's 71
+    # geoms), which for an hour-long clip would be a gigabyte held at once
+    for s in range(0, n, POSE_CHUNK_FRAMES):
+        all_pos, all_mat = kinematics_per_frame(
+            model, qpos[s : s + POSE_CHUNK_FRAMES], "geom_xpos", "geom_xmat"
+        )
+        k = len(all_pos)
+        pos[s : s + k] = np.take(all_pos.reshape(k, ng * 3), pos_cols, axis=1).reshape(k, nc, 3)
+        zrow[s : s + k] = np.take(all_mat.reshape(k, ng * 9), zrow_cols, axis=1).reshape(k, nc, 3)
     return pos, zrow
 
 
