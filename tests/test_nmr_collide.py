@@ -401,3 +401,62 @@ def test_pinned_legs_of_a_narrow_gait_keep_their_margin():
     # few mm into the margin (collide.MARGIN_M is there to cover it): the legs never touch
     out = retargeters.make("nmr").retarget(human)
     assert not (_leg_min_clearance(out.joint_pos) <= -collide.MARGIN_M).any()
+
+
+# ------------------------------------------------------------- the pelvis and the hips
+def _deep_hip_flexion(n: int, roll: float) -> np.ndarray:
+    """(n, 29) the left thigh raised to the chest (hip pitch -2.2 rad, inside the soft range)
+    and rolled by ``roll`` [rad]: at -0.3 (turned in) its hip roll link is 1.1 cm inside the
+    pelvis, at 0.1 (turned out) 1.8 mm from it."""
+    q = np.zeros((n, 29))
+    q[:, J.index("left_hip_pitch_joint")] = -2.2
+    q[:, J.index("left_hip_roll_joint")] = roll
+    return q
+
+
+def _pelvis_hip_distance(joint_pos: np.ndarray, reach: float = 0.05) -> np.ndarray:
+    """(T,) smallest signed distance [m] over the pelvis-hip pairs."""
+    g = collide.pelvis_hip_group()
+    f, p = collide.candidates(joint_pos, reach, g)
+    close = collide.closeness(joint_pos, f, p, reach, g)
+    out = np.full(len(joint_pos), reach)
+    np.minimum.at(out, close.frame, close.dist)
+    return out
+
+
+def test_pelvis_hip_pairs_are_the_pelvis_against_each_hip_link():
+    m = collision.self_collision_model()
+    names = sorted(
+        tuple(sorted(m.body(m.geom_bodyid[g]).name for g in pair))
+        for pair in collide.pelvis_hip_pairs()
+    )
+    assert names == [
+        ("left_hip_roll_link", "pelvis"),
+        ("left_hip_yaw_link", "pelvis"),
+        ("pelvis", "right_hip_roll_link"),
+        ("pelvis", "right_hip_yaw_link"),
+    ]
+    g = collide.pelvis_hip_group()
+    assert g.normal is None and np.array_equal(g.joints, LEG)
+    np.testing.assert_array_equal(collide.pair_margins(group=g), collide.PELVIS_HIP_MARGIN_M)
+
+
+def test_a_thigh_turned_into_the_pelvis_is_turned_out_by_its_hip_roll_only():
+    q = _deep_hip_flexion(15, roll=-0.3)
+    assert _pelvis_hip_distance(q).max() < -0.01
+    out = collide.resolve_leg_collisions(q, FPS, BOUNDS, lowpass)
+    # open by the pair's margin, less what one linear step of a rotation falls short by
+    assert _pelvis_hip_distance(out).min() >= collide.PELVIS_HIP_MARGIN_M
+    changed = np.flatnonzero(np.any(out != q, axis=0))
+    assert [J[j] for j in changed] == ["left_hip_roll_joint"]
+    assert np.all(out[:, J.index("left_hip_roll_joint")] > -0.3)  # turned out
+    assert np.all(out[:, LEG] >= BOUNDS[LEG, 0]) and np.all(out[:, LEG] <= BOUNDS[LEG, 1])
+
+
+def test_a_deep_bend_clear_of_the_pelvis_is_left_alone():
+    """Closer than the legs' 8 mm margin but beyond the pelvis-hip pairs' 1 mm: unchanged (the
+    8 mm margin moved the hips of every deep bend, see PELVIS_HIP_MARGIN_M)."""
+    q = _deep_hip_flexion(15, roll=0.1)
+    d = _pelvis_hip_distance(q)
+    assert np.all((d > collide.PELVIS_HIP_MARGIN_M) & (d < collide.MARGIN_M))
+    assert np.array_equal(collide.resolve_leg_collisions(q, FPS, BOUNDS, lowpass), q)

@@ -14,7 +14,9 @@ links). Two groups of pairs (:class:`LimbGroup`), each with the joints that move
   separated by :data:`MARGIN_M`, changing only the two hip roll joints (the legs spread
   sideways; knees and ankles keep the feet's height), a stance leg's at :data:`STANCE_COST`.
   Each pair's separating direction is the pelvis frame's lateral axis, not MuJoCo's witness
-  direction (:func:`leg_group`).
+  direction (:func:`leg_group`). The same step then keeps the pelvis off the hip links
+  (:func:`pelvis_hip_group`: a deep hip flexion with the thigh turned in), by the same joints,
+  with the witness direction and a margin of :data:`PELVIS_HIP_MARGIN_M`.
 
 Self-collision is the definition of :mod:`nmr_gym.g1.collision` (the metric's): the geom pairs
 checked are those of :func:`nmr_gym.g1.collision.self_collision_pairs` with a geom on an arm and
@@ -134,6 +136,14 @@ LEG_JOINT_SIDE = np.array([0 if spec.JOINT_NAMES[j].startswith("left_") else 1 f
 #: foot skating to 1e-4 m/s (the corrections are small, 0.03-0.06 rad, and ``lock_feet``
 #: holds a stance foot after the step); 25 resolved one more clip's last contacts.
 STANCE_COST = 25.0
+#: The margin [m] of the pelvis-hip pairs (:func:`pelvis_hip_group`). The hip roll link sits
+#: next to the pelvis by construction: on the 29 held-out clips (shipped network, every fifth
+#: 50 fps frame) the pair is 24 mm apart at the median but under 9.3 mm on 5 % of the frames
+#: and under 4.9 mm on 1 %, so :data:`MARGIN_M` would move the hips of every deep bend. The
+#: contacts are deep hip flexion with the thigh turned in (at most 3.3 mm deep); 1 mm keeps
+#: them open. (Session 11 tried these pairs at the 8 mm margin and reverted: ACCAD Extended_3's
+#: MPJPE rose 0.094 -> 0.143 m, its float 0 -> 5.7 %.)
+PELVIS_HIP_MARGIN_M = 0.001
 
 
 @dataclass(frozen=True)
@@ -467,6 +477,31 @@ def leg_group() -> LimbGroup:
     normal[:, 1] = np.where(left_second, 1.0, -1.0)
     normal.flags.writeable = False
     return _limb_group("legs", LEG_JOINTS.copy(), pairs, np.inf, normal)
+
+
+@functools.lru_cache(maxsize=1)
+def pelvis_hip_pairs() -> np.ndarray:
+    """(P, 2) geom ids: the pairs of :func:`nmr_gym.g1.collision.self_collision_pairs` of the
+    pelvis and a hip link (the hip roll and hip yaw links of either side)."""
+
+    def rule(side: list[str], link: list[str]) -> bool:
+        hip = [
+            s in ("left", "right") and x.startswith("hip") for s, x in zip(side, link, strict=True)
+        ]
+        return "pelvis" in side and any(hip)
+
+    return _select_pairs(rule)
+
+
+@functools.lru_cache(maxsize=1)
+def pelvis_hip_group() -> LimbGroup:
+    """The pelvis against the hips: the pairs of :func:`pelvis_hip_pairs`, moved by
+    :data:`LEG_JOINTS` (hip roll: the thigh turned out), with MuJoCo's witness direction (the
+    contact is at the inside of the hip, where the lateral axis of :func:`leg_group` is not the
+    way out) and at most :data:`PELVIS_HIP_MARGIN_M` apart."""
+    return _limb_group(
+        "pelvis-hips", LEG_JOINTS.copy(), pelvis_hip_pairs(), PELVIS_HIP_MARGIN_M, None
+    )
 
 
 def _group(group: LimbGroup | None) -> LimbGroup:
@@ -844,9 +879,11 @@ def resolve_leg_collisions(
     """Joint angles (T, 29) [rad] with the pairs of :func:`leg_pairs` (a knee or ankle against
     the other leg) at least ``margin`` [m] apart where ``bounds`` allow, by the hip roll
     joints (:data:`LEG_JOINTS`) only: the legs spread apart, knees, ankles, waist and
-    root stay. ``stance`` (T, 2) bool, left and right (None: no foot in stance): a stance
-    leg's joints cost :data:`STANCE_COST` times a swing leg's in each frame's step, since
-    turning them slides the foot on the floor; the swing leg then does the work where it can.
+    root stay; then, by the same joints, the pelvis and the hip links
+    (:func:`pelvis_hip_group`) at least :data:`PELVIS_HIP_MARGIN_M` apart. ``stance`` (T, 2)
+    bool, left and right (None: no foot in stance): a stance leg's joints cost
+    :data:`STANCE_COST` times a swing leg's in each frame's step, since turning them slides
+    the foot on the floor; the swing leg then does the work where it can.
     Other arguments as :func:`resolve_arm_collisions`.
     """
     cost = None
@@ -857,7 +894,8 @@ def resolve_leg_collisions(
                 f"stance must be (T, 2) = ({len(joint_pos)}, 2) bool, got shape {stance.shape}"
             )
         cost = np.where(stance[:, LEG_JOINT_SIDE], STANCE_COST, 1.0)  # (T, J)
-    return _resolve(leg_group(), joint_pos, fps, bounds, smooth, margin, max_rounds, cost)
+    q = _resolve(leg_group(), joint_pos, fps, bounds, smooth, margin, max_rounds, cost)
+    return _resolve(pelvis_hip_group(), q, fps, bounds, smooth, margin, max_rounds, cost)
 
 
 def _resolve(
