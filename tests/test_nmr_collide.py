@@ -40,23 +40,29 @@ def _qpos(joint_pos: np.ndarray) -> np.ndarray:
     return out
 
 
+def _min_over_pairs(
+    joint_pos: np.ndarray, group=None, reach: float = 0.05, less_margin: bool = False
+) -> np.ndarray:
+    """(T,) smallest signed distance [m] over the pairs of ``group`` (None: the arms), less
+    each pair's margin (``collide.pair_margins``) when ``less_margin``: >= 0 where every pair
+    keeps its margin; ``reach`` where no pair is closer."""
+    g = collide.arm_group() if group is None else group
+    f, p = collide.candidates(joint_pos, reach, g)
+    close = collide.closeness(joint_pos, f, p, reach, g)
+    dist = close.dist - (collide.pair_margins(group=g)[close.pair] if less_margin else 0.0)
+    out = np.full(len(joint_pos), reach)
+    np.minimum.at(out, close.frame, dist)
+    return out
+
+
 def _min_distance(joint_pos: np.ndarray, margin: float = 0.05) -> np.ndarray:
     """(T,) smallest signed distance [m] over the arm pairs (``margin`` where none is closer)."""
-    f, p = collide.candidates(joint_pos, margin)
-    close = collide.closeness(joint_pos, f, p, margin)
-    out = np.full(len(joint_pos), margin)
-    np.minimum.at(out, close.frame, close.dist)
-    return out
+    return _min_over_pairs(joint_pos, reach=margin)
 
 
 def _min_clearance(joint_pos: np.ndarray, reach: float = 0.05) -> np.ndarray:
-    """(T,) smallest signed distance minus the pair's margin (``collide.pair_margins``) [m]
-    over the arm pairs: >= 0 where every pair keeps its margin."""
-    f, p = collide.candidates(joint_pos, reach)
-    close = collide.closeness(joint_pos, f, p, reach)
-    out = np.full(len(joint_pos), reach)
-    np.minimum.at(out, close.frame, close.dist - collide.pair_margins()[close.pair])
-    return out
+    """(T,) smallest signed distance minus the pair's margin [m] over the arm pairs."""
+    return _min_over_pairs(joint_pos, reach=reach, less_margin=True)
 
 
 # ------------------------------------------------------------- the shared definition
@@ -279,12 +285,7 @@ def _knees_together(n: int, adduct: float = 0.15) -> np.ndarray:
 
 def _leg_min_clearance(joint_pos: np.ndarray, reach: float = 0.05) -> np.ndarray:
     """(T,) smallest signed distance minus the pair's margin [m] over the leg pairs."""
-    g = collide.leg_group()
-    f, p = collide.candidates(joint_pos, reach, g)
-    close = collide.closeness(joint_pos, f, p, reach, g)
-    out = np.full(len(joint_pos), reach)
-    np.minimum.at(out, close.frame, close.dist - collide.pair_margins(group=g)[close.pair])
-    return out
+    return _min_over_pairs(joint_pos, collide.leg_group(), reach, less_margin=True)
 
 
 def test_leg_pairs_are_between_the_two_legs_and_apart_from_the_arm_pairs():
@@ -416,12 +417,7 @@ def _deep_hip_flexion(n: int, roll: float) -> np.ndarray:
 
 def _pelvis_hip_distance(joint_pos: np.ndarray, reach: float = 0.05) -> np.ndarray:
     """(T,) smallest signed distance [m] over the pelvis-hip pairs."""
-    g = collide.pelvis_hip_group()
-    f, p = collide.candidates(joint_pos, reach, g)
-    close = collide.closeness(joint_pos, f, p, reach, g)
-    out = np.full(len(joint_pos), reach)
-    np.minimum.at(out, close.frame, close.dist)
-    return out
+    return _min_over_pairs(joint_pos, collide.pelvis_hip_group(), reach)
 
 
 def test_pelvis_hip_pairs_are_the_pelvis_against_each_hip_link():
