@@ -247,6 +247,43 @@ def test_lock_feet_holds_a_sliding_stance_foot_still():
     assert not post.lock_stance_feet_xy(q, np.zeros((n, 2), bool)).any()
 
 
+def test_clean_up_lock_takes_out_root_drift_but_keeps_step_rate_sway():
+    """The default lock (low-passed at LOCK_CUTOFF_HZ) removes a standing robot's slow root
+    drift, which the pinning would otherwise put into the legs, and leaves a 2 Hz sway (a
+    step's rate) almost as the network gave it."""
+    n = int(8 * NMR_FPS)
+    t = np.arange(n) / NMR_FPS
+    q = _stand(n)
+    drift = 0.03 * t  # (T,) 3 cm/s of root drift [m]
+    sway = 0.01 * np.sin(2 * np.pi * 2.0 * t)  # (T,) 2 Hz, 1 cm [m]
+    q[:, 0] += drift + sway
+    feet = np.zeros((n, 2, 3))  # the human stands still: both feet in stance all clip
+    feet[:, 0, 1], feet[:, 1, 1] = 0.1, -0.1
+    kw = dict(ground=False, pin_feet=False, lift_swing=False, resolve_collisions=False)
+    on = post.CleanUp(**kw)
+    assert on.lock_feet is post.LOCK_FEET is True
+    root, joints = post.clean_up(q[:, :3], q[:, 3:7], q[:, 7:], feet, 0.0, NMR_FPS, RANGES, on)
+    np.testing.assert_array_equal(joints, post.clip_to_soft_range(q[:, 7:], RANGES))
+    mid = slice(int(NMR_FPS), n - int(NMR_FPS))  # away from the filter's ends
+    left = root[mid, 0] - sway[mid]  # what is left of the drift
+    assert np.ptp(left) < 0.05 * np.ptp(drift[mid])
+    kept = root[mid, 0] - root[mid, 0].mean()
+    # the sway passes: its correlation with the output and its amplitude stay
+    assert np.corrcoef(kept, sway[mid])[0, 1] > 0.95
+    assert 0.9 < np.std(kept) / np.std(sway[mid]) < 1.1
+    off = post.clean_up(
+        q[:, :3],
+        q[:, 3:7],
+        q[:, 7:],
+        feet,
+        0.0,
+        NMR_FPS,
+        RANGES,
+        post.CleanUp(**kw, lock_feet=False),
+    )[0]
+    np.testing.assert_array_equal(off, q[:, :3])
+
+
 # ---------------------------------------------------------------- the retargeter
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):

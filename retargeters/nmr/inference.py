@@ -18,8 +18,10 @@ Steps for each clip (any length from 2 frames to hours, batched over clips):
    shortened to its length - 1 (documented fallback rather than an error).
 6. Clip joints to the tracking MDP's soft range (``joint_range_factor``, default 0.9 of each
    range; 1.0 is the model's range, the release's behaviour) and put the feet on the floor by a
-   smoothed root-height offset (``ground``, default on) and hold stance feet still by a
-   smoothed root xy offset (``lock_feet``, default on): :mod:`retargeters.nmr.post`.
+   smoothed root-height offset (``ground``, default on), take the root's slow drift out by a
+   root xy offset that holds stance feet (``lock_feet``, default on, low-passed at 0.25 Hz),
+   pin them by leg IK (``pin_feet``, default on), lift swing feet and resolve
+   self-collisions: :mod:`retargeters.nmr.post`.
 7. Resample to the output rate (the input's by default).
 """
 

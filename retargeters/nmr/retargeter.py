@@ -63,8 +63,10 @@ class NMRRetargeter(Retargeter):
         ground: correct the root height at inference so the human's stance feet touch the
             floor and no collision point is below it (default True; False: the network's
             root height as the release). See :mod:`retargeters.nmr.post`.
-        lock_feet: shift the root xy so that each human-stance foot holds still (smoothed;
-            default ``post.LOCK_FEET``; False: the network's root path as the release).
+        lock_feet: shift the root xy so that each human-stance foot holds still, low-passed
+            at ``post.LOCK_CUTOFF_HZ`` (0.25 Hz) so only the root's slow drift is taken out
+            (default ``post.LOCK_FEET``, True; False: the network's root path as the
+            release).
         pin_feet: hold each human-stance foot at one flat pose on the floor by changing that
             leg's six joints (blended in and out; default ``post.PIN_FEET``). See
             :mod:`retargeters.nmr.legik`.
