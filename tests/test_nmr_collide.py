@@ -456,3 +456,28 @@ def test_a_deep_bend_clear_of_the_pelvis_is_left_alone():
     d = _pelvis_hip_distance(q)
     assert np.all((d > collide.PELVIS_HIP_MARGIN_M) & (d < collide.MARGIN_M))
     assert np.array_equal(collide.resolve_leg_collisions(q, FPS, BOUNDS, lowpass), q)
+
+
+def test_segment_distance_matches_brute_force_with_points_and_parallel_segments():
+    """The prefilter's segment distance against a dense search, with either segment a point (a
+    sphere's capsule) and parallel segments; it may never exceed the true distance, or a
+    contact passes the prefilter unseen."""
+    rng = np.random.default_rng(0)
+    n = 400
+    p1, q1, p2, q2 = (rng.normal(size=(3, n)) for _ in range(4))
+    q1[:, :50] = p1[:, :50]  # first segment a point
+    q2[:, 50:100] = p2[:, 50:100]  # second segment a point (the case once wrong)
+    q1[:, 100:110], q2[:, 100:110] = p1[:, 100:110], p2[:, 100:110]  # both points
+    q2[:, 110:150] = p2[:, 110:150] + (q1 - p1)[:, 110:150]  # parallel
+    got = collide._segment_distance(p1, q1, p2, q2)
+    u = np.linspace(0.0, 1.0, 401)
+    a = p1.T[:, None] + u[None, :, None] * (q1 - p1).T[:, None]  # (n, 401, 3)
+    b = p2.T[:, None] + u[None, :, None] * (q2 - p2).T[:, None]
+    brute = np.linalg.norm(a[:, :, None] - b[:, None], axis=-1).min(axis=(1, 2))
+    assert np.all(got <= brute + 1e-9)
+    step = (np.linalg.norm(q1 - p1, axis=0) + np.linalg.norm(q2 - p2, axis=0)) / 400
+    assert np.all(got >= brute - step - 1e-9)
+    # a point beside the middle of a segment, the point second
+    seg = np.array([[-1.0], [0.0], [0.0]]), np.array([[1.0], [0.0], [0.0]])
+    point = np.array([[0.0], [0.5], [0.0]])
+    np.testing.assert_allclose(collide._segment_distance(*seg, point, point), [0.5])

@@ -538,6 +538,10 @@ def _segment_distance(p1, q1, p2, q2) -> np.ndarray:
     s = np.where(t < 0, np.clip(-c / np.maximum(a, tiny), 0, 1), s)
     s = np.where(t > 1, np.clip((b - c) / np.maximum(a, tiny), 0, 1), s)
     t = np.clip(t, 0, 1)
+    # the second segment a point (a sphere): the first's point nearest to it (without this
+    # the first segment's start was taken, and a sole sphere's contact with the other leg's
+    # knee passed the prefilter unseen)
+    s = np.where(e > tiny, s, np.clip(-c / np.maximum(a, tiny), 0, 1))
     t = np.where(e > tiny, t, 0.0)
     gap = p1 + d1 * s - p2 - d2 * t
     return np.sqrt(np.einsum("in,in->n", gap, gap))
