@@ -262,7 +262,8 @@ def test_clean_up_lock_takes_out_root_drift_but_keeps_step_rate_sway():
     kw = dict(ground=False, pin_feet=False, lift_swing=False, resolve_collisions=False)
     on = post.CleanUp(**kw)
     assert on.lock_feet is post.LOCK_FEET is True
-    root, joints = post.clean_up(q[:, :3], q[:, 3:7], q[:, 7:], feet, 0.0, NMR_FPS, RANGES, on)
+    args = (q[:, :3], q[:, 3:7], q[:, 7:], feet, 0.0, NMR_FPS, RANGES)
+    root, joints = post.clean_up(*args, on)
     np.testing.assert_array_equal(joints, post.clip_to_soft_range(q[:, 7:], RANGES))
     mid = slice(int(NMR_FPS), n - int(NMR_FPS))  # away from the filter's ends
     left = root[mid, 0] - sway[mid]  # what is left of the drift
@@ -271,16 +272,7 @@ def test_clean_up_lock_takes_out_root_drift_but_keeps_step_rate_sway():
     # the sway passes: its correlation with the output and its amplitude stay
     assert np.corrcoef(kept, sway[mid])[0, 1] > 0.95
     assert 0.9 < np.std(kept) / np.std(sway[mid]) < 1.1
-    off = post.clean_up(
-        q[:, :3],
-        q[:, 3:7],
-        q[:, 7:],
-        feet,
-        0.0,
-        NMR_FPS,
-        RANGES,
-        post.CleanUp(**kw, lock_feet=False),
-    )[0]
+    off = post.clean_up(*args, post.CleanUp(**kw, lock_feet=False))[0]
     np.testing.assert_array_equal(off, q[:, :3])
 
 
